@@ -1,0 +1,329 @@
+"""The exact mapping on JSON text: values are copied byte for byte.
+
+Only the two levels that move (the root and the container being opened) are
+decoded, into ``msgspec.Raw`` values that point at the original bytes; every
+value is written back as those same bytes. Numbers keep their text (``16.00``,
+``1E+2``, ``-0``, ``1e400``, integers of any size), strings keep their escapes;
+only key placement and the whitespace between tokens change.
+
+The fast path proves, from lengths alone, that the decoded members account for
+every byte of the object: no whitespace, no duplicate key (a duplicate would be
+missing from the decoded dict) and keys in canonical form. When the proof fails
+the text is minified (``msgspec.json.format``, which keeps every token's text)
+and tried again; if it still fails, a tokenizer reads the members one by one,
+refusing duplicates and keeping each key's original spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import msgspec
+from msgspec import Raw
+
+from .errors import DuplicateKeyError, InvalidJSONError, NotAnObjectError, json_path
+from .transform import RESERVED, collision_error
+from .version import Version, both_containers_error, container_error, not_an_object_error
+
+__all__ = ["JsonResult", "convert_json", "downgrade_json", "upgrade_json"]
+
+_MEMBERS = msgspec.json.Decoder(dict[str, Raw])
+_ANY = msgspec.json.Decoder()
+_encode = msgspec.json.Encoder().encode
+_format = msgspec.json.format
+_JSON_WS = b" \t\r\n"
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NESTED_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_SCALAR_END = re.compile(rb"[,}\]]|\Z")
+_MSGSPEC_POS = re.compile(r"\s*\(byte (\d+)\)$")
+_SURROGATE = re.compile(r"(?<!\\)(?:\\\\)*(\\u([dD][89a-fA-F])[0-9a-fA-F]{2})")
+
+_KINDS = {ord("{"): "an object", ord("["): "an array", ord('"'): "a string", ord("t"): "a boolean",
+          ord("f"): "a boolean", ord("n"): "null"}
+
+# What the members of one object level are: decoded keys to raw values, and, when
+# some key is not written in canonical form, its original bytes.
+Members = dict[str, Raw]
+RawKeys = dict[str, bytes]
+
+
+class JsonResult(NamedTuple):
+    """What :func:`convert_json` made of one JSON text."""
+
+    output: bytes
+    #: False when the payload was already in the target version (or reads the same
+    #: in both) and ``output`` is the input, unchanged.
+    converted: bool
+
+
+def _kind(raw: Raw | bytes) -> str:
+    first = memoryview(raw)[0]
+    return _KINDS.get(first, "a number")
+
+
+def _accounts_for(text: bytes | Raw, members: Members) -> bool:
+    """True when re-encoding ``members`` (decoded from the object ``text``) gives back ``text`` exactly.
+
+    That proves there is no whitespace at this level, every key is in canonical form
+    and no key is duplicated (the decoded dict would be missing a member's bytes).
+    """
+    return _encode(members) == memoryview(text)
+
+
+def _scan_members(text: bytes, container: tuple[str, ...]) -> tuple[Members, RawKeys]:
+    """Read the members of a minified, valid JSON object one by one.
+
+    Refuses a duplicate key (its path is ``container`` + key) and returns the
+    original bytes of each key whose canonical form differs.
+    """
+    members: Members = {}
+    raw_keys: RawKeys = {}
+    pos = 1
+    end = len(text) - 1
+    while pos < end:
+        match = _STRING.match(text, pos)
+        assert match is not None
+        key_raw = match.group()
+        key: str = _ANY.decode(key_raw)
+        pos = match.end() + 1
+        value_end = _value_end(text, pos)
+        if key in members:
+            raise DuplicateKeyError(
+                f"duplicate key `{key}`: converting would silently keep only one of its values; "
+                "remove or rename one of them before converting",
+                json_path(*container, key),
+            )
+        members[key] = Raw(text[pos:value_end])
+        if _encode(key) != key_raw:
+            raw_keys[key] = key_raw
+        pos = value_end + 1
+    return members, raw_keys
+
+
+def _value_end(text: bytes, pos: int) -> int:
+    first = text[pos]
+    if first == 0x22:  # "
+        match = _STRING.match(text, pos)
+        assert match is not None
+        return match.end()
+    if first in (0x7B, 0x5B):  # { [
+        depth = 0
+        for token in _NESTED_TOKEN.finditer(text, pos):
+            char = text[token.start()]
+            if char in (0x7B, 0x5B):
+                depth += 1
+            elif char in (0x7D, 0x5D):
+                depth -= 1
+                if depth == 0:
+                    return token.end()
+        raise AssertionError("unbalanced JSON after validation")
+    match = _SCALAR_END.search(text, pos)
+    assert match is not None
+    return match.start()
+
+
+def _members(text: bytes | Raw, container: tuple[str, ...]) -> tuple[Members, RawKeys | None]:
+    """The members of the JSON object ``text`` (already validated), proved complete."""
+    members: Members = _MEMBERS.decode(text)
+    if _accounts_for(text, members):
+        return members, None
+    text = _format(text, indent=-1)
+    members = _MEMBERS.decode(text)
+    if _accounts_for(text, members):
+        return members, None
+    return _scan_members(text, container)
+
+
+def _object(items: Iterable[tuple[bytes, bytes | Raw]]) -> bytes:
+    return b"{" + b",".join(key + b":" + value for key, value in items) + b"}"
+
+
+def _detect(root: Members) -> Version:
+    """The spec's detection rule on the decoded root (containers still raw)."""
+    properties = root.get("properties")
+    context = root.get("context")
+    if properties is not None:
+        if context is not None:
+            raise both_containers_error()
+        if _kind(properties) != "an object":
+            raise container_error("properties", _kind(properties))
+        return Version.V1
+    if context is not None:
+        if _kind(context) != "an object":
+            raise container_error("context", _kind(context))
+        return Version.V2
+    if len(root) > 1 or (root and "event_name" not in root):
+        return Version.V1
+    return Version.EITHER
+
+
+def fast_convert(text: bytes, opened: str, wrapped: str) -> bytes | None:
+    """The common case, proved in one pass; ``None`` means :func:`convert_json` must decide.
+
+    ``text`` is a compact object holding ``opened`` (the source version's container)
+    but not ``wrapped``, whose two levels re-encode to the very same bytes, and whose
+    container holds no reserved key. The UTF-8 check is the caller's.
+    """
+    try:
+        root: Members = _MEMBERS.decode(text)
+        container = root[opened]
+        inner: Members = _MEMBERS.decode(container)
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError):
+        return None
+    if (wrapped in root or "event_name" in inner or "properties" in inner or "context" in inner
+            or _encode(root) != text or _encode(inner) != memoryview(container)):
+        return None
+    out: dict[str, Raw | Members] = {"event_name": root.pop("event_name")} if "event_name" in root else {}
+    del root[opened]
+    out.update(inner)
+    out[wrapped] = root
+    return _encode(out)
+
+
+def containers(target: Version) -> tuple[str, str]:
+    """The container a conversion to ``target`` opens, and the one it wraps the meta-data in."""
+    return ("properties", "context") if target is Version.V2 else ("context", "properties")
+
+
+def check_utf8(data: bytes) -> None:
+    """Raise :class:`InvalidJSONError` (with its position) when ``data`` is not UTF-8."""
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise diagnose(data) from None
+
+
+def convert_json(data: bytes | str, target: Version, *, utf8_checked: bool = False) -> JsonResult:
+    """Convert one JSON text to ``target`` (``Version.V2`` or ``Version.V1``) exactly.
+
+    ``utf8_checked=True`` skips the UTF-8 check when the caller has already made it.
+    """
+    if isinstance(data, str):
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError as error:
+            reason = "the text holds an unpaired surrogate character"
+            raise InvalidJSONError(reason, error.start, 1, error.start + 1) from None
+    elif not utf8_checked:
+        check_utf8(data)
+    opened, wrapped = containers(target)
+    fast = fast_convert(data, opened, wrapped)
+    if fast is not None:
+        return JsonResult(fast, True)
+    text = data.strip(_JSON_WS)
+    try:
+        root, root_keys = _members(text, ())
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise diagnose(data) from None
+    source = Version.V1 if target is Version.V2 else Version.V2
+    if _detect(root) is not source:
+        return JsonResult(text, False)
+    inner_raw = root.get(opened)
+    if inner_raw is None:
+        inner: Members = {}
+        inner_keys: RawKeys | None = None
+    else:
+        inner, inner_keys = _members(inner_raw, (opened,))
+    for key in RESERVED:
+        if key in inner:
+            raise collision_error(opened, key, target)
+    rest = root.copy()
+    rest.pop("event_name", None)
+    rest.pop(opened, None)
+    if root_keys is None and inner_keys is None:
+        out: dict[str, Raw | Members] = {}
+        if "event_name" in root:
+            out["event_name"] = root["event_name"]
+        out.update(inner)
+        out[wrapped] = rest
+        return JsonResult(_encode(out), True)
+    # Some key is not in canonical form: build the output keeping each key's original spelling.
+    head = {"event_name": root["event_name"]} if "event_name" in root else {}
+    items = _spelled(head, root_keys) + _spelled(inner, inner_keys)
+    items.append((_encode(wrapped), _object(_spelled(rest, root_keys))))
+    return JsonResult(_object(items), True)
+
+
+def _spelled(members: Members, raw_keys: RawKeys | None) -> list[tuple[bytes, bytes | Raw]]:
+    raw_keys = raw_keys or {}
+    return [(raw_keys.get(key) or _encode(key), value) for key, value in members.items()]
+
+
+def upgrade_json(data: bytes | str) -> bytes:
+    """Convert one 1.0 JSON text to 2.0, copying every value byte for byte.
+
+    A text already in 2.0 (or reading the same in both) comes back unchanged.
+    Raises :class:`InvalidJSONError` for text that is not JSON or not UTF-8 and
+    :class:`ConversionError` for payloads that cannot be converted exactly.
+    """
+    return convert_json(data, Version.V2).output
+
+
+def downgrade_json(data: bytes | str) -> bytes:
+    """Convert one 2.0 JSON text to 1.0, the exact inverse of :func:`upgrade_json`."""
+    return convert_json(data, Version.V1).output
+
+
+def _position(data: bytes, byte_offset: int) -> tuple[int, int, int]:
+    """(character offset, 1-based line, 1-based column) of a byte offset in ``data``."""
+    prefix = data[:byte_offset].decode("utf-8", "replace")
+    line_start = prefix.rfind("\n") + 1
+    return len(prefix), prefix.count("\n") + 1, len(prefix) - line_start + 1
+
+
+def _invalid(data: bytes, reason: str, byte_offset: int) -> InvalidJSONError:
+    return InvalidJSONError(reason, *_position(data, byte_offset))
+
+
+def diagnose(data: bytes) -> InvalidJSONError | NotAnObjectError:
+    """Say precisely why ``data`` is not a JSON object: bad UTF-8, bad syntax (with position), or another value."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return _invalid(data, f"invalid UTF-8 (byte 0x{data[error.start]:02x}); the text must be UTF-8", error.start)
+    if text.startswith("\ufeff"):
+        return _invalid(data, "a byte order mark (BOM) starts the record; save the file as UTF-8 without BOM", 0)
+    try:
+        _ANY.decode(data)
+    except msgspec.DecodeError as error:
+        message = str(error).removeprefix("JSON is malformed: ")
+        found = _MSGSPEC_POS.search(message)
+        lone = _lone_surrogate(text)
+        if lone is not None and (not found or "surrogate" in message):
+            offset = len(text[:lone].encode("utf-8"))
+            return _invalid(data, f"unpaired surrogate escape {text[lone:lone + 6]} (not valid Unicode)", offset)
+        if found:
+            offset = int(found.group(1))
+            message = message[: found.start()]
+            if message == "invalid character" and offset < len(data):
+                message = f"unexpected character {_show_char(data, offset)}"
+            return _invalid(data, message, offset)
+        return _invalid(data, "unexpected end of input: the JSON value is incomplete", len(data.rstrip(_JSON_WS)))
+    stripped = data.strip(_JSON_WS)
+    return not_an_object_error(_kind(stripped))
+
+
+def _lone_surrogate(text: str) -> int | None:
+    """The offset of the first ``\\uD800``-``\\uDFFF`` escape that is not half of a pair, if any."""
+    pending_high = -1
+    for match in _SURROGATE.finditer(text):
+        start = match.start(1)
+        high = match.group(2).lower() < "dc"
+        if pending_high >= 0:
+            if high or start != pending_high + 6:
+                return pending_high
+            pending_high = -1
+        elif high:
+            pending_high = start
+        else:
+            return start
+    return pending_high if pending_high >= 0 else None
+
+
+def _show_char(data: bytes, offset: int) -> str:
+    char = data[offset:offset + 4].decode("utf-8", "replace")[:1]
+    return repr(char)

@@ -1,0 +1,257 @@
+"""Records in a stream of payloads: splitting NDJSON, JSON documents and arrays,
+converting them, and accounting for every one (converted, unchanged or rejected).
+
+Pure functions on bytes: no file handles here (see :mod:`migrate1to2.files`).
+Every record keeps its location: the line it starts on in its source.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+import msgspec
+from msgspec import Raw
+
+from .errors import ConversionError, InvalidJSONError, MigrateError
+from .rawjson import check_utf8, containers, convert_json, diagnose, fast_convert
+from .version import Version
+
+__all__ = [
+    "Counts",
+    "Reject",
+    "Shape",
+    "convert_document",
+    "convert_lines",
+    "detect_shape",
+]
+
+_encode = msgspec.json.Encoder().encode
+_RAW_LIST = msgspec.json.Decoder(list[Raw])
+_JSON_WS = b" \t\r\n"
+BOM = b"\xef\xbb\xbf"
+
+
+class Shape(str, Enum):
+    """How records are laid out in an input, and so in its output."""
+
+    NDJSON = "ndjson"
+    OBJECT = "object"
+    ARRAY = "array"
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that could not be converted, with its location and original bytes."""
+
+    source: str
+    line: int
+    column: int | None
+    reason: str
+    path: str | None
+    record: bytes
+
+    @classmethod
+    def from_error(cls, error: MigrateError, source: str, line: int, record: bytes) -> Reject:
+        """Locate ``error``, raised for the text ``record`` that starts on ``line`` of ``source``.
+
+        Invalid JSON is located at the error; other errors at the line where the value starts.
+        """
+        if isinstance(error, InvalidJSONError):
+            return cls(source, line + error.lineno - 1, error.colno, f"invalid JSON: {error.reason}", None, record)
+        line += record[: len(record) - len(record.lstrip(_JSON_WS))].count(b"\n")
+        if isinstance(error, ConversionError):
+            return cls(source, line, None, error.reason, error.path, record)
+        return cls(source, line, None, str(error), None, record)
+
+    @property
+    def location(self) -> str:
+        """``source:line[:column]``, as compilers print it."""
+        column = f":{self.column}" if self.column is not None else ""
+        return f"{self.source}:{self.line}{column}"
+
+    def message(self) -> str:
+        """``source:line[:column]: reason[ @ path]``."""
+        where = f" @ {self.path}" if self.path else ""
+        return f"{self.location}: {self.reason}{where}"
+
+    def to_json(self) -> bytes:
+        """One line of the rejects file (NDJSON, without the newline)."""
+        entry: dict[str, object] = {
+            "source": self.source,
+            "line": self.line,
+            "column": self.column,
+            "reason": self.reason,
+            "path": self.path,
+        }
+        try:
+            entry["record"] = self.record.decode("utf-8")
+        except UnicodeDecodeError:
+            entry["record_base64"] = base64.b64encode(self.record).decode("ascii")
+        return _encode(entry)
+
+
+@dataclass
+class Counts:
+    """Records in == converted + unchanged + rejected, always."""
+
+    records: int = 0
+    converted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.records += other.records
+        self.converted += other.converted
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
+
+@dataclass
+class Converted:
+    """The outcome of converting some records: output bytes, counts and rejects.
+
+    ``stopped`` is true when conversion stopped at the first reject (then ``output``
+    holds only the records before it).
+    """
+
+    output: bytes = b""
+    counts: Counts = field(default_factory=Counts)
+    rejects: list[Reject] = field(default_factory=list)
+    stopped: bool = False
+
+
+def convert_lines(chunk: bytes, first_line: int, target: Version, source: str, *,
+                  stop_at_reject: bool = False) -> Converted:
+    """Convert the NDJSON records of ``chunk`` (whole lines; its first line is ``first_line``).
+
+    The output has one compact line per record, in input order; blank lines are
+    not records. This is the unit of work that can run in another process.
+    """
+    opened, wrapped = containers(target)
+    outputs: list[bytes] = []
+    append = outputs.append
+    counts = Counts()
+    rejects: list[Reject] = []
+    stopped = False
+    converted = 0
+    lines = chunk.split(b"\n")
+    if b"\r" in chunk:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    for number, line in enumerate(lines, first_line):
+        try:
+            check_utf8(line)
+            output = fast_convert(line, opened, wrapped)
+            if output is not None:
+                append(output)
+                converted += 1
+                continue
+            if not line.strip(_JSON_WS):
+                continue
+            result = convert_json(line, target, utf8_checked=True)
+        except MigrateError as error:
+            rejects.append(Reject.from_error(error, source, number, line))
+            if stop_at_reject:
+                stopped = True
+                break
+            continue
+        append(result.output)
+        converted += result.converted
+    counts.records = len(outputs) + len(rejects)
+    counts.converted = converted
+    counts.unchanged = len(outputs) - converted
+    counts.rejected = len(rejects)
+    output = b"\n".join(outputs) + b"\n" if outputs else b""
+    return Converted(output, counts, rejects, stopped)
+
+
+def detect_shape(head: bytes, at_eof: bool) -> Shape:
+    """Tell the layout of an input from its first bytes (``head``, BOM already removed).
+
+    ``[`` first: an array. A single line holding the whole input, or a first line
+    that is a complete JSON value, or a second line that starts a new object: NDJSON.
+    Otherwise (a pretty-printed or broken multi-line object): one JSON document.
+    """
+    start = head.lstrip(_JSON_WS)
+    if start.startswith(b"["):
+        return Shape.ARRAY
+    lines = [line for line in head.split(b"\n") if line.strip(_JSON_WS)]
+    if at_eof and len(lines) <= 1:
+        return Shape.OBJECT if start.startswith(b"{") else Shape.NDJSON
+    if not start.startswith(b"{") or len(lines) < 2:
+        return Shape.NDJSON
+    try:
+        msgspec.json.decode(lines[0], type=Raw)
+        return Shape.NDJSON
+    except msgspec.DecodeError:
+        pass
+    return Shape.NDJSON if lines[1].startswith(b"{") else Shape.OBJECT
+
+
+def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
+                     stop_at_reject: bool = False, pretty: bool = False) -> Converted:
+    """Convert a whole JSON document: one object, or an array of objects.
+
+    The output keeps the shape, compact on one line or indented with ``pretty``.
+    A document that is not valid JSON is one rejected record (its records cannot
+    be told apart), located at the error.
+    """
+    if shape is Shape.ARRAY:
+        try:
+            text.decode("utf-8")
+            elements = _RAW_LIST.decode(text)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            error = diagnose(text)
+            return _whole_document_rejected(text, error, source)
+        records = list(_locate(text, elements))
+    else:
+        records = [(1, text)]
+    outputs: list[bytes] = []
+    result = Converted()
+    for line, record in records:
+        try:
+            converted = convert_json(record, target, utf8_checked=shape is Shape.ARRAY)
+        except MigrateError as error:
+            result.rejects.append(Reject.from_error(error, source, line, record))
+            if stop_at_reject:
+                result.stopped = True
+                break
+            continue
+        outputs.append(converted.output)
+        result.counts.converted += converted.converted
+    result.counts.records = len(outputs) + len(result.rejects)
+    result.counts.unchanged = len(outputs) - result.counts.converted
+    result.counts.rejected = len(result.rejects)
+    if shape is Shape.ARRAY:
+        body = b"[" + b",".join(outputs) + b"]"
+    elif outputs:
+        body = outputs[0]
+    else:
+        return result
+    result.output = msgspec.json.format(body, indent=2 if pretty else -1) + b"\n"
+    return result
+
+
+def _whole_document_rejected(text: bytes, error: MigrateError, source: str) -> Converted:
+    reject = Reject.from_error(error, source, 1, text)
+    return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=True)
+
+
+def _locate(text: bytes, elements: Iterable[Raw]) -> Iterator[tuple[int, bytes]]:
+    """Each array element's bytes with the line it starts on.
+
+    Between two elements there is only a comma and whitespace, so the first
+    occurrence of an element's bytes after the previous one is the element itself.
+    """
+    pos = 0
+    line = 1
+    for element in elements:
+        data = bytes(element)
+        start = text.index(data, pos)
+        line += text.count(b"\n", pos, start)
+        yield line, data
+        line += data.count(b"\n")
+        pos = start + len(data)
+
