@@ -201,11 +201,11 @@ def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
     if shape is Shape.ARRAY:
         try:
             text.decode("utf-8")
-            elements = _RAW_LIST.decode(text)
+            elements = list_of_raw(text)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             error = diagnose(text)
             return _whole_document_rejected(text, error, source)
-        records = list(_locate(text, elements))
+        records = list(locate_elements(text, elements))
     else:
         records = [(1, text)]
     outputs: list[bytes] = []
@@ -234,12 +234,17 @@ def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
     return result
 
 
+def list_of_raw(text: bytes) -> list[Raw]:
+    """The elements of a JSON array, each as its raw bytes (``msgspec`` errors if it is not one)."""
+    return _RAW_LIST.decode(text)
+
+
 def _whole_document_rejected(text: bytes, error: MigrateError, source: str) -> Converted:
     reject = Reject.from_error(error, source, 1, text)
     return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=True)
 
 
-def _locate(text: bytes, elements: Iterable[Raw]) -> Iterator[tuple[int, bytes]]:
+def locate_elements(text: bytes, elements: Iterable[Raw]) -> Iterator[tuple[int, bytes]]:
     """Each array element's bytes with the line it starts on.
 
     Between two elements there is only a comma and whitespace, so the first

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
+
+import msgspec
 
 from .errors import InputError
-from .records import BOM, Converted, Counts, Reject, Shape, convert_document, convert_lines, detect_shape
+from .records import (
+    BOM,
+    Converted,
+    Counts,
+    Reject,
+    Shape,
+    convert_document,
+    convert_lines,
+    detect_shape,
+    list_of_raw,
+    locate_elements,
+)
 from .version import Version
 
-__all__ = ["CHUNK_BYTES", "StreamResult", "convert_stream", "ndjson_chunks"]
+__all__ = ["CHUNK_BYTES", "Record", "StreamResult", "convert_stream", "iter_records", "ndjson_chunks"]
 
 #: How much NDJSON is converted at a time (whole lines).
 CHUNK_BYTES = 1 << 20
@@ -59,14 +72,8 @@ def ndjson_chunks(stream: BinaryIO, head: bytes, source: str,
         yield line, bytes(buffer)
 
 
-def convert_stream(stream: BinaryIO, write: Callable[[bytes], object], target: Version, source: str, *,
-                   on_reject: Callable[[Reject], object] | None = None, stop_at_reject: bool = False,
-                   pretty: bool = False) -> StreamResult:
-    """Convert every record of ``stream`` to ``target``, writing the output with ``write``.
-
-    The output keeps the input's shape. Each rejected record goes to ``on_reject``;
-    with ``stop_at_reject`` the first one ends the conversion.
-    """
+def _start(stream: BinaryIO, source: str) -> tuple[Shape, bytes, bool]:
+    """Read the head of a stream and tell its shape: ``(shape, head without BOM, whether that was all)``."""
     head = bytearray()
     while len(head) < HEAD_BYTES:
         block = _read(stream, HEAD_BYTES - len(head), source)
@@ -75,7 +82,54 @@ def convert_stream(stream: BinaryIO, write: Callable[[bytes], object], target: V
         head += block
     at_eof = len(head) < HEAD_BYTES
     data = bytes(head[3:] if head.startswith(BOM) else head)
-    result = StreamResult(detect_shape(data, at_eof))
+    return detect_shape(data, at_eof), data, at_eof
+
+
+class Record(NamedTuple):
+    """One record's bytes and the line it starts on."""
+
+    line: int
+    data: bytes
+
+
+def iter_records(stream: BinaryIO, source: str) -> Iterator[Record]:
+    """Every record of a payload stream in order, whatever its shape; blank lines are not records.
+
+    An array or object document that is not valid JSON is one record (the whole text):
+    its records cannot be told apart.
+    """
+    shape, data, at_eof = _start(stream, source)
+    if shape is Shape.NDJSON:
+        for first, chunk in ndjson_chunks(stream, data, source):
+            for number, line in enumerate(chunk.split(b"\n"), first):
+                if line.strip(b" \t\r\n"):
+                    yield Record(number, line[:-1] if line.endswith(b"\r") else line)
+        return
+    if not at_eof:
+        data += _read(stream, -1, source)
+    if shape is Shape.ARRAY:
+        try:
+            data.decode("utf-8")
+            elements = list_of_raw(data)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            yield Record(1, data)
+            return
+        for start, element in locate_elements(data, elements):
+            yield Record(start, element)
+    else:
+        yield Record(1, data)
+
+
+def convert_stream(stream: BinaryIO, write: Callable[[bytes], object], target: Version, source: str, *,
+                   on_reject: Callable[[Reject], object] | None = None, stop_at_reject: bool = False,
+                   pretty: bool = False) -> StreamResult:
+    """Convert every record of ``stream`` to ``target``, writing the output with ``write``.
+
+    The output keeps the input's shape. Each rejected record goes to ``on_reject``;
+    with ``stop_at_reject`` the first one ends the conversion.
+    """
+    shape, data, at_eof = _start(stream, source)
+    result = StreamResult(shape)
     parts: Iterator[Converted]
     if result.shape is Shape.NDJSON:
         parts = (convert_lines(chunk, first, target, source, stop_at_reject=stop_at_reject)
