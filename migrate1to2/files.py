@@ -49,12 +49,21 @@ class AtomicFile:
 
     An interrupted or failed run never leaves a partial file under the final name:
     used as a context manager, it commits on success and discards on any exception.
+    A symbolic link is followed (the file it points to is replaced, the link kept); an
+    existing file keeps its permissions. A device or pipe (``/dev/stderr``) cannot be
+    replaced: it is written directly.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.target = self.path
+        self.temp: Path | None = None
         try:
-            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+            if self.path.exists() and not self.path.is_file():
+                self._file: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed by commit/discard
+                return
+            self.target = Path(os.path.realpath(self.path))
+            fd, temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
         except OSError as error:
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
         self.temp = Path(temp)
@@ -70,11 +79,18 @@ class AtomicFile:
     def commit(self) -> None:
         """Flush to disk and rename into place."""
         try:
+            if self.temp is None:
+                self._file.close()
+                return
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.chmod(self.temp, 0o666 & ~_umask())
-            os.replace(self.temp, self.path)
+            try:
+                mode = self.target.stat().st_mode & 0o7777
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask()
+            os.chmod(self.temp, mode)
+            os.replace(self.temp, self.target)
         except OSError as error:
             self.discard()
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
@@ -82,7 +98,8 @@ class AtomicFile:
     def discard(self) -> None:
         """Drop what was written; the final name is left as it was."""
         self._file.close()
-        self.temp.unlink(missing_ok=True)
+        if self.temp is not None:
+            self.temp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicFile:
         return self

@@ -299,6 +299,8 @@ def diagnose(data: bytes) -> InvalidJSONError | NotAnObjectError:
         if found:
             offset = int(found.group(1))
             message = message[: found.start()]
+            if message == "trailing characters":
+                offset -= 1  # msgspec points one byte past the first extra character
             if message == "invalid character" and offset < len(data):
                 message = f"unexpected character {_show_char(data, offset)}"
             return _invalid(data, message, offset)
