@@ -69,7 +69,13 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
         return EXIT_USAGE
     if result.stopped_at is not None:
         _say(result.stopped_at.message())
-        written = "the records before it went to stdout" if output == STDIO else f"{output} was not written"
+        before = result.counts.converted + result.counts.unchanged
+        if output != STDIO:
+            written = f"{output} was not written"
+        elif before:
+            written = f"the {before} record{'s' if before > 1 else ''} before it went to stdout"
+        else:
+            written = "nothing was written"
         _say(f"{PROG}: stopped at the first record that cannot be converted; {written}. "
              "Use --rejects FILE to set such records aside and convert the rest.")
         return EXIT_REJECTED

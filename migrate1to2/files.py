@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -9,9 +10,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from .compression import Codec, Reader, codec_for_name, open_reader, open_writer
 from .errors import InputError
 
-__all__ = ["STDIO", "AtomicFile", "display_name", "open_input"]
+__all__ = ["STDIO", "AtomicFile", "display_name", "open_input", "open_raw", "open_reader_for"]
 
 #: The name that means standard input (or output).
 STDIO = "-"
@@ -26,8 +28,8 @@ def _os_reason(error: OSError) -> str:
     return (error.strerror or str(error)).lower()
 
 
-def open_input(name: str) -> BinaryIO:
-    """Open an input for binary reading (``-`` is stdin); :class:`InputError` if it cannot be read."""
+def open_raw(name: str) -> BinaryIO:
+    """Open an input's bytes as stored (``-`` is stdin); :class:`InputError` if it cannot be read."""
     if name == STDIO:
         return sys.stdin.buffer
     try:
@@ -36,6 +38,19 @@ def open_input(name: str) -> BinaryIO:
         return open(name, "rb")
     except OSError as error:
         raise InputError(f"cannot read {name}: {_os_reason(error)}") from None
+
+
+def open_reader_for(name: str) -> Reader:
+    """Open an input for reading its decompressed bytes, with its format and a raw byte count."""
+    return open_reader(open_raw(name), display_name(name))
+
+
+def open_input(name: str) -> BinaryIO:
+    """Open an input (``-`` is stdin) for reading its bytes, decompressed whatever the format.
+
+    :class:`InputError` if it cannot be read; reading corrupt compressed data raises it too.
+    """
+    return open_reader_for(name).stream
 
 
 def _umask() -> int:
@@ -54,13 +69,16 @@ class AtomicFile:
     replaced: it is written directly.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], codec: Codec | None = None) -> None:
+        """``codec``: how to compress what is written (default: as the file name says)."""
         self.path = Path(path)
+        self.codec = codec_for_name(self.path) if codec is None else codec
         self.target = self.path
         self.temp: Path | None = None
         try:
             if self.path.exists() and not self.path.is_file():
                 self._file: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed by commit/discard
+                self._sink = open_writer(self._file, self.codec)
                 return
             self.target = Path(os.path.realpath(self.path))
             fd, temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
@@ -68,10 +86,11 @@ class AtomicFile:
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
         self.temp = Path(temp)
         self._file = os.fdopen(fd, "wb")
+        self._sink = open_writer(self._file, self.codec)
 
     def write(self, data: bytes) -> None:
         try:
-            self._file.write(data)
+            self._sink.write(data)
         except OSError as error:
             self.discard()
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
@@ -79,6 +98,10 @@ class AtomicFile:
     def commit(self) -> None:
         """Flush to disk and rename into place."""
         try:
+            if self._sink is not self._file:
+                self._sink.close()
+            #: Bytes in the file (compressed).
+            self.size = self._file.tell() if self.temp is not None else 0
             if self.temp is None:
                 self._file.close()
                 return
@@ -97,6 +120,8 @@ class AtomicFile:
 
     def discard(self) -> None:
         """Drop what was written; the final name is left as it was."""
+        with contextlib.suppress(Exception):
+            self._sink.close()
         self._file.close()
         if self.temp is not None:
             self.temp.unlink(missing_ok=True)

@@ -203,8 +203,8 @@ def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
             text.decode("utf-8")
             elements = list_of_raw(text)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-            error = diagnose(text)
-            return _whole_document_rejected(text, error, source)
+            reject = Reject.from_error(diagnose(text), source, 1, text)
+            return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=stop_at_reject)
         records = list(locate_elements(text, elements))
     else:
         records = [(1, text)]
@@ -237,11 +237,6 @@ def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
 def list_of_raw(text: bytes) -> list[Raw]:
     """The elements of a JSON array, each as its raw bytes (``msgspec`` errors if it is not one)."""
     return _RAW_LIST.decode(text)
-
-
-def _whole_document_rejected(text: bytes, error: MigrateError, source: str) -> Converted:
-    reject = Reject.from_error(error, source, 1, text)
-    return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=True)
 
 
 def locate_elements(text: bytes, elements: Iterable[Raw]) -> Iterator[tuple[int, bytes]]:

@@ -1,0 +1,247 @@
+"""Compressed streams: gzip, bzip2, xz and zstd, told apart by their magic bytes when reading.
+
+Libraries, chosen by measurement (see the README): zlib-ng for gzip (decompression
+about twice as fast as the standard library, level-4 compression about three times
+as fast as ``gzip -6`` for output within 4 % of its size; both in a background
+thread, so (de)compression overlaps the conversion), ``zstandard`` for zstd, and the
+standard library's ``bz2`` and ``lzma``.
+
+Every reader raises :class:`InputError` naming the file when the data is corrupt or
+truncated: a damaged archive is never read as a shorter one.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import io
+import lzma
+import zlib
+from enum import Enum
+from pathlib import PurePath
+from typing import BinaryIO, NamedTuple, Protocol
+
+import zstandard
+from zlib_ng import gzip_ng_threaded
+from zlib_ng import zlib_ng as zng
+
+from .errors import InputError
+
+__all__ = ["Codec", "Reader", "Source", "codec_for_name", "open_reader", "open_writer", "sniff"]
+
+
+class Codec(str, Enum):
+    """A compression format (``NONE``: plain bytes)."""
+
+    NONE = "none"
+    GZIP = "gzip"
+    BZIP2 = "bzip2"
+    XZ = "xz"
+    ZSTD = "zstd"
+
+    @property
+    def suffix(self) -> str:
+        """The file-name suffix this format is written with (``""`` for none)."""
+        return _SUFFIXES[self]
+
+
+_SUFFIXES = {Codec.NONE: "", Codec.GZIP: ".gz", Codec.BZIP2: ".bz2", Codec.XZ: ".xz", Codec.ZSTD: ".zst"}
+_BY_SUFFIX = {".gz": Codec.GZIP, ".gzip": Codec.GZIP, ".bz2": Codec.BZIP2, ".xz": Codec.XZ, ".zst": Codec.ZSTD,
+              ".zstd": Codec.ZSTD}
+_MAGIC = ((b"\x1f\x8b", Codec.GZIP), (b"BZh", Codec.BZIP2), (b"\xfd7zXZ\x00", Codec.XZ),
+          (b"\x28\xb5\x2f\xfd", Codec.ZSTD))
+#: How many bytes :func:`sniff` needs.
+MAGIC_BYTES = 6
+#: gzip level: measured to give output within 10 % of ``gzip -6`` at a fraction of its time.
+GZIP_LEVEL = 4
+ZSTD_LEVEL = 3
+_ZLIB_NG_ERROR: type[Exception] = zng.error  # type: ignore[assignment]  # typed as an instance in its stubs
+_CORRUPT: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error, _ZLIB_NG_ERROR, lzma.LZMAError,
+                                          zstandard.ZstdError, ValueError)
+
+
+class _Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+    def close(self) -> None: ...
+
+
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+    def close(self) -> None: ...
+
+
+def sniff(head: bytes) -> Codec:
+    """The compression format whose magic bytes start ``head``."""
+    for magic, codec in _MAGIC:
+        if head.startswith(magic):
+            return codec
+    return Codec.NONE
+
+
+def codec_for_name(name: str | PurePath) -> Codec:
+    """The compression format a file name asks for, by its last suffix."""
+    return _BY_SUFFIX.get(PurePath(name).suffix.lower(), Codec.NONE)
+
+
+class _ZstdReader(io.RawIOBase):
+    """Reads concatenated zstd frames; unlike ``stream_reader``, a truncated last frame is an error."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame = self._decompressor.decompressobj()
+        self._in_frame = False
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            block = self._raw.read(1 << 18)
+            if not block:
+                if self._in_frame:
+                    raise EOFError("zstd data ends inside a frame (the file is truncated)")
+                return 0
+            while block:
+                self._in_frame = True
+                self._pending += self._frame.decompress(block)
+                if not self._frame.eof:
+                    break
+                block = self._frame.unused_data
+                self._frame = self._decompressor.decompressobj()
+                self._in_frame = False
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+class _Checked(io.RawIOBase):
+    """A decompressing stream whose every failure is an :class:`InputError` naming the source."""
+
+    def __init__(self, stream: _Readable, codec: Codec, source: str, underlying: BinaryIO) -> None:
+        self._stream = stream
+        self._underlying = underlying
+        self.codec = codec
+        self.source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            return self._stream.readinto(buffer) or 0
+        except _CORRUPT as error:
+            detail = str(error) or type(error).__name__
+            raise InputError(f"cannot read {self.source}: its {self.codec.value} data is corrupt or truncated "
+                             f"({detail})") from None
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(*_CORRUPT):
+                self._stream.close()
+            self._underlying.close()
+        super().close()
+
+
+class Source(io.RawIOBase):
+    """The raw bytes of an input, counted, with the bytes read to sniff it put back in front."""
+
+    def __init__(self, head: bytes, raw: BinaryIO) -> None:
+        self._head = head
+        self._raw = raw
+        #: How many raw (compressed) bytes have been read so far.
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+        else:
+            size = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.position += size
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class Reader(NamedTuple):
+    """An opened input: the decompressed stream, its format, and the counted raw source."""
+
+    stream: BinaryIO
+    codec: Codec
+    source: Source
+
+
+def open_reader(raw: BinaryIO, source: str) -> Reader:
+    """Wrap ``raw`` so that reading gives the decompressed bytes, whatever the format.
+
+    Closing the returned stream closes ``raw``.
+    """
+    try:
+        head = raw.read(MAGIC_BYTES)
+    except OSError as error:
+        raise InputError(f"cannot read {source}: {error.strerror or error}") from None
+    codec = sniff(head)
+    counted = Source(head, raw)
+    whole: BinaryIO = io.BufferedReader(counted, buffer_size=1 << 16)
+    if codec is Codec.NONE:
+        return Reader(whole, codec, counted)
+    stream: _Readable
+    if codec is Codec.GZIP:
+        stream = gzip_ng_threaded.open(whole, "rb")  # type: ignore[no-untyped-call]
+    elif codec is Codec.BZIP2:
+        stream = bz2.BZ2File(whole, "rb")
+    elif codec is Codec.XZ:
+        stream = lzma.LZMAFile(whole, "rb")  # noqa: SIM115 - closed with the returned stream
+    else:
+        stream = _ZstdReader(whole)
+    checked = _Checked(stream, codec, source, whole)
+    return Reader(io.BufferedReader(checked, buffer_size=1 << 20), codec, counted)
+
+
+class _Writer(io.RawIOBase):
+    """A compressing stream over ``raw``; closing it finishes the format but leaves ``raw`` open."""
+
+    def __init__(self, raw: BinaryIO, codec: Codec) -> None:
+        self.codec = codec
+        self._raw = raw
+        self._stream: _Writable
+        if codec is Codec.GZIP:
+            self._stream = gzip_ng_threaded.open(raw, "wb", compresslevel=GZIP_LEVEL)  # type: ignore[no-untyped-call]
+        elif codec is Codec.BZIP2:
+            self._stream = bz2.BZ2File(raw, "wb")
+        elif codec is Codec.XZ:
+            self._stream = lzma.LZMAFile(raw, "wb")  # noqa: SIM115 - closed by close()
+        else:
+            self._stream = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(raw, closefd=False)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._stream.write(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+def open_writer(raw: BinaryIO, codec: Codec) -> BinaryIO:
+    """A stream that writes ``codec``-compressed bytes to ``raw`` (``raw`` itself for ``NONE``).
+
+    Close it to finish the compressed format; ``raw`` stays open.
+    """
+    if codec is Codec.NONE:
+        return raw
+    return _Writer(raw, codec)  # type: ignore[return-value]
