@@ -1,28 +1,35 @@
 """The command line: parses options, calls the I/O layer, reports on stderr. Data goes to stdout only.
 
-Exit codes: 0 success; 1 records rejected (or the run stopped at one); 2 usage or I/O error.
+Exit codes: 0 success; 1 records rejected (or the run stopped at one), or audit findings;
+2 usage or I/O error.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
+from .compression import Codec
+from .envelope import parse_pointer
 from .errors import MigrateError
 from .files import STDIO
-from .job import UsageError, convert_files
-from .records import Counts
+from .job import JobResult, Options, run_job
+from .plan import UsageError, make_plan
+from .records import Counts, Settings
 from .version import Version
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "migrate1to2"
 
 app = typer.Typer(
     name=PROG,
-    help="Convert Commanders Act tracking payloads between format 1.0 and 2.0, exactly.",
+    help="Convert Commanders Act tracking payloads between format 1.0 and 2.0, exactly, and audit where 1.0 is "
+         "still produced.",
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -31,71 +38,161 @@ app = typer.Typer(
 
 Inputs = Annotated[list[str] | None, typer.Argument(
     metavar="INPUT...", show_default=False,
-    help="Payload files: NDJSON, one JSON object, or a JSON array of objects. '-' or none: stdin.")]
+    help="Payload files (NDJSON, a JSON object or an array of objects; gzip, bzip2, xz or zstd compressed or "
+         "not) or directories. '-' or none: stdin.")]
 Output = Annotated[str, typer.Option(
     "-o", "--output", metavar="OUTPUT", show_default=False,
-    help="Write the result to this file (it appears atomically) instead of stdout.")]
+    help="Write the result to this file instead of stdout; or, for directories and several files, into this "
+         "directory (mirroring trees). Files appear atomically.")]
 Rejects = Annotated[str | None, typer.Option(
     "--rejects", metavar="FILE", show_default=False,
     help="Set records that cannot be converted aside in FILE (NDJSON, one line each) and go on. "
          "Without it the first such record stops the run.")]
 Pretty = Annotated[bool, typer.Option("--pretty", help="Indent the output of a JSON object or array input.")]
-Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Do not print the summary line on stderr.")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Do not print the summary on stderr.")]
+Jobs = Annotated[int | None, typer.Option(
+    "-j", "--jobs", metavar="N", show_default="the number of CPUs",
+    help="Convert with N processes, across files and inside large files; the output is the same.")]
+Include = Annotated[list[str] | None, typer.Option(
+    "--include", metavar="GLOB", show_default=False,
+    help="In directories, convert only files matching GLOB (a name such as '*.ndjson.gz', or a path such as "
+         "'2023/*'); repeatable.")]
+Exclude = Annotated[list[str] | None, typer.Option(
+    "--exclude", metavar="GLOB", show_default=False,
+    help="In directories, leave out files matching GLOB; repeatable.")]
+SkipExisting = Annotated[bool, typer.Option(
+    "--skip-existing", help="Skip inputs whose output file exists (outputs appear only when complete, so this "
+                            "resumes an interrupted run).")]
+InPlace = Annotated[bool, typer.Option(
+    "--in-place", help="Replace each input file by its conversion, atomically. A file with nothing to convert "
+                       "is left untouched.")]
+Backup = Annotated[str | None, typer.Option(
+    "--backup", metavar="SUFFIX", show_default=False,
+    help="With --in-place, keep each replaced file under its name plus SUFFIX (e.g. .v1).")]
+Compress = Annotated[Codec | None, typer.Option(
+    "--compress", case_sensitive=False, show_default=False,
+    help="Compress the output with this format (default: as the output file's name says; in directories, "
+         "as each input was). File names get the matching suffix.")]
+Stats = Annotated[str | None, typer.Option(
+    "--stats", metavar="FILE", show_default=False,
+    help="Write a JSON report to FILE: per input, records in, converted, unchanged, rejected, bytes and seconds.")]
+PayloadPath = Annotated[str, typer.Option(
+    "--payload-path", metavar="POINTER", show_default=False,
+    help="The payload is inside each record at this JSON Pointer (e.g. /body), as an object or a JSON string; "
+         "the rest of the record is left untouched.")]
+MaxRecordBytes = Annotated[str, typer.Option(
+    "--max-record-bytes", metavar="SIZE", show_default="16M",
+    help="Reject a record larger than SIZE (bytes, or with K, M or G) instead of loading it.")]
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _summary(counts: Counts, target: Version, rejects: str | None) -> str:
+def _size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+)\s*([KMG]?)B?\s*", text, re.IGNORECASE)
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(f"--max-record-bytes takes a size such as 65536, 512K or 16M, not {text!r}")
+    return int(match.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[match.group(2).upper()]
+
+
+def _summary(result: JobResult, target: Version, rejects: str | None, *, per_file: bool) -> str:
+    counts: Counts = result.counts
     already = "1.0" if target is Version.V1 else "2.0"
-    line = (f"{PROG}: {counts.records} records: {counts.converted} converted, "
+    files = sum(1 for file in result.files if not file.status.startswith("skipped"))
+    where = f" in {files} file{'s' if files != 1 else ''}" if per_file else ""
+    line = (f"{PROG}: {counts.records} records{where}: {counts.converted} converted, "
             f"{counts.unchanged} unchanged (already {already} or the same in both), {counts.rejected} rejected")
     if counts.rejected and rejects:
         line += f" (see {rejects})"
+    existing = sum(1 for file in result.files if file.status == "skipped: output exists")
+    if existing:
+        line += f"; {existing} file{'s' if existing != 1 else ''} skipped, output already there"
     return line
 
 
 def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects: str | None, pretty: bool,
-             quiet: bool) -> int:
+             quiet: bool, jobs: int | None, include: list[str] | None, exclude: list[str] | None,
+             skip_existing: bool, in_place: bool, backup: str | None, compress: Codec | None, stats: str | None,
+             payload_path: str, max_record_bytes: str) -> int:
     try:
-        result = convert_files(inputs or [STDIO], output, target, rejects=rejects, pretty=pretty,
-                               warn=lambda text: _say(f"{PROG}: warning: {text}"))
-    except UsageError as error:
-        _say(f"{PROG}: error: {error}")
-        return EXIT_USAGE
+        if backup is not None and not in_place:
+            raise UsageError("--backup goes with --in-place")
+        if in_place and compress is not None:
+            raise UsageError("--in-place keeps each file's name and compression: --compress cannot go with it")
+        if jobs is not None and jobs < 1:
+            raise UsageError("--jobs takes a number of processes, 1 or more")
+        try:
+            pointer = parse_pointer(payload_path)
+        except ValueError as error:
+            raise UsageError(f"--payload-path: {error}") from None
+        settings = Settings(target, stop_at_reject=rejects is None, pretty=pretty, payload_path=pointer,
+                            max_record_bytes=_size(max_record_bytes))
+        names = inputs or [STDIO]
+        if STDIO in names and (sys.stdin is None or sys.stdin.isatty()):
+            raise UsageError("no input: give payload files, or pipe payloads to stdin")
+        plan = make_plan(names, output, include=include or (), exclude=exclude or (), in_place=in_place,
+                         compress=compress)
+        options = Options(settings, jobs=jobs or os.cpu_count() or 1, rejects=rejects, skip_existing=skip_existing,
+                          backup=backup, in_place=in_place, compress=compress if plan.output is not None else None,
+                          stats=stats)
+        result = run_job(plan, options, warn=lambda text: _say(f"{PROG}: warning: {text}"),
+                         show_progress=not quiet and sys.stderr.isatty())
     except MigrateError as error:
         _say(f"{PROG}: error: {error}")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say(f"{PROG}: interrupted; finished output files are complete, unfinished ones were not written "
+             "(rerun with --skip-existing to resume)")
+        return EXIT_INTERRUPTED
+    for skipped in result.skipped:
+        _say(f"{PROG}: skipped {skipped.path}: {skipped.reason}")
     if result.stopped_at is not None:
         _say(result.stopped_at.message())
-        before = result.counts.converted + result.counts.unchanged
-        if output != STDIO:
-            written = f"{output} was not written"
-        elif before:
-            written = f"the {before} record{'s' if before > 1 else ''} before it went to stdout"
-        else:
-            written = "nothing was written"
-        _say(f"{PROG}: stopped at the first record that cannot be converted; {written}. "
+        _say(f"{PROG}: stopped at the first record that cannot be converted; {_unwritten(result, plan.output)}. "
              "Use --rejects FILE to set such records aside and convert the rest.")
         return EXIT_REJECTED
     if not quiet:
-        _say(_summary(result.counts, target, rejects))
+        _say(_summary(result, target, rejects, per_file=plan.output is None))
     return EXIT_REJECTED if result.counts.rejected else EXIT_OK
+
+
+def _unwritten(result: JobResult, output: str | None) -> str:
+    if output is None:
+        stopped = result.files[-1]
+        done = sum(1 for file in result.files if file.status == "converted")
+        finished = f"the {done} file{'s' if done != 1 else ''} finished before it are complete" if done else ""
+        return f"{stopped.output} was not written" + (f"; {finished}" if finished else "")
+    if output != STDIO:
+        return f"{output} was not written"
+    before = result.counts.converted + result.counts.unchanged
+    if before:
+        return f"the {before} record{'s' if before > 1 else ''} before it went to stdout"
+    return "nothing was written"
 
 
 @app.command()
 def convert(inputs: Inputs = None, output: Output = STDIO, rejects: Rejects = None, pretty: Pretty = False,
-            quiet: Quiet = False) -> int:
+            quiet: Quiet = False, jobs: Jobs = None, include: Include = None, exclude: Exclude = None,
+            skip_existing: SkipExisting = False, in_place: InPlace = False, backup: Backup = None,
+            compress: Compress = None, stats: Stats = None, payload_path: PayloadPath = "",
+            max_record_bytes: MaxRecordBytes = "16M") -> int:
     """Convert payloads from format 1.0 to 2.0. Records already in 2.0 pass through unchanged."""
-    return _convert(Version.V2, inputs, output=output, rejects=rejects, pretty=pretty, quiet=quiet)
+    return _convert(Version.V2, inputs, output=output, rejects=rejects, pretty=pretty, quiet=quiet, jobs=jobs,
+                    include=include, exclude=exclude, skip_existing=skip_existing, in_place=in_place, backup=backup,
+                    compress=compress, stats=stats, payload_path=payload_path, max_record_bytes=max_record_bytes)
 
 
 @app.command()
 def downgrade(inputs: Inputs = None, output: Output = STDIO, rejects: Rejects = None, pretty: Pretty = False,
-              quiet: Quiet = False) -> int:
+              quiet: Quiet = False, jobs: Jobs = None, include: Include = None, exclude: Exclude = None,
+              skip_existing: SkipExisting = False, in_place: InPlace = False, backup: Backup = None,
+              compress: Compress = None, stats: Stats = None, payload_path: PayloadPath = "",
+              max_record_bytes: MaxRecordBytes = "16M") -> int:
     """Convert payloads from format 2.0 back to 1.0. Records already in 1.0 pass through unchanged."""
-    return _convert(Version.V1, inputs, output=output, rejects=rejects, pretty=pretty, quiet=quiet)
+    return _convert(Version.V1, inputs, output=output, rejects=rejects, pretty=pretty, quiet=quiet, jobs=jobs,
+                    include=include, exclude=exclude, skip_existing=skip_existing, in_place=in_place, backup=backup,
+                    compress=compress, stats=stats, payload_path=payload_path, max_record_bytes=max_record_bytes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error.show()  # type: ignore[attr-defined]
         return int(getattr(error, "exit_code", EXIT_USAGE))
     except typer.Abort:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         _say(f"{PROG}: the output was closed before every record was written")
         return EXIT_REJECTED

@@ -22,7 +22,7 @@ from pathlib import PurePath
 from typing import BinaryIO, NamedTuple, Protocol
 
 import zstandard
-from zlib_ng import gzip_ng_threaded
+from zlib_ng import gzip_ng, gzip_ng_threaded
 from zlib_ng import zlib_ng as zng
 
 from .errors import InputError
@@ -181,10 +181,11 @@ class Reader(NamedTuple):
     source: Source
 
 
-def open_reader(raw: BinaryIO, source: str) -> Reader:
+def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True) -> Reader:
     """Wrap ``raw`` so that reading gives the decompressed bytes, whatever the format.
 
-    Closing the returned stream closes ``raw``.
+    ``threaded``: decompress gzip in a background thread (worth it for large inputs; starting
+    and stopping the thread costs tens of milliseconds). Closing the returned stream closes ``raw``.
     """
     try:
         head = raw.read(MAGIC_BYTES)
@@ -197,7 +198,7 @@ def open_reader(raw: BinaryIO, source: str) -> Reader:
         return Reader(whole, codec, counted)
     stream: _Readable
     if codec is Codec.GZIP:
-        stream = gzip_ng_threaded.open(whole, "rb")  # type: ignore[no-untyped-call]
+        stream = gzip_ng_threaded.open(whole, "rb") if threaded else gzip_ng.open(whole, "rb")  # type: ignore[no-untyped-call]
     elif codec is Codec.BZIP2:
         stream = bz2.BZ2File(whole, "rb")
     elif codec is Codec.XZ:
@@ -211,12 +212,16 @@ def open_reader(raw: BinaryIO, source: str) -> Reader:
 class _Writer(io.RawIOBase):
     """A compressing stream over ``raw``; closing it finishes the format but leaves ``raw`` open."""
 
-    def __init__(self, raw: BinaryIO, codec: Codec) -> None:
+    def __init__(self, raw: BinaryIO, codec: Codec, *, threaded: bool) -> None:
         self.codec = codec
         self._raw = raw
         self._stream: _Writable
-        if codec is Codec.GZIP:
+        if codec is Codec.GZIP and threaded:
             self._stream = gzip_ng_threaded.open(raw, "wb", compresslevel=GZIP_LEVEL)  # type: ignore[no-untyped-call]
+        elif codec is Codec.GZIP:
+            # mtime 0, as the threaded writer does: the same input gives the same bytes.
+            self._stream = gzip_ng.GzipNGFile(  # type: ignore[no-untyped-call]
+                fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
         elif codec is Codec.BZIP2:
             self._stream = bz2.BZ2File(raw, "wb")
         elif codec is Codec.XZ:
@@ -237,11 +242,12 @@ class _Writer(io.RawIOBase):
         super().close()
 
 
-def open_writer(raw: BinaryIO, codec: Codec) -> BinaryIO:
+def open_writer(raw: BinaryIO, codec: Codec, *, threaded: bool = True) -> BinaryIO:
     """A stream that writes ``codec``-compressed bytes to ``raw`` (``raw`` itself for ``NONE``).
 
-    Close it to finish the compressed format; ``raw`` stays open.
+    ``threaded``: compress gzip in a background thread. Close it to finish the compressed
+    format; ``raw`` stays open.
     """
     if codec is Codec.NONE:
         return raw
-    return _Writer(raw, codec)  # type: ignore[return-value]
+    return _Writer(raw, codec, threaded=threaded)  # type: ignore[return-value]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +14,16 @@ from typing import BinaryIO
 from .compression import Codec, Reader, codec_for_name, open_reader, open_writer
 from .errors import InputError
 
-__all__ = ["STDIO", "AtomicFile", "display_name", "open_input", "open_raw", "open_reader_for"]
+__all__ = [
+    "STDIO",
+    "AtomicFile",
+    "display_name",
+    "is_large",
+    "open_input",
+    "open_raw",
+    "open_reader_for",
+    "open_stdout",
+]
 
 #: The name that means standard input (or output).
 STDIO = "-"
@@ -40,9 +50,21 @@ def open_raw(name: str) -> BinaryIO:
         raise InputError(f"cannot read {name}: {_os_reason(error)}") from None
 
 
+#: Inputs at least this large are (de)compressed in a background thread.
+THREADED_BYTES = 4 << 20
+
+
+def is_large(name: str) -> bool:
+    """Whether an input is large enough (or of unknown size: stdin) to be worth a codec thread."""
+    try:
+        return name == STDIO or os.path.getsize(name) >= THREADED_BYTES
+    except OSError:
+        return True
+
+
 def open_reader_for(name: str) -> Reader:
     """Open an input for reading its decompressed bytes, with its format and a raw byte count."""
-    return open_reader(open_raw(name), display_name(name))
+    return open_reader(open_raw(name), display_name(name), threaded=is_large(name))
 
 
 def open_input(name: str) -> BinaryIO:
@@ -69,16 +91,24 @@ class AtomicFile:
     replaced: it is written directly.
     """
 
-    def __init__(self, path: str | os.PathLike[str], codec: Codec | None = None) -> None:
-        """``codec``: how to compress what is written (default: as the file name says)."""
+    def __init__(self, path: str | os.PathLike[str], codec: Codec | None = None, *, backup: str | None = None,
+                 threaded: bool = True) -> None:
+        """``codec``: how to compress what is written (default: as the file name says).
+
+        ``backup``: a suffix; the file being replaced is kept under its name plus this suffix.
+        ``threaded``: compress in a background thread (for large outputs).
+        """
         self.path = Path(path)
         self.codec = codec_for_name(self.path) if codec is None else codec
+        self.backup = backup
+        self.done = False
+        self.size = 0
         self.target = self.path
         self.temp: Path | None = None
         try:
             if self.path.exists() and not self.path.is_file():
                 self._file: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed by commit/discard
-                self._sink = open_writer(self._file, self.codec)
+                self._sink = open_writer(self._file, self.codec, threaded=threaded)
                 return
             self.target = Path(os.path.realpath(self.path))
             fd, temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
@@ -86,7 +116,7 @@ class AtomicFile:
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
         self.temp = Path(temp)
         self._file = os.fdopen(fd, "wb")
-        self._sink = open_writer(self._file, self.codec)
+        self._sink = open_writer(self._file, self.codec, threaded=threaded)
 
     def write(self, data: bytes) -> None:
         try:
@@ -97,6 +127,9 @@ class AtomicFile:
 
     def commit(self) -> None:
         """Flush to disk and rename into place."""
+        if self.done:
+            return
+        self.done = True
         try:
             if self._sink is not self._file:
                 self._sink.close()
@@ -113,13 +146,33 @@ class AtomicFile:
             except FileNotFoundError:
                 mode = 0o666 & ~_umask()
             os.chmod(self.temp, mode)
+            if self.backup:
+                self._keep_backup()
             os.replace(self.temp, self.target)
+        except InputError:
+            self.done = False
+            self.discard()
+            raise
         except OSError as error:
+            self.done = False
             self.discard()
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
 
+    def _keep_backup(self) -> None:
+        backup = self.target.with_name(self.target.name + str(self.backup))
+        if backup.exists():
+            raise InputError(f"cannot replace {self.path}: its backup {backup} already exists "
+                             "(remove it, or choose another --backup suffix)")
+        try:
+            os.link(self.target, backup)
+        except OSError:
+            shutil.copy2(self.target, backup)
+
     def discard(self) -> None:
         """Drop what was written; the final name is left as it was."""
+        if self.done:
+            return
+        self.done = True
         with contextlib.suppress(Exception):
             self._sink.close()
         self._file.close()
@@ -135,3 +188,8 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+
+
+def open_stdout(codec: Codec) -> BinaryIO:
+    """Standard output, compressed with ``codec``; close the result to finish the format."""
+    return open_writer(sys.stdout.buffer, codec)

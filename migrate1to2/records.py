@@ -15,13 +15,17 @@ from enum import Enum
 import msgspec
 from msgspec import Raw
 
+from .envelope import convert_at
 from .errors import ConversionError, InvalidJSONError, MigrateError
-from .rawjson import check_utf8, containers, convert_json, diagnose, fast_convert
+from .rawjson import check_utf8, containers, diagnose, fast_convert
 from .version import Version
 
 __all__ = [
+    "MAX_RECORD_BYTES",
+    "Converted",
     "Counts",
     "Reject",
+    "Settings",
     "Shape",
     "convert_document",
     "convert_lines",
@@ -52,6 +56,8 @@ class Reject:
     reason: str
     path: str | None
     record: bytes
+    #: Only the start of the record is kept (it was larger than --max-record-bytes).
+    truncated: bool = False
 
     @classmethod
     def from_error(cls, error: MigrateError, source: str, line: int, record: bytes) -> Reject:
@@ -90,7 +96,32 @@ class Reject:
             entry["record"] = self.record.decode("utf-8")
         except UnicodeDecodeError:
             entry["record_base64"] = base64.b64encode(self.record).decode("ascii")
+        if self.truncated:
+            entry["record_truncated"] = True
         return _encode(entry)
+
+
+#: Default for ``--max-record-bytes``: far above the API's 32 KB per event and 500 KB per batch,
+#: small enough that one giant line cannot exhaust memory.
+MAX_RECORD_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How records are converted (picklable: sent along with work to other processes)."""
+
+    target: Version
+    stop_at_reject: bool = True
+    pretty: bool = False
+    #: The JSON Pointer tokens of the payload inside each record (``()``: the record is the payload).
+    payload_path: tuple[str, ...] = ()
+    max_record_bytes: int = MAX_RECORD_BYTES
+
+
+def oversized(source: str, line: int, size: int, head: bytes, limit: int) -> Reject:
+    """The reject for a record larger than ``limit``: only its first bytes are kept."""
+    return Reject(source, line, None, f"record of {size} bytes is larger than --max-record-bytes ({limit}); "
+                  f"only its first {len(head)} bytes are kept here", None, head, truncated=True)
 
 
 @dataclass
@@ -123,14 +154,20 @@ class Converted:
     stopped: bool = False
 
 
-def convert_lines(chunk: bytes, first_line: int, target: Version, source: str, *,
-                  stop_at_reject: bool = False) -> Converted:
+#: How much of an oversized record the rejects file keeps.
+OVERSIZED_HEAD = 1024
+
+
+def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
     """Convert the NDJSON records of ``chunk`` (whole lines; its first line is ``first_line``).
 
     The output has one compact line per record, in input order; blank lines are
     not records. This is the unit of work that can run in another process.
     """
+    target = settings.target
     opened, wrapped = containers(target)
+    pointer = settings.payload_path
+    limit = settings.max_record_bytes
     outputs: list[bytes] = []
     append = outputs.append
     counts = Counts()
@@ -140,20 +177,28 @@ def convert_lines(chunk: bytes, first_line: int, target: Version, source: str, *
     lines = chunk.split(b"\n")
     if b"\r" in chunk:
         lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    long_lines = len(chunk) > limit
     for number, line in enumerate(lines, first_line):
         try:
-            check_utf8(line)
-            output = fast_convert(line, opened, wrapped)
-            if output is not None:
-                append(output)
-                converted += 1
+            if long_lines and len(line) > limit:
+                rejects.append(oversized(source, number, len(line), line[:OVERSIZED_HEAD], limit))
+                if settings.stop_at_reject:
+                    stopped = True
+                    break
                 continue
+            check_utf8(line)
+            if not pointer:
+                output = fast_convert(line, opened, wrapped)
+                if output is not None:
+                    append(output)
+                    converted += 1
+                    continue
             if not line.strip(_JSON_WS):
                 continue
-            result = convert_json(line, target, utf8_checked=True)
+            result = convert_at(line, pointer, target, utf8_checked=True)
         except MigrateError as error:
             rejects.append(Reject.from_error(error, source, number, line))
-            if stop_at_reject:
+            if settings.stop_at_reject:
                 stopped = True
                 break
             continue
@@ -190,8 +235,7 @@ def detect_shape(head: bytes, at_eof: bool) -> Shape:
     return Shape.NDJSON if lines[1].startswith(b"{") else Shape.OBJECT
 
 
-def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
-                     stop_at_reject: bool = False, pretty: bool = False) -> Converted:
+def convert_document(text: bytes, shape: Shape, source: str, settings: Settings) -> Converted:
     """Convert a whole JSON document: one object, or an array of objects.
 
     The output keeps the shape, compact on one line or indented with ``pretty``.
@@ -204,7 +248,7 @@ def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
             elements = list_of_raw(text)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             reject = Reject.from_error(diagnose(text), source, 1, text)
-            return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=stop_at_reject)
+            return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
         records = list(locate_elements(text, elements))
     else:
         records = [(1, text)]
@@ -212,10 +256,18 @@ def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
     result = Converted()
     for line, record in records:
         try:
-            converted = convert_json(record, target, utf8_checked=shape is Shape.ARRAY)
+            if len(record) > settings.max_record_bytes:
+                head = record[:OVERSIZED_HEAD]
+                result.rejects.append(oversized(source, line, len(record), head, settings.max_record_bytes))
+                if settings.stop_at_reject:
+                    result.stopped = True
+                    break
+                continue
+            converted = convert_at(record, settings.payload_path, settings.target,
+                                   utf8_checked=shape is Shape.ARRAY)
         except MigrateError as error:
             result.rejects.append(Reject.from_error(error, source, line, record))
-            if stop_at_reject:
+            if settings.stop_at_reject:
                 result.stopped = True
                 break
             continue
@@ -230,7 +282,7 @@ def convert_document(text: bytes, shape: Shape, target: Version, source: str, *,
         body = outputs[0]
     else:
         return result
-    result.output = msgspec.json.format(body, indent=2 if pretty else -1) + b"\n"
+    result.output = msgspec.json.format(body, indent=2 if settings.pretty else -1) + b"\n"
     return result
 
 

@@ -1,13 +1,14 @@
-"""Converting one input stream: detect its shape, split it into records, convert, write.
+"""Reading one input stream: tell its shape, cut it into units of work, and read its records.
 
-The single place where a payload stream is read; the records themselves are
-converted by the pure functions of :mod:`migrate1to2.records`.
+The single place where a payload stream is read. Units (:class:`Work`) are plain data that
+:func:`do_work` converts with the pure functions of :mod:`migrate1to2.records`, here or in
+another process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
 import msgspec
@@ -15,61 +16,65 @@ import msgspec
 from .errors import InputError
 from .records import (
     BOM,
+    OVERSIZED_HEAD,
     Converted,
     Counts,
     Reject,
+    Settings,
     Shape,
     convert_document,
     convert_lines,
     detect_shape,
     list_of_raw,
     locate_elements,
+    oversized,
 )
-from .version import Version
 
-__all__ = ["CHUNK_BYTES", "Record", "StreamResult", "convert_stream", "iter_records", "ndjson_chunks"]
+__all__ = [
+    "CHUNK_BYTES",
+    "Record",
+    "Work",
+    "do_work",
+    "is_payload",
+    "iter_records",
+    "named_like_payloads",
+    "read_units",
+]
 
 #: How much NDJSON is converted at a time (whole lines).
 CHUNK_BYTES = 1 << 20
 #: How much is read to tell an input's shape.
 HEAD_BYTES = 1 << 16
+_JSON_WS = b" \t\r\n"
 
 
-@dataclass
-class StreamResult:
-    """What converting one stream did."""
+@dataclass(frozen=True)
+class Work:
+    """A piece of one input to convert: whole NDJSON lines, or a whole JSON document."""
 
+    data: bytes
+    first_line: int
     shape: Shape
-    counts: Counts = field(default_factory=Counts)
-    #: The reject that stopped the run (only when stopping at the first reject).
-    stopped_at: Reject | None = None
+    source: str
+
+
+def do_work(work: Work, settings: Settings) -> Converted:
+    """Convert one unit of work (a pure function of its arguments)."""
+    if work.shape is Shape.NDJSON:
+        return convert_lines(work.data, work.first_line, work.source, settings)
+    return convert_document(work.data, work.shape, work.source, settings)
+
+
+def rejected(reject: Reject, settings: Settings) -> Converted:
+    """The outcome of a record rejected while reading (too large to load)."""
+    return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
 
 
 def _read(stream: BinaryIO, size: int, source: str) -> bytes:
     try:
         return stream.read(size)
     except OSError as error:
-        raise InputError(f"cannot read {source}: {error}") from None
-
-
-def ndjson_chunks(stream: BinaryIO, head: bytes, source: str,
-                  chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Split a stream into chunks of whole lines: ``(number of the first line, bytes)``."""
-    line = 1
-    buffer = bytearray(head)
-    while True:
-        block = _read(stream, chunk_bytes, source)
-        if not block:
-            break
-        buffer += block
-        cut = buffer.rfind(b"\n") + 1
-        if cut and len(buffer) >= chunk_bytes:
-            chunk = bytes(buffer[:cut])
-            del buffer[:cut]
-            yield line, chunk
-            line += chunk.count(b"\n")
-    if buffer:
-        yield line, bytes(buffer)
+        raise InputError(f"cannot read {source}: {error.strerror or error}") from None
 
 
 def _start(stream: BinaryIO, source: str) -> tuple[Shape, bytes, bool]:
@@ -83,6 +88,91 @@ def _start(stream: BinaryIO, source: str) -> tuple[Shape, bytes, bool]:
     at_eof = len(head) < HEAD_BYTES
     data = bytes(head[3:] if head.startswith(BOM) else head)
     return detect_shape(data, at_eof), data, at_eof
+
+
+def is_payload(head: bytes) -> bool:
+    """Whether an input's first bytes (decompressed) look like payloads: JSON objects or an array."""
+    return head.lstrip(_JSON_WS)[:1] in (b"{", b"[")
+
+
+def _ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int,
+                  chunk_bytes: int = CHUNK_BYTES) -> Iterator[Work | Reject]:
+    """Chunks of whole lines; a line longer than ``limit`` is skipped and rejected unread."""
+    line = 1
+    buffer = bytearray(head)
+    while True:
+        block = _read(stream, chunk_bytes, source)
+        buffer += block
+        cut = buffer.rfind(b"\n") + 1
+        if cut and (len(buffer) >= chunk_bytes or not block):
+            chunk = bytes(buffer[:cut])
+            del buffer[:cut]
+            yield Work(chunk, line, Shape.NDJSON, source)
+            line += chunk.count(b"\n")
+        if not block:
+            break
+        if not cut and len(buffer) > limit:
+            size, rest = len(buffer), b""
+            start = bytes(buffer[:OVERSIZED_HEAD])
+            while True:
+                block = _read(stream, chunk_bytes, source)
+                end = block.find(b"\n")
+                if end >= 0 or not block:
+                    size += end if end >= 0 else 0
+                    rest = block[end + 1:] if end >= 0 else b""
+                    break
+                size += len(block)
+            yield oversized(source, line, size, start, limit)
+            line += 1
+            buffer = bytearray(rest)
+            if not block:
+                break
+    if buffer.strip(_JSON_WS):
+        yield Work(bytes(buffer), line, Shape.NDJSON, source)
+
+
+#: File names that say "payloads" (after any compression suffix is removed).
+PAYLOAD_SUFFIXES = (".json", ".ndjson", ".jsonl", ".jsonlines")
+
+
+def named_like_payloads(name: str) -> bool:
+    """Whether a file name says it holds payloads (``x.ndjson``, ``x.json.gz``, ...)."""
+    lowered = name.lower()
+    for suffix in (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd"):
+        lowered = lowered.removesuffix(suffix)
+    return lowered.endswith(PAYLOAD_SUFFIXES)
+
+
+def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_only: bool = False,
+               chunk_bytes: int = CHUNK_BYTES) -> tuple[Shape | None, Iterator[Work | Reject]]:
+    """Tell the shape of ``stream`` and cut it into units of work, in order.
+
+    With ``payloads_only``, an input that does not start like JSON payloads gives ``(None, [])``;
+    so does an empty one, unless its name says it holds payloads.
+    A whole document (object or array) is one unit; an object larger than ``max_record_bytes``
+    is rejected without being loaded.
+    """
+    shape, head, at_eof = _start(stream, source)
+    if payloads_only and not is_payload(head) and (head.strip(_JSON_WS) or not named_like_payloads(source)):
+        return None, iter(())
+    if shape is Shape.NDJSON:
+        return shape, _ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes)
+    return shape, _document(stream, head, source, shape=shape, at_eof=at_eof, settings=settings)
+
+
+def _document(stream: BinaryIO, head: bytes, source: str, *, shape: Shape, at_eof: bool,
+              settings: Settings) -> Iterator[Work | Reject]:
+    data = head
+    if not at_eof:
+        cap = -1 if shape is Shape.ARRAY else settings.max_record_bytes + 1 - len(head)
+        data += _read(stream, cap, source)
+        if shape is Shape.OBJECT and len(data) > settings.max_record_bytes:
+            size = len(data)
+            while block := _read(stream, CHUNK_BYTES, source):
+                size += len(block)
+            yield oversized(source, 1, size, data[:OVERSIZED_HEAD], settings.max_record_bytes)
+            return
+    yield Work(data, 1, shape, source)
 
 
 class Record(NamedTuple):
@@ -100,9 +190,10 @@ def iter_records(stream: BinaryIO, source: str) -> Iterator[Record]:
     """
     shape, data, at_eof = _start(stream, source)
     if shape is Shape.NDJSON:
-        for first, chunk in ndjson_chunks(stream, data, source):
-            for number, line in enumerate(chunk.split(b"\n"), first):
-                if line.strip(b" \t\r\n"):
+        for work in _ndjson_units(stream, data, source, limit=1 << 62):
+            assert isinstance(work, Work)
+            for number, line in enumerate(work.data.split(b"\n"), work.first_line):
+                if line.strip(_JSON_WS):
                     yield Record(number, line[:-1] if line.endswith(b"\r") else line)
         return
     if not at_eof:
@@ -118,34 +209,3 @@ def iter_records(stream: BinaryIO, source: str) -> Iterator[Record]:
             yield Record(start, element)
     else:
         yield Record(1, data)
-
-
-def convert_stream(stream: BinaryIO, write: Callable[[bytes], object], target: Version, source: str, *,
-                   on_reject: Callable[[Reject], object] | None = None, stop_at_reject: bool = False,
-                   pretty: bool = False) -> StreamResult:
-    """Convert every record of ``stream`` to ``target``, writing the output with ``write``.
-
-    The output keeps the input's shape. Each rejected record goes to ``on_reject``;
-    with ``stop_at_reject`` the first one ends the conversion.
-    """
-    shape, data, at_eof = _start(stream, source)
-    result = StreamResult(shape)
-    parts: Iterator[Converted]
-    if result.shape is Shape.NDJSON:
-        parts = (convert_lines(chunk, first, target, source, stop_at_reject=stop_at_reject)
-                 for first, chunk in ndjson_chunks(stream, data, source))
-    else:
-        if not at_eof:
-            data += _read(stream, -1, source)
-        parts = iter([convert_document(data, result.shape, target, source,
-                                       stop_at_reject=stop_at_reject, pretty=pretty)])
-    for part in parts:
-        write(part.output)
-        result.counts.add(part.counts)
-        if on_reject is not None:
-            for reject in part.rejects:
-                on_reject(reject)
-        if part.stopped:
-            result.stopped_at = part.rejects[-1]
-            break
-    return result

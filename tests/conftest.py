@@ -6,10 +6,16 @@ Profiles: ``ci`` (the default, more examples) and ``dev`` (quick); pick one with
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from migrate1to2.cli import main
+from tests.helpers import Cli, Run
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -20,3 +26,16 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=40, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]) -> Cli:
+    """Run ``main(argv)`` in-process with ``stdin`` bytes; return the exit code, stdout bytes and stderr text."""
+
+    def run(*argv: str | Path, stdin: bytes = b"") -> Run:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        code = main([str(arg) for arg in argv])
+        captured = capsysbinary.readouterr()
+        return Run(code, captured.out, captured.err.decode("utf-8"))
+
+    return run

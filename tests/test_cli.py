@@ -3,57 +3,25 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
 from migrate1to2 import downgrade_json, upgrade_json
-from migrate1to2.cli import main
 from tests.conftest import FIXTURES, ROOT
+from tests.helpers import Cli, Run, summary
 
 BAD = FIXTURES / "invalid" / "bad-records.v1.ndjson"
 ARCHIVE = FIXTURES / "archive" / "events-2023.v1.ndjson"
 WEB_V1 = FIXTURES / "pairs" / "web-search.v1.json"
 WEB_V2 = FIXTURES / "pairs" / "web-search.v2.json"
 STOP_HINT = "Use --rejects FILE to set such records aside and convert the rest."
-
-
-class Run(NamedTuple):
-    code: int
-    out: bytes
-    err: str
-
-
-Cli = Callable[..., Run]
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]) -> Cli:
-    """Run ``main(argv)`` in-process with ``stdin`` bytes; return the exit code, stdout bytes and stderr text."""
-
-    def run(*argv: str | Path, stdin: bytes = b"") -> Run:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-        code = main([str(arg) for arg in argv])
-        captured = capsysbinary.readouterr()
-        return Run(code, captured.out, captured.err.decode("utf-8"))
-
-    return run
-
-
-def summary(records: int, converted: int, unchanged: int, rejected: int, *, already: str = "2.0",
-            see: str | None = None) -> str:
-    line = (f"migrate1to2: {records} records: {converted} converted, {unchanged} unchanged "
-            f"(already {already} or the same in both), {rejected} rejected")
-    return line + (f" (see {see})" if see else "") + "\n"
 
 
 def parse(data: bytes) -> object:
@@ -296,10 +264,10 @@ def test_rejects_file_is_written_even_when_empty(cli: Cli, tmp_path: Path) -> No
 @pytest.mark.parametrize(("argv", "err"), [
     pytest.param(["convert", "missing.ndjson"], "migrate1to2: error: cannot read missing.ndjson: no such file or "
                  "directory\n", id="missing-input"),
-    pytest.param(["convert", "fixtures"], "migrate1to2: error: cannot read fixtures: it is a directory\n",
-                 id="directory-input"),
+    pytest.param(["convert", "fixtures"], "migrate1to2: error: fixtures is a directory: give -o DEST_DIR (the tree "
+                 "is mirrored there) or --in-place\n", id="directory-input"),
     pytest.param(["convert", str(WEB_V1), "-o", str(WEB_V1)], f"migrate1to2: error: the output {WEB_V1} is also an "
-                 "input: write the result to another file\n", id="output-is-input"),
+                 "input: write the result to another file (or use --in-place)\n", id="output-is-input"),
     pytest.param(["convert", str(WEB_V1), "-o", "/nonexistent-dir/out.ndjson"],
                  "migrate1to2: error: cannot write /nonexistent-dir/out.ndjson: no such file or directory\n",
                  id="unwritable-output"),
@@ -310,9 +278,10 @@ def test_io_errors_exit_2(cli: Cli, monkeypatch: pytest.MonkeyPatch, argv: list[
 
 
 def test_unknown_option_exits_2(cli: Cli) -> None:
-    result = cli("convert", "--bogus")
+    result = cli("convert", "--nonsense")
     assert (result.code, result.out) == (2, b"")
-    assert result.err.endswith("Error: No such option: --bogus\n")
+    assert result.err == ("Usage: migrate1to2 convert [OPTIONS] [INPUT...]...\nTry 'migrate1to2 convert --help' for "
+                          "help.\n\nError: No such option: --nonsense\n")
 
 
 def test_help_lists_the_commands(cli: Cli) -> None:

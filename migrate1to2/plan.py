@@ -1,0 +1,176 @@
+"""Planning a job: which input goes to which output. Reads directories, never file contents.
+
+- Files (or ``-``) into one output (``-o FILE`` or stdout): each converted in turn, joined.
+- Files or directory trees into a directory (``-o DIR``): a tree is mirrored (``SRC/a/x.ndjson``
+  -> ``DIR/a/x.ndjson``), a file given by name lands in ``DIR`` under its own name.
+- ``--in-place``: every file is replaced by its conversion.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .compression import Codec, codec_for_name
+from .errors import MigrateError
+from .files import STDIO
+
+__all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
+
+#: The name of an output being written (see :class:`migrate1to2.files.AtomicFile`).
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
+
+
+class UsageError(MigrateError):
+    """Arguments that do not fit together (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One input to convert, and where its output goes (``None``: the job's single output)."""
+
+    input: str
+    output: str | None
+    #: Found by walking a tree: a file that is not a payload file is then skipped and reported.
+    discovered: bool = False
+    #: The output's compression when it is not told by its name (``None``: keep the input's).
+    codec: Codec | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file found in a tree that is not converted, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    tasks: list[Task] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    #: The single output all tasks write to (``-`` for stdout), or ``None`` when each has its own.
+    output: str | None = None
+
+
+def _matches(relative: PurePosixPath, patterns: Sequence[str]) -> bool:
+    """A glob with a ``/`` matches the relative path, one without matches the file name."""
+    text = relative.as_posix()
+    return any(fnmatch.fnmatchcase(text if "/" in pattern else relative.name, pattern) for pattern in patterns)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _walk(source: Path, include: Sequence[str], exclude: Sequence[str],
+          skipped: list[Skipped]) -> Iterator[tuple[Path, PurePosixPath]]:
+    """Files under ``source`` in a stable order, with their path relative to it.
+
+    Links to directories are not followed; links to files are followed only when the file is
+    inside ``source``. Both cases are reported in ``skipped`` otherwise.
+    """
+    real_source = source.resolve()
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        dirs.sort()
+        for name in list(dirs):
+            if (Path(folder) / name).is_symlink():
+                skipped.append(Skipped(str(Path(folder) / name), "a link to a directory is not followed"))
+        for name in sorted(files):
+            path = Path(folder) / name
+            if _TEMPORARY.fullmatch(name):
+                skipped.append(Skipped(str(path), "a temporary file left by an interrupted run (safe to delete)"))
+                continue
+            relative = PurePosixPath(path.relative_to(source).as_posix())
+            if (include and not _matches(relative, include)) or _matches(relative, exclude):
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not _inside(target, real_source):
+                    skipped.append(Skipped(str(path), f"a link leading outside {source} is not followed"))
+                    continue
+                if not target.is_file():
+                    skipped.append(Skipped(str(path), "a link to something that is not a file"))
+                    continue
+            elif not path.is_file():
+                skipped.append(Skipped(str(path), "not a regular file"))
+                continue
+            yield path, relative
+
+
+def _renamed(relative: PurePosixPath, codec: Codec | None) -> PurePosixPath:
+    """The output's relative path: the same, with the compression suffix swapped when ``codec`` says so."""
+    if codec is None:
+        return relative
+    if codec_for_name(relative.name) is not Codec.NONE:
+        relative = relative.with_suffix("")
+    return relative.with_name(relative.name + codec.suffix)
+
+
+def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
+              in_place: bool = False, compress: Codec | None = None) -> Plan:
+    """Decide which input goes where. Raises :class:`UsageError` for combinations that cannot work."""
+    plan = Plan()
+    directories = [name for name in inputs if name != STDIO and Path(name).is_dir()]
+    if in_place:
+        if output != STDIO:
+            raise UsageError("--in-place replaces each input: it cannot be used with -o")
+        if STDIO in inputs:
+            raise UsageError("--in-place needs files, not stdin")
+        for name in inputs:
+            if name in directories:
+                plan.tasks.extend(Task(str(path), str(path), True, compress)
+                                  for path, _ in _walk(Path(name), include, exclude, plan.skipped))
+            else:
+                plan.tasks.append(Task(name, name, False, compress))
+        return plan
+    to_directory = bool(directories) or (output != STDIO and (Path(output).is_dir() or output.endswith(os.sep)))
+    if not to_directory:
+        plan.output = output
+        for name in inputs:
+            if STDIO not in (name, output) and _same_file(name, output):
+                raise UsageError(f"the output {output} is also an input: write the result to another file "
+                                 "(or use --in-place)")
+            plan.tasks.append(Task(name, None))
+        return plan
+    if output == STDIO:
+        raise UsageError(f"{directories[0]} is a directory: give -o DEST_DIR (the tree is mirrored there) "
+                         "or --in-place")
+    if Path(output).exists() and not Path(output).is_dir():
+        raise UsageError(f"{output} is a file: a directory input needs -o DEST_DIR")
+    destination = Path(output)
+    real_destination = destination.resolve()
+    claimed: dict[Path, str] = {}
+    for name in inputs:
+        if name == STDIO:
+            raise UsageError("stdin cannot go into an output directory: give -o FILE")
+        if name in directories:
+            if _inside(real_destination, Path(name).resolve()):
+                raise UsageError(f"the output directory {output} is inside the input {name}: choose a destination "
+                                 "outside it")
+            pairs = [(path, _renamed(relative, compress))
+                     for path, relative in _walk(Path(name), include, exclude, plan.skipped)]
+            discovered = True
+        else:
+            pairs = [(Path(name), _renamed(PurePosixPath(Path(name).name), compress))]
+            discovered = False
+        for path, relative in pairs:
+            target = destination / relative
+            if _same_file(str(path), str(target)):
+                raise UsageError(f"{path} would be written over itself: use --in-place, or another -o directory")
+            if target in claimed:
+                raise UsageError(f"{path} and {claimed[target]} would both be written to {target}")
+            claimed[target] = str(path)
+            plan.tasks.append(Task(str(path), str(target), discovered, compress))
+    return plan

@@ -1,0 +1,392 @@
+"""Archives at scale: real compressed files, directory trees, reruns, in-place, parallel jobs, envelopes, stats."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from bench.generate import events
+from migrate1to2 import upgrade_json
+from migrate1to2.cli import main
+from migrate1to2.compression import GZIP_LEVEL
+from tests.conftest import FIXTURES
+from tests.helpers import Cli, Run, summary
+
+ARCHIVE = FIXTURES / "archive" / "events-2023.v1.ndjson"
+RECORDS = ARCHIVE.read_bytes()
+CONVERTED = b"".join(upgrade_json(line) + b"\n" for line in RECORDS.splitlines())
+
+COMPRESS = {
+    "gz": lambda data: gzip.compress(data[: len(data) // 2]) + gzip.compress(data[len(data) // 2:]),  # 2 members
+    "bz2": bz2.compress,
+    "xz": lzma.compress,
+    "zst": lambda data: (zstandard.ZstdCompressor().compress(data[:1000])  # 2 frames
+                         + zstandard.ZstdCompressor().compress(data[1000:])),
+}
+DECOMPRESS = {"gz": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress,
+              "zst": lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data)}
+
+
+def big_archive(path: Path, records: int, seed: int = 11) -> bytes:
+    """A generated 1.0 archive of ``records`` events (several MB for a few thousand)."""
+    stream = events(seed)
+    data = "".join(next(stream) + "\n" for _ in range(records)).encode()
+    path.write_bytes(data)
+    return data
+
+
+# --- compression ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESS))
+def test_each_codec_in_and_out(cli: Cli, tmp_path: Path, suffix: str) -> None:
+    packed = tmp_path / f"in.ndjson.{suffix}"
+    packed.write_bytes(COMPRESS[suffix](RECORDS))
+    out = tmp_path / f"out.ndjson.{suffix}"
+    assert cli("convert", packed, "-o", out, "-q") == Run(0, b"", "")
+    assert DECOMPRESS[suffix](out.read_bytes()) == CONVERTED
+    # Detected by content, not by name.
+    disguised = tmp_path / "plain-looking.ndjson"
+    disguised.write_bytes(packed.read_bytes())
+    assert cli("convert", disguised, "-q") == Run(0, CONVERTED, "")
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bzip2", "xz", "zstd", "none"])
+def test_compress_option_on_stdout(cli: Cli, codec: str) -> None:
+    result = cli("convert", ARCHIVE, "--compress", codec, "-q")
+    assert result.code == 0
+    unpack = {"gzip": gzip.decompress, "bzip2": bz2.decompress, "xz": lzma.decompress, "none": lambda data: data,
+              "zstd": lambda data: zstandard.ZstdDecompressor().decompress(data, max_output_size=1 << 24)}[codec]
+    assert unpack(result.out) == CONVERTED
+
+
+def test_gzip_output_is_within_10_percent_of_gzip_6(cli: Cli, tmp_path: Path) -> None:
+    data = big_archive(tmp_path / "big.ndjson", 4500)
+    out = tmp_path / "big.v2.ndjson.gz"
+    assert cli("convert", tmp_path / "big.ndjson", "-o", out, "-q", "-j", "1").code == 0
+    converted = gzip.decompress(out.read_bytes())
+    reference = zlib.compressobj(6, zlib.DEFLATED, 31)  # what gzip -6 makes of the same bytes
+    gzip6 = len(reference.compress(converted) + reference.flush())
+    assert len(out.read_bytes()) <= 1.10 * gzip6, (GZIP_LEVEL, len(out.read_bytes()), gzip6)
+    assert len(data) > 4 << 20  # large enough to take the threaded path
+
+
+@pytest.mark.parametrize(("suffix", "damage"), [
+    pytest.param("gz", "truncate", id="gzip-truncated"),
+    pytest.param("gz", "flip", id="gzip-corrupt"),
+    pytest.param("bz2", "truncate", id="bzip2-truncated"),
+    pytest.param("xz", "flip", id="xz-corrupt"),
+    pytest.param("zst", "truncate", id="zstd-truncated"),
+])
+def test_corrupt_archive_is_a_clear_error_and_writes_nothing(cli: Cli, tmp_path: Path, suffix: str,
+                                                              damage: str) -> None:
+    packed = bytearray(COMPRESS[suffix](RECORDS))
+    if damage == "truncate":
+        del packed[len(packed) * 2 // 3:]
+    else:
+        packed[len(packed) // 2] ^= 0xFF
+    source = tmp_path / f"broken.ndjson.{suffix}"
+    source.write_bytes(bytes(packed))
+    out = tmp_path / "out" / "broken.ndjson"
+    out.parent.mkdir()
+    result = cli("convert", source, "-o", out, "--rejects", tmp_path / "out" / "rejects.ndjson")
+    assert result.code == 2
+    assert result.err.startswith(f"migrate1to2: error: cannot read {source}: its ")
+    assert "data is corrupt or truncated" in result.err
+    assert list(out.parent.iterdir()) == []
+
+
+# --- directory trees -----------------------------------------------------------------------------
+
+def make_tree(root: Path) -> Path:
+    source = root / "src"
+    (source / "2023" / "01").mkdir(parents=True)
+    (source / "2023" / "02").mkdir(parents=True)
+    lines = RECORDS.splitlines(keepends=True)
+    (source / "2023" / "01" / "part-00.ndjson").write_bytes(b"".join(lines[:100]))
+    (source / "2023" / "01" / "part-01.ndjson.gz").write_bytes(gzip.compress(b"".join(lines[100:200])))
+    (source / "2023" / "02" / "part-00.ndjson.zst").write_bytes(
+        zstandard.ZstdCompressor().compress(b"".join(lines[200:])))
+    (source / "2023" / "02" / "notes.txt").write_text("not payloads\n")
+    (source / "pairs.json").write_bytes((FIXTURES / "pairs" / "web-search.v1.json").read_bytes())
+    return source
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
+
+
+def test_tree_is_mirrored_with_each_files_compression(cli: Cli, tmp_path: Path) -> None:
+    source, dest = make_tree(tmp_path), tmp_path / "dest"
+    result = cli("convert", source, "-o", dest, "-j", "1")
+    assert result.code == 0
+    assert tree(dest) == ["2023/01/part-00.ndjson", "2023/01/part-01.ndjson.gz", "2023/02/part-00.ndjson.zst",
+                          "pairs.json"]
+    assert result.err == (f"migrate1to2: skipped {source}/2023/02/notes.txt: not a payload file (it does not start "
+                          "with a JSON object or array)\n"
+                          "migrate1to2: 301 records in 4 files: 301 converted, 0 unchanged (already 2.0 or the "
+                          "same in both), 0 rejected\n")
+    lines = CONVERTED.splitlines(keepends=True)
+    assert (dest / "2023/01/part-00.ndjson").read_bytes() == b"".join(lines[:100])
+    assert gzip.decompress((dest / "2023/01/part-01.ndjson.gz").read_bytes()) == b"".join(lines[100:200])
+    unzstd = zstandard.ZstdDecompressor().decompressobj()
+    assert unzstd.decompress((dest / "2023/02/part-00.ndjson.zst").read_bytes()) == b"".join(lines[200:])
+
+
+def test_include_exclude_and_compress_rename(cli: Cli, tmp_path: Path) -> None:
+    source, dest = make_tree(tmp_path), tmp_path / "dest"
+    result = cli("convert", source, "-o", dest, "--include", "*.ndjson*", "--exclude", "2023/02/*",
+                 "--compress", "gzip", "-q", "-j", "1")
+    assert result == Run(0, b"", "")
+    assert tree(dest) == ["2023/01/part-00.ndjson.gz", "2023/01/part-01.ndjson.gz"]
+
+
+def test_destination_inside_source_is_refused(cli: Cli, tmp_path: Path) -> None:
+    source = make_tree(tmp_path)
+    result = cli("convert", source, "-o", source / "converted")
+    assert result == Run(2, b"", f"migrate1to2: error: the output directory {source}/converted is inside the input "
+                                 f"{source}: choose a destination outside it\n")
+    assert not (source / "converted").exists()
+
+
+def test_links_leading_outside_are_not_followed(cli: Cli, tmp_path: Path) -> None:
+    source, dest = make_tree(tmp_path), tmp_path / "dest"
+    outside = tmp_path / "outside.ndjson"
+    outside.write_bytes(RECORDS[:500].rsplit(b"\n", 1)[0] + b"\n")
+    (source / "escape.ndjson").symlink_to(outside)
+    (source / "alias.ndjson").symlink_to(source / "2023" / "01" / "part-00.ndjson")
+    (source / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
+    result = cli("convert", source, "-o", dest, "-q", "-j", "1")
+    assert result.code == 0
+    assert "alias.ndjson" in tree(dest)
+    assert "escape.ndjson" not in tree(dest)
+    assert f"migrate1to2: skipped {source}/escape.ndjson: a link leading outside {source} is not followed\n" in result.err
+    assert f"migrate1to2: skipped {source}/elsewhere: a link to a directory is not followed\n" in result.err
+
+
+def test_several_files_into_a_directory(cli: Cli, tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    pairs = sorted(FIXTURES.glob("pairs/*.v1.json"))
+    assert cli("convert", *pairs, "-o", f"{dest}{os.sep}", "-q").code == 0
+    assert tree(dest) == sorted(path.name for path in pairs)
+
+
+def test_stop_in_a_tree_keeps_finished_files_and_skip_existing_resumes(cli: Cli, tmp_path: Path) -> None:
+    """A run interrupted by a bad record leaves finished files complete; --skip-existing converts only the rest."""
+    source, dest = make_tree(tmp_path), tmp_path / "dest"
+    bad = source / "2023" / "01" / "part-02.ndjson"
+    bad.write_bytes(b'{"event_name":"x","properties":{"event_name":"y"}}\n')
+    result = cli("convert", source, "-o", dest, "-q", "-j", "1")
+    assert result.code == 1
+    assert tree(dest) == ["2023/01/part-00.ndjson", "2023/01/part-01.ndjson.gz", "pairs.json"]
+    assert f"{dest}/2023/01/part-02.ndjson was not written; the 3 files finished before it are complete" in result.err
+    finished = {name: (dest / name).stat().st_mtime_ns for name in tree(dest)}
+    bad.write_bytes(b'{"event_name":"x","properties":{"renamed":"y"}}\n')
+    time.sleep(0.01)
+    again = cli("convert", source, "-o", dest, "--skip-existing", "-j", "1")
+    assert again.code == 0
+    assert again.err.endswith("migrate1to2: 101 records in 2 files: 101 converted, 0 unchanged (already 2.0 or the "
+                              "same in both), 0 rejected; 3 files skipped, output already there\n")
+    assert {name: (dest / name).stat().st_mtime_ns for name in finished} == finished
+    assert tree(dest) == ["2023/01/part-00.ndjson", "2023/01/part-01.ndjson.gz", "2023/01/part-02.ndjson",
+                          "2023/02/part-00.ndjson.zst", "pairs.json"]
+
+
+def test_killed_run_leaves_only_complete_files(tmp_path: Path) -> None:
+    """Whenever a run is killed, every file under its final name is complete; a rerun finishes the job."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for index in range(6):
+        big_archive(source / f"part-{index}.ndjson", 1500, seed=index)
+    dest = tmp_path / "dest"
+    command = [sys.executable, "-m", "migrate1to2", "convert", str(source), "-o", str(dest), "-q", "-j", "1"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (dest.exists() and any(dest.glob("part-*"))) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    for path in dest.glob("part-*.ndjson"):
+        expected = b"".join(upgrade_json(line) + b"\n" for line in (source / path.name).read_bytes().splitlines())
+        assert path.read_bytes() == expected
+    subprocess.run([*command, "--skip-existing"], check=True)
+    for path in dest.glob("part-*.ndjson"):
+        expected = b"".join(upgrade_json(line) + b"\n" for line in (source / path.name).read_bytes().splitlines())
+        assert path.read_bytes() == expected
+    assert len(list(dest.glob("part-*.ndjson"))) == 6
+    # What a kill leaves is at most hidden temporary files, never a partial file under a final name.
+    assert all(path.name.startswith(".part-") and path.name.endswith(".part") for path in dest.glob(".*"))
+
+
+# --- in place ------------------------------------------------------------------------------------
+
+def test_in_place_with_backup(cli: Cli, tmp_path: Path) -> None:
+    source = make_tree(tmp_path)
+    gz = source / "2023" / "01" / "part-01.ndjson.gz"
+    original = gz.read_bytes()
+    result = cli("convert", source, "--in-place", "--backup", ".v1", "-q", "-j", "1")
+    assert result.code == 0
+    assert gz.with_name(gz.name + ".v1").read_bytes() == original
+    lines = CONVERTED.splitlines(keepends=True)
+    assert gzip.decompress(gz.read_bytes()) == b"".join(lines[100:200])
+    # A second run finds nothing to convert and leaves every file (and its backup) untouched.
+    before = {path: path.stat().st_mtime_ns for path in source.rglob("*") if path.is_file()}
+    again = cli("convert", source, "--in-place", "--backup", ".v1", "-j", "1", "--exclude", "*.v1")
+    assert again.code == 0
+    assert {path: path.stat().st_mtime_ns for path in source.rglob("*") if path.is_file()} == before
+
+
+def test_in_place_refuses_to_overwrite_a_backup(cli: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "a.ndjson"
+    target.write_bytes(RECORDS)
+    (tmp_path / "a.ndjson.bak").write_bytes(b"keep me")
+    result = cli("convert", target, "--in-place", "--backup", ".bak", "-q")
+    assert result.code == 2
+    assert result.err == (f"migrate1to2: error: cannot replace {target}: its backup {target}.bak already exists "
+                          "(remove it, or choose another --backup suffix)\n")
+    assert target.read_bytes() == RECORDS
+    assert (tmp_path / "a.ndjson.bak").read_bytes() == b"keep me"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.ndjson", "a.ndjson.bak"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    pytest.param(["--backup", ".bak"], "--backup goes with --in-place", id="backup-without-in-place"),
+    pytest.param(["--in-place", "-o", "x"], "--in-place replaces each input: it cannot be used with -o", id="in-place-o"),
+    pytest.param(["--in-place", "--compress", "gzip"], "--in-place keeps each file's name and compression: --compress "
+                 "cannot go with it", id="in-place-compress"),
+    pytest.param(["-j", "0"], "--jobs takes a number of processes, 1 or more", id="jobs-0"),
+    pytest.param(["--max-record-bytes", "lots"], "--max-record-bytes takes a size such as 65536, 512K or 16M, not "
+                 "'lots'", id="max-record-bytes"),
+    pytest.param(["--payload-path", "body"], "--payload-path: a JSON Pointer starts with '/' (got 'body'), e.g. /body",
+                 id="pointer"),
+])
+def test_option_errors(cli: Cli, argv: list[str], message: str) -> None:
+    assert cli("convert", ARCHIVE, *argv) == Run(2, b"", f"migrate1to2: error: {message}\n")
+
+
+# --- parallel jobs -------------------------------------------------------------------------------
+
+def test_jobs_give_byte_identical_output_on_a_large_file(tmp_path: Path) -> None:
+    source = tmp_path / "big.ndjson"
+    data = big_archive(source, 4000)
+    lines = data.split(b"\n")
+    lines[1234] = b'{"event_name":"x","properties":{"context":1}}'  # a reject in the middle
+    lines[3210] = b'{"event_name":"x",'
+    source.write_bytes(b"\n".join(lines))
+    outputs = {}
+    for jobs in ("1", "2", "3"):
+        out, rejects = tmp_path / f"out-{jobs}.ndjson.gz", tmp_path / f"rejects-{jobs}.ndjson"
+        assert main(["convert", str(source), "-o", str(out), "--rejects", str(rejects), "-q", "-j", jobs]) == 1
+        outputs[jobs] = (gzip.decompress(out.read_bytes()), rejects.read_bytes())
+    assert outputs["1"] == outputs["2"] == outputs["3"]
+    assert [json.loads(line)["line"] for line in outputs["1"][1].splitlines()] == [1235, 3211]
+    assert len(data) > 3 * (1 << 20)  # several chunks
+
+
+def test_jobs_give_identical_trees(tmp_path: Path) -> None:
+    source = make_tree(tmp_path)
+    for index in range(3):
+        big_archive(source / f"extra-{index}.ndjson", 600, seed=index)
+    results = {}
+    for jobs in ("1", "2"):
+        dest = tmp_path / f"dest-{jobs}"
+        assert main(["convert", str(source), "-o", str(dest), "-q", "-j", jobs]) == 0
+        results[jobs] = {name: (dest / name).read_bytes() for name in tree(dest)}
+    assert results["1"] == results["2"]
+
+
+# --- envelopes, limits, stats, progress ----------------------------------------------------------
+
+def test_payload_path_on_object_and_string_payloads(cli: Cli) -> None:
+    stdin = (b'{"received":"2023-05-01T10:00:00Z","body":{"event_name":"buy","properties":{"price":16.00}},"ip":"1"}\n'
+             b'{"received":"2023-05-01T10:00:01Z","body":"{\\"event_name\\":\\"buy\\",\\"event_id\\":\\"7\\"}"}\n'
+             b'{"received":"2023-05-01T10:00:02Z","body":{"event_name":"seen","context":{}}}\n')
+    result = cli("convert", "--payload-path", "/body", stdin=stdin)
+    assert result.out == (
+        b'{"received":"2023-05-01T10:00:00Z","body":{"event_name":"buy","price":16.00,"context":{}},"ip":"1"}\n'
+        b'{"received":"2023-05-01T10:00:01Z","body":"{\\"event_name\\":\\"buy\\",\\"context\\":{\\"event_id\\":\\"7\\"}}"}\n'
+        b'{"received":"2023-05-01T10:00:02Z","body":{"event_name":"seen","context":{}}}\n')
+    assert result.err == summary(3, 2, 1, 0)
+
+
+def test_payload_path_errors_name_the_full_path(cli: Cli, tmp_path: Path) -> None:
+    rejects = tmp_path / "r.ndjson"
+    stdin = (b'{"body":{"properties":{"event_name":"x"}}}\n{"other":{}}\n{"body":"null json"}\n')
+    result = cli("convert", "--payload-path", "/body", "--rejects", rejects, "-q", stdin=stdin)
+    assert result.code == 1
+    assert [(entry["path"], entry["reason"]) for entry in map(json.loads, rejects.read_text().splitlines())] == [
+        ("$.body.properties.event_name", "`event_name` inside `properties` would become or overwrite the root "
+                                         "`event_name` in 2.0; rename or remove it before converting"),
+        ("$.body", "no payload here: the object at $ has no member `body` (check --payload-path)"),
+        ("$.body", "the payload is a string that is not valid JSON: trailing characters (line 1, column 6 of the "
+                   "string)"),
+    ]
+
+
+def test_max_record_bytes_rejects_giants_without_loading_them(cli: Cli, tmp_path: Path) -> None:
+    giant = b'{"event_name":"x","properties":{"blob":"' + b"a" * 300_000 + b'"}}'
+    stdin = RECORDS.splitlines(keepends=True)[0] + giant + b"\n" + RECORDS.splitlines(keepends=True)[1]
+    rejects = tmp_path / "r.ndjson"
+    result = cli("convert", "--max-record-bytes", "64K", "--rejects", rejects, stdin=stdin)
+    assert result.code == 1
+    assert result.out == b"".join(CONVERTED.splitlines(keepends=True)[:2])
+    [entry] = map(json.loads, rejects.read_text().splitlines())
+    assert entry["line"] == 2
+    assert entry["record_truncated"] is True
+    assert entry["record"] == giant[:1024].decode()
+    assert entry["reason"] == ("record of 300043 bytes is larger than --max-record-bytes (65536); only its first 1024 "
+                               "bytes are kept here")
+
+
+def test_stats_file(cli: Cli, tmp_path: Path) -> None:
+    source, dest, stats = make_tree(tmp_path), tmp_path / "dest", tmp_path / "stats.json"
+    assert cli("convert", source, "-o", dest, "--stats", stats, "-q", "-j", "1").code == 0
+    report = json.loads(stats.read_text())
+    files = {Path(entry["input"]).name: entry for entry in report["files"]}
+    assert files["part-01.ndjson.gz"]["records"] == 100
+    assert files["part-01.ndjson.gz"]["converted"] == 100
+    assert files["part-01.ndjson.gz"]["bytes_in"] == (source / "2023/01/part-01.ndjson.gz").stat().st_size
+    assert files["part-01.ndjson.gz"]["bytes_out"] == (dest / "2023/01/part-01.ndjson.gz").stat().st_size
+    assert files["notes.txt"]["status"] == "skipped: not a payload file"
+    assert all(entry["seconds"] >= 0 for entry in report["files"])
+    assert report["total"]["records"] == 301
+    assert report["total"]["files"] == 5
+    assert report["skipped"] == [{"path": f"{source}/2023/02/notes.txt",
+                                  "reason": "not a payload file (it does not start with a JSON object or array)"}]
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    source = tmp_path / "big.ndjson"
+    big_archive(source, 3000)
+    primary, secondary = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "migrate1to2", "convert", str(source), "-o",
+                               str(tmp_path / "out.ndjson"), "-j", "1"], stderr=secondary, timeout=120, check=False)
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(primary)
+    assert done.returncode == 0
+    assert b"records/s" in seen
+    assert b"ETA" in seen
+    assert seen.rstrip().endswith(b"0 rejected")
