@@ -17,7 +17,7 @@ refusing duplicates and keeping each key's original spelling.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import msgspec
@@ -31,7 +31,8 @@ __all__ = ["JsonResult", "convert_json", "downgrade_json", "upgrade_json"]
 
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _ANY = msgspec.json.Decoder()
-_encode = msgspec.json.Encoder().encode
+_ENCODER = msgspec.json.Encoder()
+_encode = _ENCODER.encode
 _format = msgspec.json.format
 _JSON_WS = b" \t\r\n"
 
@@ -160,32 +161,103 @@ def _detect(root: Members) -> Version:
     return Version.EITHER
 
 
-def fast_convert(text: bytes, opened: str, wrapped: str) -> bytes | None:
-    """The common case, proved in one pass; ``None`` means :func:`convert_json` must decide.
-
-    ``text`` is a compact object holding ``opened`` (the source version's container)
-    but not ``wrapped``, whose two levels re-encode to the very same bytes, and whose
-    container holds no reserved key. The UTF-8 check is the caller's.
-    """
-    try:
-        root: Members = _MEMBERS.decode(text)
-        container = root[opened]
-        inner: Members = _MEMBERS.decode(container)
-    except (msgspec.DecodeError, msgspec.ValidationError, KeyError):
-        return None
-    if (wrapped in root or "event_name" in inner or "properties" in inner or "context" in inner
-            or _encode(root) != text or _encode(inner) != memoryview(container)):
-        return None
-    out: dict[str, Raw | Members] = {"event_name": root.pop("event_name")} if "event_name" in root else {}
-    del root[opened]
-    out.update(inner)
-    out[wrapped] = root
-    return _encode(out)
-
-
 def containers(target: Version) -> tuple[str, str]:
     """The container a conversion to ``target`` opens, and the one it wraps the meta-data in."""
     return ("properties", "context") if target is Version.V2 else ("context", "properties")
+
+
+_CONTROL = re.compile("[\x00-\x1f]")
+#: ``"event_name":``
+_NAME_KEY = 13
+
+FastConverter = Callable[[bytes], "tuple[bytes, int] | None"]
+
+
+def fast_converter(target: Version) -> FastConverter:
+    """The common case of a conversion to ``target``, for many NDJSON records at once.
+
+    Takes whole lines (UTF-8 already checked) and returns the converted lines, newline-terminated,
+    with their number; ``None`` means "not only the common case here: convert line by line with
+    :func:`convert_json`". The common case: every line holds a record in the source version,
+    with its container, without the other one, and with no reserved key in the container.
+
+    Both levels of every record are decoded into raw values (one call for all roots, one for
+    all containers) and the output is encoded in one call. Lengths then prove it exact: a
+    record with whitespace at either level, a duplicate key (missing from the decoded dicts) or
+    a key spelled longer than its canonical form is longer than its decoded members account
+    for, never shorter, so the output has the length the input predicts only when no record
+    has any of them. The one respelling of the same length, the letter case of a ``\\u00XX``
+    escape, can only occur in a key holding a control character; such records are left to
+    :func:`convert_json`.
+    """
+    opened, wrapped = containers(target)
+    opened_key, wrapped_key = len(opened) + 2, len(wrapped) + 2
+    decode_lines, encode_lines = _MEMBERS.decode_lines, _ENCODER.encode_lines
+    control, join = _CONTROL.search, "".join
+    not_ours = (msgspec.DecodeError, msgspec.ValidationError, KeyError)
+
+    def convert(chunk: bytes) -> tuple[bytes, int] | None:
+        texts = [line for line in chunk.split(b"\n") if line]
+        if not texts:
+            return None
+        try:
+            roots: list[Members] = decode_lines(chunk)
+            if len(roots) != len(texts):
+                return None  # a line of whitespace only
+            boxes = [root.pop(opened) for root in roots]
+            inners: list[Members] = decode_lines(b"\n".join(boxes))
+        except not_ours:
+            return None
+        if len(inners) != len(roots):
+            return None
+        outs: list[dict[str, Raw | Members]] = []
+        append = outs.append
+        expected = 0
+        for root, inner, box, text in zip(roots, inners, boxes, texts, strict=True):
+            if wrapped in root or "event_name" in inner or "properties" in inner or "context" in inner:
+                return None
+            members = len(root) + 1
+            name = root.pop("event_name", None)
+            moved, kept, size = len(inner), len(root), len(box)
+            if name is None:
+                out: dict[str, Raw | Members] = inner  # type: ignore[assignment]
+                name_bytes = named = 0
+            else:
+                out = {"event_name": name}
+                out.update(inner)
+                name_bytes, named = _NAME_KEY + len(name), 1
+            out[wrapped] = root
+            append(out)
+            # What the input's length says each part holds, if both levels are exact.
+            rest = len(text) - members - name_bytes - opened_key - size - 2
+            moved_bytes = size - 1 - moved if moved else size - 2
+            wrapper = 1 + kept + rest if kept else 2 + rest
+            expected += 3 + named + moved + name_bytes + moved_bytes + wrapped_key + 1 + wrapper
+        result = encode_lines(outs)
+        if len(result) != expected:
+            return None
+        if b"\\u00" in result and any(control(join(out)) or control(join(root))
+                                        for out, root in zip(outs, roots, strict=True)):
+            return None
+        return result, len(outs)
+
+    return convert
+
+
+_FAST = {Version.V2: fast_converter(Version.V2), Version.V1: fast_converter(Version.V1)}
+
+
+def fast_chunk(chunk: bytes, target: Version) -> tuple[bytes, int] | None:
+    """:func:`fast_converter` for ``target``, ready made."""
+    return _FAST[target](chunk)
+
+
+def fast_convert(text: bytes, target: Version) -> bytes | None:
+    """The common case for one record (see :func:`fast_converter`), or ``None``."""
+    if b"\n" in text:
+        return None
+    done = _FAST[target](text)
+    return done[0][:-1] if done is not None else None
 
 
 def check_utf8(data: bytes) -> None:
@@ -210,10 +282,10 @@ def convert_json(data: bytes | str, target: Version, *, utf8_checked: bool = Fal
             raise InvalidJSONError(reason, error.start, 1, error.start + 1) from None
     elif not utf8_checked:
         check_utf8(data)
-    opened, wrapped = containers(target)
-    fast = fast_convert(data, opened, wrapped)
+    fast = fast_convert(data, target)
     if fast is not None:
         return JsonResult(fast, True)
+    opened, wrapped = containers(target)
     text = data.strip(_JSON_WS)
     try:
         root, root_keys = _members(text, ())

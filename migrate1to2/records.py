@@ -17,7 +17,8 @@ from msgspec import Raw
 
 from .envelope import convert_at
 from .errors import ConversionError, InvalidJSONError, MigrateError
-from .rawjson import check_utf8, containers, diagnose, fast_convert
+from .rawjson import check_utf8, diagnose, fast_chunk
+from .rawjson import fast_convert as fast_record
 from .version import Version
 
 __all__ = [
@@ -154,6 +155,10 @@ class Converted:
     stopped: bool = False
 
 
+class _Oversized(Exception):
+    """A line longer than ``max_record_bytes``."""
+
+
 #: How much of an oversized record the rejects file keeps.
 OVERSIZED_HEAD = 1024
 
@@ -165,7 +170,22 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
     not records. This is the unit of work that can run in another process.
     """
     target = settings.target
-    opened, wrapped = containers(target)
+    pointer = settings.payload_path
+    if not pointer and len(chunk) <= settings.max_record_bytes and b"\r" not in chunk:
+        try:
+            if not chunk.isascii():
+                chunk.decode("utf-8")
+            done = fast_chunk(chunk, target)
+        except UnicodeDecodeError:
+            done = None
+        if done is not None:
+            return Converted(done[0], Counts(records=done[1], converted=done[1]))
+    return _convert_each(chunk, first_line, source, settings)
+
+
+def _convert_each(chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
+    """:func:`convert_lines` one line at a time: whatever is in the chunk, each record is accounted for."""
+    target = settings.target
     pointer = settings.payload_path
     limit = settings.max_record_bytes
     outputs: list[bytes] = []
@@ -178,17 +198,15 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
     if b"\r" in chunk:
         lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
     long_lines = len(chunk) > limit
+    ascii_only = chunk.isascii()
     for number, line in enumerate(lines, first_line):
         try:
             if long_lines and len(line) > limit:
-                rejects.append(oversized(source, number, len(line), line[:OVERSIZED_HEAD], limit))
-                if settings.stop_at_reject:
-                    stopped = True
-                    break
-                continue
-            check_utf8(line)
+                raise _Oversized
+            if not ascii_only:
+                check_utf8(line)
             if not pointer:
-                output = fast_convert(line, opened, wrapped)
+                output = fast_record(line, target)
                 if output is not None:
                     append(output)
                     converted += 1
@@ -196,8 +214,11 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
             if not line.strip(_JSON_WS):
                 continue
             result = convert_at(line, pointer, target, utf8_checked=True)
-        except MigrateError as error:
-            rejects.append(Reject.from_error(error, source, number, line))
+        except (MigrateError, _Oversized) as error:
+            if isinstance(error, _Oversized):
+                rejects.append(oversized(source, number, len(line), line[:OVERSIZED_HEAD], limit))
+            else:
+                rejects.append(Reject.from_error(error, source, number, line))
             if settings.stop_at_reject:
                 stopped = True
                 break

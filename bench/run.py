@@ -1,0 +1,161 @@
+"""Speed and memory of ``migrate1to2 convert`` against its peers, measured in one run on the same files.
+
+    python bench/run.py                # the whole table (a few minutes; writes bench/data/)
+    python bench/run.py --size 64M     # a quicker, noisier run
+
+Every command runs as a subprocess, ``--repeat`` times; the table shows median wall times and
+the ratios the project's targets are about (machines are noisy: only ratios are compared):
+
+- plain NDJSON, ``--jobs 1``: at most 0.67x an orjson loads+dumps loop (the full-parse floor),
+  and at most 0.05x ``jq -c`` doing the same mapping;
+- gzip in, gzip out: at most 0.125x ``gzip -dc | jq -c ... | gzip``;
+- ``--jobs 2``: at most 0.59x ``--jobs 1``, on a tree of several files and on one large file;
+- converting a 1 GB file: peak RSS at most 100 MB.
+
+Exit code 0 when every target is met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+BIN = Path(sys.executable).parent
+#: The same mapping as `migrate1to2 convert` (R1-R4), in jq (which rounds numbers to doubles).
+JQ_PROGRAM = ('if (.properties | type) == "object" and (has("context") | not) then '
+              '(if has("event_name") then {event_name} else {} end) + .properties '
+              '+ {context: del(.event_name, .properties)} else . end')
+ORJSON_LOOP = """
+import sys, orjson
+loads, dumps = orjson.loads, orjson.dumps
+with open(sys.argv[1], "rb") as source, open(sys.argv[2], "wb") as target:
+    write = target.write
+    for line in source:
+        if line.strip():
+            write(dumps(loads(line)))
+            write(b"\\n")
+"""
+
+
+def size(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1:].upper() in units else int(text)
+
+
+def generate(path: Path, nbytes: int, seed: int) -> Path:
+    """A deterministic archive of about ``nbytes`` (kept between runs)."""
+    if not path.exists() or abs(path.stat().st_size - nbytes) > nbytes // 50:
+        temp = path.with_suffix(".tmp")
+        with temp.open("wb") as out:
+            subprocess.run([sys.executable, str(HERE / "generate.py"), "--bytes", str(nbytes), "--seed", str(seed)],
+                           stdout=out, check=True)
+        temp.replace(path)
+    return path
+
+
+def gzipped(path: Path) -> Path:
+    target = path.with_name(path.name + ".gz")
+    if not target.exists() or target.stat().st_mtime < path.stat().st_mtime:
+        with path.open("rb") as source, gzip.open(target, "wb", compresslevel=6) as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+    return target
+
+
+def timed(command: str | Sequence[str], repeat: int) -> float:
+    """Median wall time of ``command`` (a shell string or an argv)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, shell=isinstance(command, str), check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_rss_mb(argv: Sequence[str]) -> float:
+    """Peak resident memory of the largest process ``argv`` starts (it, or one of its workers)."""
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", code, *argv], check=True, capture_output=True, text=True)
+    return int(done.stdout) / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=size, default=size("256M"), help="size of the main file (default 256M)")
+    parser.add_argument("--jq-size", type=size, default=size("64M"), help="size of the file jq is compared on")
+    parser.add_argument("--big", type=size, default=size("1G"), help="size of the memory test file (default 1G)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    DATA.mkdir(exist_ok=True)
+    work = DATA / "out"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    tool = str(BIN / "migrate1to2")
+    if not shutil.which("jq"):
+        parser.error("jq is needed for the comparison (apt-get install jq)")
+
+    main_file = generate(DATA / "main.ndjson", args.size, seed=1)
+    jq_file = generate(DATA / "jq.ndjson", args.jq_size, seed=2)
+    jq_gz = gzipped(jq_file)
+    tree = DATA / "tree"
+    tree.mkdir(exist_ok=True)
+    for index in range(8):
+        generate(tree / f"part-{index:02d}.ndjson", args.size // 8, seed=10 + index)
+    big = generate(DATA / "big.ndjson", args.big, seed=3)
+    print(f"files: main {main_file.stat().st_size >> 20} MB, jq {jq_file.stat().st_size >> 20} MB, "
+          f"tree 8 x {(args.size // 8) >> 20} MB, big {big.stat().st_size >> 20} MB; median of {args.repeat} runs",
+          file=sys.stderr)
+
+    def ours(source: Path, target: str, *options: str) -> list[str]:
+        return [tool, "convert", str(source), "-o", target, "-q", *options]
+
+    rows: list[tuple[str, float, float, float]] = []
+
+    def compare(name: str, mine: str | Sequence[str], theirs: str | Sequence[str], target: float) -> None:
+        a, b = timed(mine, args.repeat), timed(theirs, args.repeat)
+        rows.append((name, a, b, target))
+        print(f"  {name}: {a:.2f}s vs {b:.2f}s = {a / b:.3f}x (target <= {target}x)", file=sys.stderr)
+
+    out = str(work / "out.ndjson")
+    compare("NDJSON, --jobs 1 vs orjson loads+dumps loop", ours(main_file, out, "-j", "1"),
+            [sys.executable, "-c", ORJSON_LOOP, str(main_file), str(work / "orjson.ndjson")], 0.67)
+    compare("NDJSON, --jobs 1 vs jq -c (same mapping)", ours(jq_file, out, "-j", "1"),
+            f"jq -c '{JQ_PROGRAM}' {jq_file} > {work / 'jq.ndjson'}", 0.05)
+    compare("gzip in and out, --jobs 1 vs gzip -dc | jq -c | gzip", ours(jq_gz, str(work / "out.ndjson.gz"), "-j", "1"),
+            f"gzip -dc {jq_gz} | jq -c '{JQ_PROGRAM}' | gzip > {work / 'jq.ndjson.gz'}", 0.125)
+    compare("tree of 8 files, --jobs 2 vs --jobs 1", [tool, "convert", str(tree), "-o", str(work / "tree2"), "-q",
+                                                      "-j", "2"],
+            [tool, "convert", str(tree), "-o", str(work / "tree1"), "-q", "-j", "1"], 0.59)
+    compare("one large file, --jobs 2 vs --jobs 1", ours(main_file, out, "-j", "2"), ours(main_file, out, "-j", "1"),
+            0.59)
+    rss = {jobs: peak_rss_mb(ours(big, str(work / "big.ndjson"), "-j", jobs)) for jobs in ("1", "2")}
+    print(f"  peak RSS converting {big.stat().st_size >> 20} MB: {rss['1']:.0f} MB (--jobs 1), {rss['2']:.0f} MB "
+          "(--jobs 2, largest process)", file=sys.stderr)
+
+    failed = 0
+    print("| measurement | migrate1to2 | baseline | ratio | target |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, mine, theirs, target in rows:
+        ratio = mine / theirs
+        failed += ratio > target
+        missed = "" if ratio <= target else " (missed)"
+        print(f"| {name} | {mine:.2f} s | {theirs:.2f} s | **{ratio:.3f}x** | <= {target}x{missed} |")
+    for jobs, megabytes in rss.items():
+        failed += megabytes > 100
+        print(f"| peak RSS, {big.stat().st_size >> 20} MB file, --jobs {jobs} | {megabytes:.0f} MB | | | <= 100 MB"
+              f"{'' if megabytes <= 100 else ' (missed)'} |")
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
