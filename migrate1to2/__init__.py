@@ -1,10 +1,14 @@
 """Convert Commanders Act tracking payloads between HTTP tracking API format 1.0 and 2.0, exactly.
 
-The library is pure: functions on dicts (:func:`upgrade`, :func:`downgrade`,
+The conversion is pure: functions on dicts (:func:`upgrade`, :func:`downgrade`,
 :func:`detect_version`) and on JSON text (:func:`upgrade_json`,
-:func:`downgrade_json`, which copy every value byte for byte). No I/O, no
-printing; importing it does not import the command line.
+:func:`downgrade_json`, which copy every value byte for byte), with no I/O and no
+printing. The audit (:func:`audit_payload` on a dict, :func:`audit_paths`, which
+reads the files and folders it is given) is loaded on first use. Importing the
+package does not import the command line.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AmbiguousVersionError,
@@ -20,21 +24,41 @@ from .rawjson import JsonResult, convert_json, downgrade_json, upgrade_json
 from .transform import RESERVED, downgrade, upgrade
 from .version import Version, detect_version
 
+if TYPE_CHECKING:
+    from .audit import AuditReport, Finding, PayloadStats, Severity, audit_paths, audit_payload
+
 __version__ = "0.1.0"
+_AUDIT = ("AuditReport", "Finding", "PayloadStats", "Severity", "audit_paths", "audit_payload")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _AUDIT:
+        from . import audit
+
+        value = getattr(audit, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "RESERVED",
     "AmbiguousVersionError",
+    "AuditReport",
     "CollisionError",
     "ConversionError",
     "DuplicateKeyError",
+    "Finding",
     "InputError",
     "InvalidJSONError",
     "JsonResult",
     "MigrateError",
     "NotAnObjectError",
+    "PayloadStats",
+    "Severity",
     "Version",
     "__version__",
+    "audit_paths",
+    "audit_payload",
     "convert_json",
     "detect_version",
     "downgrade",

@@ -140,7 +140,7 @@ def convert_at(data: bytes, pointer: tuple[str, ...], target: Version, *, utf8_c
         check_utf8(data)
     try:
         msgspec.json.decode(data, type=msgspec.Raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         raise diagnose(data) from None
     start, end, path = _locate(data, pointer)
     payload = data[start:end]

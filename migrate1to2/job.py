@@ -34,6 +34,10 @@ from .streams import Work, do_work, read_units, rejected
 
 __all__ = ["FileReport", "JobResult", "Options", "run_job"]
 
+#: Jobs reading more than this start their pool of processes at once; smaller ones start it only
+#: if they turn out to have more than one unit of work (a process pool takes a while to start).
+POOL_BYTES = 8 << 20
+
 
 @dataclass(frozen=True)
 class Options:
@@ -164,14 +168,21 @@ class _Runner:
         if self.settings.pretty and shape is Shape.NDJSON:
             self.warn(f"{source}: --pretty has no effect on NDJSON input (one record per line)")
 
+    def start_pool(self) -> None:
+        """Start the worker processes (in the background: the first task is a no-op)."""
+        if self.executor is None and self.options.jobs > 1:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["migrate1to2.streams"])
+            self.executor = ProcessPoolExecutor(max_workers=self.options.jobs, mp_context=context)
+            self.executor.submit(int)
+            self.limit = 2 * self.options.jobs + 2
+
     def _submit(self, unit: Work | Reject) -> Item:
         if isinstance(unit, Reject):
             return rejected(unit, self.settings)
         self.units += 1
-        if self.executor is None and self.options.jobs > 1 and self.units > 1:
-            context = multiprocessing.get_context("forkserver")
-            self.executor = ProcessPoolExecutor(max_workers=self.options.jobs, mp_context=context)
-            self.limit = 2 * self.options.jobs + 2
+        if self.units == 2:
+            self.start_pool()
         if self.executor is None:
             return do_work(unit, self.settings)
         return self.executor.submit(do_work, unit, self.settings)
@@ -253,11 +264,14 @@ def _total_bytes(plan: Plan) -> int | None:
 def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = print,
             show_progress: bool = False) -> JobResult:
     """Convert every task of ``plan``; see the module docstring."""
-    progress = Progress(_total_bytes(plan)) if show_progress else None
+    total = _total_bytes(plan)
+    progress = Progress(total) if show_progress else None
     runner = _Runner(plan, options, warn, progress)
     stdout: BinaryIO | None = None
     started = time.monotonic()
     try:
+        if total is None or total > POOL_BYTES:
+            runner.start_pool()  # while the first input is being opened
         if options.rejects is not None:
             runner.reject_file = AtomicFile(options.rejects)
             runner.open_files.append(runner.reject_file)

@@ -194,7 +194,7 @@ def fast_converter(target: Version) -> FastConverter:
     opened_key, wrapped_key = len(opened) + 2, len(wrapped) + 2
     decode_lines, encode_lines = _MEMBERS.decode_lines, _ENCODER.encode_lines
     control, join = _CONTROL.search, "".join
-    not_ours = (msgspec.DecodeError, msgspec.ValidationError, KeyError)
+    not_ours = (msgspec.DecodeError, msgspec.ValidationError, KeyError, RecursionError)
 
     def convert(chunk: bytes) -> tuple[bytes, int] | None:
         texts = [line for line in chunk.split(b"\n") if line]
@@ -269,11 +269,26 @@ def check_utf8(data: bytes) -> None:
             raise diagnose(data) from None
 
 
+#: How deeply values may nest: the decoder's (and Python's) recursion limit, about 1000 levels.
+TOO_DEEP = "the record is nested too deeply (about 1000 levels of objects and arrays at most)"
+
+
+def too_deep() -> InvalidJSONError:
+    return InvalidJSONError(TOO_DEEP, 0, 1, 1)
+
+
 def convert_json(data: bytes | str, target: Version, *, utf8_checked: bool = False) -> JsonResult:
     """Convert one JSON text to ``target`` (``Version.V2`` or ``Version.V1``) exactly.
 
     ``utf8_checked=True`` skips the UTF-8 check when the caller has already made it.
     """
+    try:
+        return _convert_json(data, target, utf8_checked=utf8_checked)
+    except RecursionError:
+        raise too_deep() from None
+
+
+def _convert_json(data: bytes | str, target: Version, *, utf8_checked: bool) -> JsonResult:
     if isinstance(data, str):
         try:
             data = data.encode("utf-8")
@@ -361,6 +376,8 @@ def diagnose(data: bytes) -> InvalidJSONError | NotAnObjectError:
         return _invalid(data, "a byte order mark (BOM) starts the record; save the file as UTF-8 without BOM", 0)
     try:
         _ANY.decode(data)
+    except RecursionError:
+        return too_deep()
     except msgspec.DecodeError as error:
         message = str(error).removeprefix("JSON is malformed: ")
         found = _MSGSPEC_POS.search(message)

@@ -251,6 +251,8 @@ def detect_shape(head: bytes, at_eof: bool) -> Shape:
     try:
         msgspec.json.decode(lines[0], type=Raw)
         return Shape.NDJSON
+    except RecursionError:
+        return Shape.NDJSON  # a complete (if too deeply nested) value on the first line
     except msgspec.DecodeError:
         pass
     return Shape.NDJSON if lines[1].startswith(b"{") else Shape.OBJECT
@@ -267,7 +269,7 @@ def convert_document(text: bytes, shape: Shape, source: str, settings: Settings)
         try:
             text.decode("utf-8")
             elements = list_of_raw(text)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
             reject = Reject.from_error(diagnose(text), source, 1, text)
             return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
         records = list(locate_elements(text, elements))

@@ -202,7 +202,7 @@ def iter_records(stream: BinaryIO, source: str) -> Iterator[Record]:
         try:
             data.decode("utf-8")
             elements = list_of_raw(data)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
             yield Record(1, data)
             return
         for start, element in locate_elements(data, elements):

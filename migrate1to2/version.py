@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import AmbiguousVersionError, NotAnObjectError, json_path
 
-__all__ = ["Version", "detect_version"]
+__all__ = ["Version", "detect_version", "json_type"]
 
 
 class Version(str, Enum):
@@ -22,7 +22,8 @@ class Version(str, Enum):
         return self.value
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """How a value is named in messages: ``an object``, ``an array``, ``a string``, ``null``..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -33,6 +34,8 @@ def _json_type(value: object) -> str:
         return "a string"
     if isinstance(value, list):
         return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
     return type(value).__name__
 
 
@@ -68,18 +71,18 @@ def detect_version(event: Mapping[str, Any]) -> Version:
     - both, or a container that is not an object: :class:`AmbiguousVersionError`
     """
     if not isinstance(event, Mapping):
-        raise not_an_object_error(_json_type(event))
+        raise not_an_object_error(json_type(event))
     has_properties = "properties" in event
     has_context = "context" in event
     if has_properties and has_context:
         raise both_containers_error()
     if has_properties:
         if not isinstance(event["properties"], Mapping):
-            raise container_error("properties", _json_type(event["properties"]))
+            raise container_error("properties", json_type(event["properties"]))
         return Version.V1
     if has_context:
         if not isinstance(event["context"], Mapping):
-            raise container_error("context", _json_type(event["context"]))
+            raise container_error("context", json_type(event["context"]))
         return Version.V2
     if any(key != "event_name" for key in event):
         return Version.V1

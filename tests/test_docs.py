@@ -13,6 +13,7 @@ import typer
 import migrate1to2
 from migrate1to2.cli import app
 from tests.conftest import ROOT
+from tests.helpers import Cli
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -58,6 +59,17 @@ def test_before_and_after_example() -> None:
     before, after = _example("1.0"), _example("2.0")
     assert migrate1to2.upgrade_json(before) == after.strip().encode()
     assert migrate1to2.upgrade(json.loads(before)) == json.loads(after)
+
+
+def test_audit_example_output(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    command = re.search(r"<!-- example: audit -->\n```sh\n(.*?)\n```", README, re.DOTALL)
+    output = re.search(r"<!-- output: audit -->\n```\n(.*?)```", README, re.DOTALL)
+    assert command
+    assert output
+    monkeypatch.chdir(ROOT)
+    result = cli(*command.group(1).split()[1:])
+    assert result.code == 1
+    assert result.out.decode() == output.group(1)
 
 
 def test_library_example_runs() -> None:

@@ -30,7 +30,7 @@ from migrate1to2 import (
     upgrade,
     upgrade_json,
 )
-from migrate1to2.rawjson import fast_convert
+from migrate1to2.rawjson import TOO_DEEP, fast_convert
 from tests.conftest import FIXTURES
 from tests.strategies import v1_collisions, v1_texts, v2_collisions, v2_texts
 
@@ -136,6 +136,11 @@ def test_upgrade_json_refuses(text: bytes, error: type[ConversionError], path: s
     assert caught.value.path == path
 
 
+def test_deep_but_not_too_deep_is_converted() -> None:
+    nested = b"[" * 900 + b"16.00" + b"]" * 900
+    assert upgrade_json(b'{"properties":{"a":' + nested + b"}}") == b'{"a":' + nested + b',"context":{}}'
+
+
 def test_nested_duplicates_are_copied_not_refused() -> None:
     """Duplicates below the two levels that move are not restructured: they are copied as they are."""
     assert upgrade_json(b'{"properties":{"a":{"b":1,"b":2}}}') == b'{"a":{"b":1,"b":2},"context":{}}'
@@ -162,6 +167,8 @@ def test_nested_duplicates_are_copied_not_refused() -> None:
     pytest.param(b'{\n  "a": 1\n  "b": 2\n}', "expected ',' or '}'", 3, 3, id="multi-line"),
     pytest.param(b'{"a":1} {"b":2}', "trailing characters", 1, 9, id="two-values"),
     pytest.param(b'{"a":"tab\there"}', "unexpected character '\\t'", 1, 10, id="control-character"),
+    pytest.param(b'{"properties":{"a":' + b"[" * 5000 + b"]" * 5000 + b"}}", TOO_DEEP, 1, 1, id="too-deep"),
+    pytest.param(b'{"properties":{"a":' + b"[" * 5000 + b"]" * 4999 + b"}}", TOO_DEEP, 1, 1, id="too-deep-and-broken"),
 ])
 def test_invalid_json_is_located(text: bytes, reason: str, line: int, column: int) -> None:
     with pytest.raises(InvalidJSONError) as caught:

@@ -1,0 +1,94 @@
+"""Audit: find every place format 1.0 is still produced, in stored payloads and in code.
+
+Library use: :func:`audit_payload` checks one decoded payload; :func:`audit_paths`
+walks files and folders and returns an :class:`AuditReport`. The command line
+(``migrate1to2 audit``) renders the report as text, JSON or SARIF 2.1.0.
+
+Severities, ordered: ``info`` < ``warning`` < ``error``. Every finding also says
+whether it shows 1.0 still being produced (``version == "1.0"``; those make the
+command exit 1), is an informational 2.0 site (``"2.0"``) or neither (``None``).
+
+What is reported (rule ids in brackets; :data:`~.rules.RULES` has the help texts):
+
+Payload files (NDJSON, a JSON object or array, any compression; request bodies
+sent to the collect endpoint in HAR captures and Postman collections; see
+:mod:`.classify` for which files count). Records are counted by version
+(``1.0``, ``2.0``, ``either``, ``invalid``) and by ``event_name``; a 2.0 batch
+body ``{"batch": [...]}`` counts each of its events.
+
+- a file holding 1.0 records: one finding per file, at the first [payload-1.0];
+- invalid JSON, with line and column [invalid-json]; valid JSON that is not an
+  object [not-an-object]; both or malformed containers [ambiguous-version];
+- collisions and duplicate keys that block the conversion to 2.0 [collision,
+  duplicate-key] (the converter's own rules: :func:`migrate1to2.upgrade`);
+- events over 32 KB (32768 bytes) as compact JSON [too-large];
+- ``event_timestamp`` (at the root or in ``context``) that is not epoch
+  milliseconds: seconds, micro/nanoseconds, fractions, ISO-8601 strings, numeric
+  strings, other types [timestamp-not-ms];
+- legacy shapes: ``event`` instead of ``event_name``, root ``eventId`` /
+  ``eventTimestamp``, ``version: 1``, ``device.userAgent`` / ``device.cookies``
+  [legacy-shape] (``eventId`` inside a 2.0 ``context`` is the 2.0 web container's
+  shape and is not reported);
+- ``user`` (root or ``properties.user``) that is not an object [user-not-object];
+- no string ``event_name`` (unless a legacy ``event`` is there) [missing-event-name].
+
+Template placeholders (``"{{timestamp}}"``, ``"${ts}"``) are not judged.
+
+Code (see :mod:`.source` for the exact rules): call sites that send to the
+collect endpoint with a body built with ``properties`` (1.0, error) or
+``context`` (2.0, info) within 15 lines [call-site-1.0, call-site-2.0]; the
+retired draft endpoint ``api.commander1.com/v2/{siteId}/events`` [call-site-1.0];
+web containers whose ``tC.trigger`` builds ``version: 1`` / ``properties`` or
+``version: 2`` / ``context`` [web-container-1.0, web-container-2.0]; source keys
+written next to the collect host [source-key]. Not reported: the configuration
+API ``api.commander1.com/v2/...``, other vendors' ``properties`` APIs (Segment,
+Mixpanel, ...: no collect endpoint nearby), plain proxies (no body built),
+commented-out code, documentation (Markdown, reStructuredText, text files), and
+payloads built more than 15 lines (or 2,000 characters) from the request.
+
+Build files (see :mod:`.sdk`): Android ``com.tagcommander.lib:ServerSide`` below
+5.4.0 and iOS ``TCServerSide`` / ``TCServerSide_noIDFA`` below 5.3.0 [sdk-1.0],
+at or above [sdk-2.0], or a version that cannot be told [sdk-version-unresolved].
+Flutter and React Native plugins are seen through the lock and Gradle files of
+the app that bundles them, not through ``pubspec.yaml`` / ``package.json``.
+
+Source keys are masked everywhere (``abcd…(32)``): messages, fingerprints,
+baseline files, and every output format.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model import AuditReport, Finding, PayloadStats, Severity
+    from .payload import audit_payload
+    from .rules import RULES, Rule
+    from .walk import AuditUsageError, audit_paths
+
+# Imported on first use: the command line reads ``Severity`` without paying for the detectors.
+_WHERE = {"AuditReport": ".model", "Finding": ".model", "PayloadStats": ".model", "Severity": ".model",
+          "audit_payload": ".payload", "RULES": ".rules", "Rule": ".rules", "AuditUsageError": ".walk",
+          "audit_paths": ".walk"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "RULES",
+    "AuditReport",
+    "AuditUsageError",
+    "Finding",
+    "PayloadStats",
+    "Rule",
+    "Severity",
+    "audit_paths",
+    "audit_payload",
+]

@@ -1,0 +1,274 @@
+"""Request bodies sent to the collect endpoint, read from HAR captures and Postman collections. Pure.
+
+Only requests whose URL is the collect endpoint (:func:`.endpoints.is_collect_url`)
+count. Each body is located at the line and column where its JSON string starts
+in the file. Postman ``{{variables}}`` are replaced by the collection's values
+where it defines them; an unknown placeholder standing where a JSON value goes is
+read as the string ``"{{name}}"``, which no check judges. Source keys in the URL
+(``token=``), in an ``Authorization: Bearer`` header or in Postman's bearer auth
+are reported, masked.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import msgspec
+from msgspec import Raw
+
+from ..errors import InvalidJSONError
+from ..rawjson import diagnose
+from .endpoints import is_collect_url
+from .masking import is_placeholder, mask
+from .model import Finding
+from .rules import finding
+
+__all__ = ["Body", "Capture", "is_har", "is_postman", "read_har", "read_postman"]
+
+_MEMBERS = msgspec.json.Decoder(dict[str, Raw])
+_ITEMS = msgspec.json.Decoder(list[Raw])
+_ANY = msgspec.json.Decoder()
+_TOKEN = re.compile(r"[?&]token=(?P<key>[^&#\s]+)")
+_BEARER = re.compile(r"^\s*Bearer\s+(?P<key>\S+)", re.I)
+_VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_BODY_TOKENS = re.compile(r'"(?:\\.|[^"\\])*"|\{\{[^{}]*\}\}')
+_BOM = b"\xef\xbb\xbf"
+
+
+class Body(NamedTuple):
+    """A request body: the JSON text, and where its string starts in the capture file."""
+
+    line: int
+    column: int
+    data: bytes
+
+
+class Capture(NamedTuple):
+    """What a capture holds: the collect request bodies, source-key findings, or why it cannot be read."""
+
+    bodies: list[Body]
+    findings: list[Finding]
+    error: InvalidJSONError | None = None
+
+
+def is_har(head: bytes) -> bool:
+    """True when a JSON document starts like a HAR capture (``{"log": ...``)."""
+    return re.match(rb'\s*(?:\xef\xbb\xbf)?\{\s*"log"\s*:', head) is not None
+
+
+def is_postman(head: bytes) -> bool:
+    """True when a JSON document looks like a Postman collection (``_postman_id`` or its schema URL)."""
+    return b'"_postman_id"' in head or b"schema.getpostman.com" in head
+
+
+class _Locator:
+    """Lines and columns of byte offsets in a file."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.starts = [0] + [m.end() for m in re.finditer(b"\n", data)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset) - 1
+        column = len(self.data[self.starts[line]:offset].decode("utf-8", "replace")) + 1
+        return line + 1, column
+
+    def find(self, raw: Raw, start: int) -> int:
+        found = self.data.find(bytes(raw), start)
+        return found if found >= 0 else start
+
+
+def _members(raw: Raw | bytes | None) -> dict[str, Raw]:
+    if raw is None:
+        return {}
+    try:
+        return _MEMBERS.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return {}
+
+
+def _items(raw: Raw | None) -> list[Raw]:
+    if raw is None:
+        return []
+    try:
+        return _ITEMS.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return []
+
+
+def _value(raw: Raw | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return _ANY.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
+def _string(raw: Raw | None) -> str | None:
+    value = _value(raw)
+    return value if isinstance(value, str) else None
+
+
+def _key_finding(locator: _Locator, offset: int, key: str, how: str) -> Finding | None:
+    if is_placeholder(key) or "{{" in key:
+        return None
+    line, column = locator.position(offset)
+    return finding("source-key", f"source key in a captured request ({how}): {mask(key)}; rotate it and keep "
+                                 "captures with keys out of the repository", line=line, column=column,
+                   match=mask(key))
+
+
+def _root(data: bytes) -> dict[str, Raw] | None:
+    try:
+        return _MEMBERS.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+
+
+def _invalid(data: bytes) -> Capture:
+    try:
+        error = diagnose(data)
+    except RecursionError:
+        return Capture([], [], InvalidJSONError("nested too deeply to be read", 0, 1, 1))
+    if not isinstance(error, InvalidJSONError):
+        error = InvalidJSONError(str(error), 0, 1, 1)
+    return Capture([], [], error)
+
+
+def _entries(locator: _Locator, raws: list[Raw], start: int) -> Iterator[tuple[int, Raw]]:
+    """Each element with its offset, found in order after ``start``."""
+    for raw in raws:
+        start = locator.find(raw, start)
+        yield start, raw
+        start += len(bytes(raw))
+
+
+def read_har(data: bytes) -> Capture:
+    """The bodies of the requests a HAR capture sent to the collect endpoint."""
+    data = data.removeprefix(_BOM)
+    root = _root(data)
+    if root is None:
+        return _invalid(data)
+    locator = _Locator(data)
+    log = _members(root.get("log"))
+    bodies: list[Body] = []
+    findings: list[Finding] = []
+    for offset, entry in _entries(locator, _items(log.get("entries")), 0):
+        request_raw = _members(entry).get("request")
+        request = _members(request_raw)
+        url = _string(request.get("url"))
+        if url is None or not is_collect_url(url):
+            continue
+        here = locator.find(request_raw, offset) if request_raw is not None else offset
+        url_at = locator.find(request["url"], here)
+        for match in _TOKEN.finditer(url):
+            found = _key_finding(locator, url_at, match.group("key"), "`token=` in the collect URL")
+            findings.extend([found] if found else [])
+        for header in _items(request.get("headers")):
+            fields = _members(header)
+            name, value = _string(fields.get("name")), _string(fields.get("value"))
+            bearer = _BEARER.match(value or "")
+            if name and name.lower() == "authorization" and bearer:
+                at = locator.find(fields["value"], locator.find(header, here))
+                found = _key_finding(locator, at, bearer.group("key"), "`Authorization: Bearer` header")
+                findings.extend([found] if found else [])
+        post = _members(request.get("postData"))
+        text = _string(post.get("text"))
+        if text is not None and text.strip():
+            line, column = locator.position(locator.find(post["text"], here))
+            bodies.append(Body(line, column, text.encode("utf-8")))
+    return Capture(bodies, findings)
+
+
+def _substitute(text: str, variables: dict[str, str]) -> str:
+    return _VARIABLE.sub(lambda m: variables.get(m.group(1), m.group()), text)
+
+
+def _body(raw: str, variables: dict[str, str]) -> str:
+    """A raw Postman body with its variables replaced (see the module docstring)."""
+    def replace(match: re.Match[str]) -> str:
+        token = match.group()
+        if token.startswith('"'):
+            return _VARIABLE.sub(lambda m: json.dumps(variables[m.group(1)])[1:-1] if m.group(1) in variables
+                                 else m.group(), token)
+        name = token[2:-2].strip()
+        return variables[name] if name in variables else json.dumps(token)
+    return _BODY_TOKENS.sub(replace, raw)
+
+
+def _postman_items(locator: _Locator, raws: list[Raw], start: int) -> Iterator[tuple[int, dict[str, Raw]]]:
+    for offset, raw in _entries(locator, raws, start):
+        item = _members(raw)
+        if "item" in item:
+            yield from _postman_items(locator, _items(item["item"]), offset)
+        elif "request" in item:
+            yield offset, item
+
+
+def _postman_url(request: dict[str, Raw], variables: dict[str, str]) -> tuple[str, Raw | None]:
+    """The request URL (variables replaced) and the raw string it was written as."""
+    url_raw = request.get("url")
+    value = _value(url_raw)
+    if isinstance(value, dict):
+        url_raw = _members(url_raw).get("raw")
+        value = _value(url_raw)
+    return (_substitute(value, variables) if isinstance(value, str) else ""), url_raw
+
+
+def read_postman(data: bytes) -> Capture:
+    """The bodies of the requests a Postman collection sends to the collect endpoint."""
+    data = data.removeprefix(_BOM)
+    root = _root(data)
+    if root is None:
+        return _invalid(data)
+    locator = _Locator(data)
+    variables = {}
+    for raw in _items(root.get("variable")):
+        fields = _members(raw)
+        key, value = _string(fields.get("key")), _value(fields.get("value"))
+        if key is not None and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            variables[key] = str(value)
+    bodies: list[Body] = []
+    findings: list[Finding] = []
+    for offset, item in _postman_items(locator, _items(root.get("item")), 0):
+        request = _members(item["request"])
+        url, url_raw = _postman_url(request, variables)
+        if not is_collect_url(url):
+            continue
+        here = locator.find(item["request"], offset)
+        written = _string(url_raw) or ""
+        for match in _TOKEN.finditer(written):
+            at = locator.find(url_raw, here) if url_raw is not None else here
+            found = _key_finding(locator, at, match.group("key"), "`token=` in the collect URL")
+            findings.extend([found] if found else [])
+        findings.extend(_postman_keys(locator, request, here))
+        body = _members(request.get("body"))
+        text = _string(body.get("raw"))
+        if text is not None and text.strip():
+            line, column = locator.position(locator.find(body["raw"], here))
+            bodies.append(Body(line, column, _body(text, variables).encode("utf-8")))
+    return Capture(bodies, findings)
+
+
+def _postman_keys(locator: _Locator, request: dict[str, Raw], here: int) -> list[Finding]:
+    found: list[Finding | None] = []
+    for header in _items(request.get("header")):
+        fields = _members(header)
+        name, value = _string(fields.get("key")), _string(fields.get("value"))
+        bearer = _BEARER.match(value or "")
+        if name and name.lower() == "authorization" and bearer:
+            at = locator.find(fields["value"], locator.find(header, here))
+            found.append(_key_finding(locator, at, bearer.group("key"), "`Authorization: Bearer` header"))
+    auth = _members(request.get("auth"))
+    for entry in _items(auth.get("bearer")):
+        fields = _members(entry)
+        value = _string(fields.get("value"))
+        if _string(fields.get("key")) == "token" and value:
+            at = locator.find(fields["value"], locator.find(entry, here))
+            found.append(_key_finding(locator, at, value, "bearer auth"))
+    return [f for f in found if f is not None]

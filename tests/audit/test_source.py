@@ -1,0 +1,151 @@
+"""Code: collect call sites in every audited language, web containers and source keys, with look-alikes."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrate1to2.audit.comments import CommentStyle
+from migrate1to2.audit.source import scan_source
+from tests.audit.helpers import FIXTURES, findings_in
+
+CODE = FIXTURES / "code"
+WEB = FIXTURES / "web"
+
+Expected = list[tuple[str, int, int | None, str | None]]
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    pytest.param("javascript/collect_v1.js", [("call-site-1.0", 22, 32, "1.0")], id="js-1.0-url-constant"),
+    pytest.param("javascript/collect_v2.mjs", [("call-site-2.0", 15, 15, "2.0")], id="js-2.0-new-URL"),
+    pytest.param("javascript/beacon_key.js", [("source-key", 2, 72, None)], id="js-key-only"),
+    pytest.param("typescript/tracker_v1.ts", [("call-site-1.0", 14, 22, "1.0")], id="ts-1.0-axios"),
+    pytest.param("typescript/tracker_v2.ts", [("call-site-2.0", 18, 49, "2.0")], id="ts-2.0-first-party"),
+    pytest.param("php/CommandersActTracker.php", [("call-site-1.0", 28, 33, "1.0")], id="php-1.0-guzzle"),
+    pytest.param("php/tc_send_event.php", [("call-site-2.0", 7, 23, "2.0")], id="php-2.0-curl-first-party"),
+    pytest.param("python/collect_v1.py", [("call-site-1.0", 18, 30, "1.0")], id="python-1.0-requests"),
+    pytest.param("python/collect_v2.py", [("source-key", 5, 15, None), ("call-site-2.0", 11, 18, "2.0")],
+                 id="python-2.0-httpx-key"),
+    pytest.param("java/CollectV1.java", [("call-site-1.0", 25, 22, "1.0")], id="java-1.0-okhttp"),
+    pytest.param("java/CollectV2.java", [("call-site-2.0", 14, 94, "2.0")], id="java-2.0-httpclient"),
+    pytest.param("kotlin/CollectV1.kt", [("call-site-1.0", 16, 30, "1.0")], id="kotlin-1.0-ktor"),
+    pytest.param("kotlin/CollectV2.kt", [("call-site-2.0", 18, 19, "2.0")], id="kotlin-2.0-template"),
+    pytest.param("swift/CollectV1.swift", [("call-site-1.0", 14, 60, "1.0")], id="swift-1.0-urlsession"),
+    pytest.param("swift/CollectV2.swift", [("call-site-2.0", 17, 39, "2.0")], id="swift-2.0-encodable"),
+    pytest.param("objc/TCCollectV1.m", [("source-key", 4, 94, None), ("call-site-1.0", 14, 93, "1.0")],
+                 id="objc-1.0-key"),
+    pytest.param("objc/TCCollectV2.m", [("call-site-2.0", 11, 93, "2.0")], id="objc-2.0-define"),
+    pytest.param("go/collect_v1.go", [("call-site-1.0", 23, 27, "1.0")], id="go-1.0-struct-tags"),
+    pytest.param("go/batch_v2.go", [("call-site-2.0", 24, 63, "2.0")], id="go-2.0-batch"),
+    pytest.param("ruby/tracking.rb", [("call-site-1.0", 13, 20, "1.0")], id="ruby-1.0-net-http"),
+    pytest.param("ruby/tracking_v2.rb", [("call-site-2.0", 5, 39, "2.0")], id="ruby-2.0-faraday"),
+    pytest.param("csharp/CollectV1.cs", [("call-site-1.0", 14, 31, "1.0")], id="csharp-1.0-anonymous-type"),
+    pytest.param("csharp/CollectV2.cs", [("source-key", 16, 94, None), ("call-site-2.0", 17, 46, "2.0")],
+                 id="csharp-2.0-bearer-key"),
+    pytest.param("shell/replay_v1.sh", [("call-site-1.0", 5, 27, "1.0")], id="shell-1.0-curl"),
+])
+def test_call_sites(name: str, expected: Expected) -> None:
+    assert findings_in(CODE / name) == expected
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("javascript/lookalikes.js", id="js-segment-mixpanel-config-api-comments-proxy"),
+    pytest.param("typescript/lookalikes.ts", id="ts-other-vendor-batch"),
+    pytest.param("php/lookalikes.php", id="php-config-api-segment-attribute"),
+    pytest.param("python/lookalikes.py", id="python-mixpanel-config-api-github-token"),
+    pytest.param("java/Lookalike.java", id="java-segment"),
+    pytest.param("kotlin/Lookalike.kt", id="kotlin-sdk-and-firebase"),
+    pytest.param("swift/Lookalike.swift", id="swift-mixpanel-and-sdk"),
+    pytest.param("objc/Lookalike.m", id="objc-amplitude-commented-out"),
+    pytest.param("go/lookalike.go", id="go-segment-context-package"),
+    pytest.param("ruby/lookalike.rb", id="ruby-segment"),
+    pytest.param("csharp/Lookalike.cs", id="csharp-segment-config-api"),
+    pytest.param("docs/integration.md", id="markdown-docs-not-audited"),
+])
+def test_look_alikes_are_not_reported(name: str) -> None:
+    assert findings_in(CODE / name) == []
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    pytest.param("tc_container_1234_7.js", [("web-container-1.0", 8, 5, "1.0")], id="1.0-pretty"),
+    pytest.param("tc_container_1234_5.min.js", [("web-container-1.0", 1, 96, "1.0")], id="1.0-minified"),
+    pytest.param("tc_container_1234_8.js", [("web-container-2.0", 7, 5, "2.0")], id="2.0-pretty"),
+    pytest.param("product.html", [("web-container-2.0", 11, 5, "2.0")], id="2.0-inline-html"),
+])
+def test_web_containers(name: str, expected: Expected) -> None:
+    assert findings_in(WEB / name) == expected
+
+
+def _scan(text: str, style: CommentStyle = CommentStyle.C, *, web: bool = False) -> Expected:
+    return [(f.rule, f.line, f.column, f.version) for f in scan_source(text, style, web=web)]
+
+
+BODY_V1 = 'const body = {event_name: "x", properties: {}};\n'
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param(BODY_V1 + 'fetch("https://collect.commander1.com/events?tc_s=1", {body});\n',
+                 [("call-site-1.0", 2, 16, "1.0")], id="collect-host"),
+    pytest.param(BODY_V1 + 'fetch("https://shop.example/cdp/events?tc_s=1", {body});\n',
+                 [("call-site-1.0", 2, 28, "1.0")], id="first-party-cdp"),
+    pytest.param(BODY_V1 + 'fetch("https://shop.example/x/events/batch?tc_s=1", {body});\n',
+                 [("call-site-1.0", 2, 30, "1.0")], id="batch-path-with-site"),
+    pytest.param(BODY_V1 + 'fetch("https://vendor.example/v1/events/batch", {body});\n', [],
+                 id="batch-path-of-another-vendor"),
+    pytest.param('fetch("https://api.commander1.com/v2/1234/events", {body: JSON.stringify(e)});\n',
+                 [("call-site-1.0", 1, 16, "1.0")], id="retired-draft-endpoint"),
+    pytest.param(BODY_V1 + 'fetch("https://api.commander1.com/v2/1234/sources", {body});\n', [],
+                 id="configuration-api"),
+    pytest.param('fetch("https://collect.commander1.com/events", {body: JSON.stringify({properties: {}})});\n', [],
+                 id="no-event-name-or-id-nearby"),
+    pytest.param(BODY_V1 + "\n" * 20 + 'fetch("https://collect.commander1.com/events", {body});\n', [],
+                 id="body-built-too-far-away"),
+    pytest.param(BODY_V1 + '// fetch("https://collect.commander1.com/events", {body});\n', [],
+                 id="line-comment"),
+    pytest.param(BODY_V1 + '/* fetch("https://collect.commander1.com/events", {body}); */\n', [],
+                 id="block-comment"),
+    pytest.param('const body = {event_name: "x", context: {}};\nfetch("https://collect.commander1.com/events", {body});\n',
+                 [("call-site-2.0", 2, 16, "2.0")], id="2.0"),
+    pytest.param('const url = "https://collect.commander1.com/events";\n' + "\n" * 40 + BODY_V1 + "fetch(url, {body});\n",
+                 [], id="generic-name-followed-30-lines-only"),
+    pytest.param('const COLLECT_URL = "https://collect.commander1.com/events";\n' + "\n" * 40 + BODY_V1
+                 + "fetch(COLLECT_URL, {body});\n", [("call-site-1.0", 43, 7, "1.0")], id="specific-name-followed"),
+])
+def test_call_site_rules(text: str, expected: Expected) -> None:
+    assert _scan(text) == expected
+
+
+def test_two_call_sites_in_one_minified_line_stay_apart() -> None:
+    """The character window keeps a 2.0 call from taking the evidence of a 1.0 call far away on the same line."""
+    v1 = 'fetch("https://collect.commander1.com/events",{body:{event_name:"a",properties:{}}});'
+    v2 = 'fetch("https://collect.commander1.com/events",{body:{event_name:"b",context:{}}});'
+    text = v1 + ";" * 5000 + v2 + "\n"
+    assert _scan(text) == [("call-site-1.0", 1, 16, "1.0"), ("call-site-2.0", 1, 5000 + len(v1) + 16, "2.0")]
+
+
+@pytest.mark.parametrize(("text", "style", "expected"), [
+    pytest.param('u = "https://collect.commander1.com/events?tc_s=1&token=AbCdEfGh12345678"\n', CommentStyle.HASH,
+                 [("source-key", 1, 57, None)], id="token-in-url"),
+    pytest.param('u = "https://collect.commander1.com/events?tc_s=1&token=${TOKEN}"\n', CommentStyle.HASH, [],
+                 id="interpolated"),
+    pytest.param('u = "https://collect.commander1.com/events?tc_s=1&token=YOUR_SOURCE_KEY"\n', CommentStyle.HASH,
+                 [], id="placeholder"),
+    pytest.param('u = "https://example.com/api?token=AbCdEfGh12345678"\n', CommentStyle.HASH, [],
+                 id="token-of-another-host"),
+    pytest.param('# u = "https://collect.commander1.com/events?token=AbCdEfGh12345678"\n', CommentStyle.HASH, [],
+                 id="commented-out"),
+    pytest.param('h = {"Authorization": "Bearer AbCdEfGh12345678"}\nrequests.post("https://collect.commander1.com/events")\n',
+                 CommentStyle.HASH, [("source-key", 1, 31, None)], id="bearer-next-to-collect"),
+    pytest.param('h = {"Authorization": "Bearer AbCdEfGh12345678"}\nrequests.post("https://api.example.com/")\n',
+                 CommentStyle.HASH, [], id="bearer-for-another-host"),
+])
+def test_source_key_rules(text: str, style: CommentStyle, expected: Expected) -> None:
+    assert _scan(text, style) == expected
+
+
+def test_web_container_without_version_falls_back_on_the_containers() -> None:
+    text = 'tC.trigger("x", {event: "x", properties: {a: 1}});\ntC.trigger("y", {event_name: "y", context: {}});\n'
+    assert _scan(text, web=True) == [("web-container-1.0", 1, 1, "1.0"), ("web-container-2.0", 2, 1, "2.0")]
+
+
+def test_trigger_is_only_looked_for_in_web_languages() -> None:
+    assert _scan('tC.trigger("x", {version: 1, properties: {}});\n', web=False) == []
