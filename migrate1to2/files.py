@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -75,6 +76,15 @@ def open_input(name: str) -> BinaryIO:
     return open_reader_for(name).stream
 
 
+#: Written bytes after which a background ``fdatasync`` starts (see :meth:`AtomicFile.write`).
+SYNC_BYTES = 32 << 20
+
+
+def _quiet_fdatasync(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.fdatasync(fd)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -117,6 +127,8 @@ class AtomicFile:
         self.temp = Path(temp)
         self._file = os.fdopen(fd, "wb")
         self._sink = open_writer(self._file, self.codec, threaded=threaded)
+        self._unsynced = 0
+        self._syncing: threading.Thread | None = None
 
     def write(self, data: bytes) -> None:
         try:
@@ -124,6 +136,20 @@ class AtomicFile:
         except OSError as error:
             self.discard()
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
+        if self.temp is not None:
+            self._unsynced += len(data)
+            if self._unsynced >= SYNC_BYTES:
+                self._sync_in_background()
+
+    def _sync_in_background(self) -> None:
+        """Start writing what the system holds of this file to disk while the conversion goes on,
+        so that the last ``fsync`` on commit is short. It does not touch Python's buffers."""
+        if self._syncing is not None and self._syncing.is_alive():
+            return
+        self._unsynced = 0
+        fd = self._file.fileno()
+        self._syncing = threading.Thread(target=_quiet_fdatasync, args=(fd,), daemon=True)
+        self._syncing.start()
 
     def commit(self) -> None:
         """Flush to disk and rename into place."""
@@ -139,6 +165,8 @@ class AtomicFile:
                 self._file.close()
                 return
             self._file.flush()
+            if self._syncing is not None:
+                self._syncing.join()
             os.fsync(self._file.fileno())
             self._file.close()
             try:
@@ -173,6 +201,8 @@ class AtomicFile:
         if self.done:
             return
         self.done = True
+        if getattr(self, "_syncing", None) is not None:
+            self._syncing.join()  # type: ignore[union-attr]
         with contextlib.suppress(Exception):
             self._sink.close()
         self._file.close()

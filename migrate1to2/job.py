@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,13 +31,14 @@ from .errors import InputError
 from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, open_stdout
 from .plan import Plan, Skipped, Task, UsageError
 from .progress import Progress
-from .records import Converted, Counts, Reject, Settings, Shape
-from .streams import Work, do_work, read_units, rejected
+from .records import BOM, Converted, Counts, Reject, Settings, Shape
+from .streams import CHUNK_BYTES, Work, do_work, read_units, rejected
+from .workers import Region, Spooled, regions, run_task, spool_directory, take
 
 __all__ = ["FileReport", "JobResult", "Options", "run_job"]
 
-#: Jobs reading more than this start their pool of processes at once; smaller ones start it only
-#: if they turn out to have more than one unit of work (a process pool takes a while to start).
+#: Jobs reading more than this (or reading stdin) use a pool of processes when ``jobs > 1``;
+#: smaller ones are converted faster than the pool would start.
 POOL_BYTES = 8 << 20
 
 
@@ -104,6 +107,8 @@ class _Input:
     sink: _Sink
     report: FileReport
     started: float
+    #: The number of the line the next region of this input starts on.
+    line_base: int = 1
 
 
 Item = Future[Converted] | Converted | None  # None: the end of an input
@@ -117,9 +122,10 @@ class _Runner:
         self.settings = options.settings
         self.warn = warn
         self.progress = progress
-        #: Started for the second unit of work: small inputs never pay for a pool of processes.
+        #: Worker processes, for jobs large enough to be worth them (see :func:`run_job`).
         self.executor: Executor | None = None
-        self.units = 0
+        #: Where the workers' input and output wait (a directory of its own, removed at the end).
+        self.spool: str | None = None
         self.result = JobResult(skipped=list(plan.skipped))
         self.pending: deque[tuple[_Input, Item]] = deque()
         self.limit = 0
@@ -152,13 +158,34 @@ class _Runner:
             self._check_shape(shape, task, source)
             entry = _Input(task, reader, self._sink(task, reader), FileReport(task.input, task.output, "converted"),
                            started)
-            for unit in units:
-                self.pending.append((entry, self._submit(unit)))
-                if self.progress:
-                    self.progress.read(reader.source.position)
-                self._drain(self.limit)
-            entry.report.bytes_in = reader.source.position
+            if self.executor is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
+                self._submit_regions(entry, source)
+            else:
+                for unit in units:
+                    if self.progress:
+                        self.progress.read(reader.source.position)
+                    self._push(entry, self._submit(unit))
+                entry.report.bytes_in = reader.source.position
         self.pending.append((entry, None))
+        self._drain(self.limit)
+
+    def _submit_regions(self, entry: _Input, source: str) -> None:
+        """Let the workers read an uncompressed file themselves, a region each."""
+        assert self.executor is not None
+        assert self.spool is not None
+        path = entry.task.input
+        size = os.path.getsize(path)
+        with open(path, "rb") as stream:
+            start = len(BOM) if stream.read(len(BOM)) == BOM else 0
+        for begin, end in regions(path, start, size, CHUNK_BYTES):
+            if self.progress:
+                self.progress.read(end)
+            self._push(entry, self.executor.submit(run_task, Region(path, begin, end, source), self.settings,
+                                                   self.spool))
+        entry.report.bytes_in = size
+
+    def _push(self, entry: _Input, item: Item) -> None:
+        self.pending.append((entry, item))
         self._drain(self.limit)
 
     def _check_shape(self, shape: Shape, task: Task, source: str) -> None:
@@ -169,23 +196,30 @@ class _Runner:
             self.warn(f"{source}: --pretty has no effect on NDJSON input (one record per line)")
 
     def start_pool(self) -> None:
-        """Start the worker processes (in the background: the first task is a no-op)."""
+        """Start the worker processes, before any input is opened.
+
+        They are forked (instant: they share what this process has imported) while this
+        process has no other thread: every worker is started here, at once, and none later.
+        """
         if self.executor is None and self.options.jobs > 1:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["migrate1to2.streams"])
+            context = multiprocessing.get_context("fork")
+            self.spool = spool_directory()
             self.executor = ProcessPoolExecutor(max_workers=self.options.jobs, mp_context=context)
-            self.executor.submit(int)
+            for _ in range(self.options.jobs):  # each submit forks a worker while none is idle
+                self.executor.submit(time.sleep, 0.01)
             self.limit = 2 * self.options.jobs + 2
 
     def _submit(self, unit: Work | Reject) -> Item:
         if isinstance(unit, Reject):
             return rejected(unit, self.settings)
-        self.units += 1
-        if self.units == 2:
-            self.start_pool()
         if self.executor is None:
             return do_work(unit, self.settings)
-        return self.executor.submit(do_work, unit, self.settings)
+        assert self.spool is not None
+        fd, name = tempfile.mkstemp(dir=self.spool, suffix=".in")
+        with os.fdopen(fd, "wb") as spooled:
+            spooled.write(unit.data)
+        return self.executor.submit(run_task, Spooled(name, unit.first_line, unit.shape, unit.source), self.settings,
+                                    self.spool)
 
     def _sink(self, task: Task, reader: Reader) -> _Sink:
         if task.output is None:
@@ -209,8 +243,12 @@ class _Runner:
             entry, item = self.pending.popleft()
             if item is None:
                 self._finish(entry)
+            elif isinstance(item, Future):
+                converted = take(item.result(), entry.line_base)
+                entry.line_base += converted.lines
+                self._write(entry, converted)
             else:
-                self._write(entry, item.result() if isinstance(item, Future) else item)
+                self._write(entry, item)
 
     def _write(self, entry: _Input, converted: Converted) -> None:
         entry.sink.write(converted.output)
@@ -252,6 +290,13 @@ class _Runner:
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.spool is not None:
+            shutil.rmtree(self.spool, ignore_errors=True)
+
+
+def _plain_file(name: str, reader: Reader) -> bool:
+    """An uncompressed regular file: workers can read regions of it themselves."""
+    return name != STDIO and reader.codec is Codec.NONE and os.path.isfile(name)
 
 
 def _total_bytes(plan: Plan) -> int | None:
@@ -271,7 +316,7 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     started = time.monotonic()
     try:
         if total is None or total > POOL_BYTES:
-            runner.start_pool()  # while the first input is being opened
+            runner.start_pool()
         if options.rejects is not None:
             runner.reject_file = AtomicFile(options.rejects)
             runner.open_files.append(runner.reject_file)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from itertools import chain
 from typing import NamedTuple
 
 import msgspec
@@ -236,9 +237,8 @@ def fast_converter(target: Version) -> FastConverter:
         result = encode_lines(outs)
         if len(result) != expected:
             return None
-        if b"\\u00" in result and any(control(join(out)) or control(join(root))
-                                        for out, root in zip(outs, roots, strict=True)):
-            return None
+        if b"\\u00" in result and control(join(chain.from_iterable(chain(outs, roots)))):
+            return None  # some key holds a control character (whose escape may be spelled otherwise)
         return result, len(outs)
 
     return convert

@@ -38,6 +38,7 @@ __all__ = [
     "is_payload",
     "iter_records",
     "named_like_payloads",
+    "ndjson_units",
     "read_units",
 ]
 
@@ -95,7 +96,7 @@ def is_payload(head: bytes) -> bool:
     return head.lstrip(_JSON_WS)[:1] in (b"{", b"[")
 
 
-def _ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int,
+def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int,
                   chunk_bytes: int = CHUNK_BYTES) -> Iterator[Work | Reject]:
     """Chunks of whole lines; a line longer than ``limit`` is skipped and rejected unread."""
     line = 1
@@ -156,7 +157,7 @@ def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_on
     if payloads_only and not is_payload(head) and (head.strip(_JSON_WS) or not named_like_payloads(source)):
         return None, iter(())
     if shape is Shape.NDJSON:
-        return shape, _ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes)
+        return shape, ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes)
     return shape, _document(stream, head, source, shape=shape, at_eof=at_eof, settings=settings)
 
 
@@ -190,7 +191,7 @@ def iter_records(stream: BinaryIO, source: str) -> Iterator[Record]:
     """
     shape, data, at_eof = _start(stream, source)
     if shape is Shape.NDJSON:
-        for work in _ndjson_units(stream, data, source, limit=1 << 62):
+        for work in ndjson_units(stream, data, source, limit=1 << 62):
             assert isinstance(work, Work)
             for number, line in enumerate(work.data.split(b"\n"), work.first_line):
                 if line.strip(_JSON_WS):

@@ -11,6 +11,7 @@ import pty
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 import zstandard
 
 from bench.generate import events
-from migrate1to2 import upgrade_json
+from migrate1to2 import job, upgrade_json
 from migrate1to2.cli import main
 from migrate1to2.compression import GZIP_LEVEL
 from tests.conftest import FIXTURES
@@ -278,13 +279,22 @@ def test_option_errors(cli: Cli, argv: list[str], message: str) -> None:
 
 # --- parallel jobs -------------------------------------------------------------------------------
 
-def test_jobs_give_byte_identical_output_on_a_large_file(tmp_path: Path) -> None:
+@pytest.fixture
+def pool_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use the pool of processes for inputs of any size (by default only jobs over 8 MB do)."""
+    monkeypatch.setattr(job, "POOL_BYTES", 0)
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain-file-regions", "gzip-spooled-chunks"])
+def test_jobs_give_byte_identical_output_on_a_large_file(tmp_path: Path, pool_always: None, packed: bool) -> None:
     source = tmp_path / "big.ndjson"
     data = big_archive(source, 4000)
     lines = data.split(b"\n")
     lines[1234] = b'{"event_name":"x","properties":{"context":1}}'  # a reject in the middle
     lines[3210] = b'{"event_name":"x",'
     source.write_bytes(b"\n".join(lines))
+    if packed:
+        source.write_bytes(gzip.compress(source.read_bytes()))
     outputs = {}
     for jobs in ("1", "2", "3"):
         out, rejects = tmp_path / f"out-{jobs}.ndjson.gz", tmp_path / f"rejects-{jobs}.ndjson"
@@ -295,7 +305,28 @@ def test_jobs_give_byte_identical_output_on_a_large_file(tmp_path: Path) -> None
     assert len(data) > 3 * (1 << 20)  # several chunks
 
 
-def test_jobs_give_identical_trees(tmp_path: Path) -> None:
+def test_jobs_stop_at_the_same_record(cli: Cli, tmp_path: Path, pool_always: None) -> None:
+    source = tmp_path / "big.ndjson"
+    lines = big_archive(source, 3000).split(b"\n")
+    lines[2500] = b'{"event_name":"x","properties":{"event_name":"y"}}'
+    source.write_bytes(b"\n".join(lines))
+    runs = {jobs: cli("convert", source, "-j", jobs) for jobs in ("1", "2")}
+    assert runs["1"] == runs["2"]
+    assert runs["1"].code == 1
+    assert runs["1"].err.startswith(f"{source}:2501: `event_name` inside `properties`")
+    assert runs["1"].out.count(b"\n") == 2500
+
+
+def test_spool_directory_is_removed(tmp_path: Path, pool_always: None) -> None:
+    before = set(Path("/dev/shm").glob("migrate1to2-*")) | set(Path(tempfile.gettempdir()).glob("migrate1to2-*"))
+    source = tmp_path / "a.ndjson"
+    big_archive(source, 1500)
+    assert main(["convert", str(source), "-o", str(tmp_path / "b.ndjson"), "-q", "-j", "2"]) == 0
+    after = set(Path("/dev/shm").glob("migrate1to2-*")) | set(Path(tempfile.gettempdir()).glob("migrate1to2-*"))
+    assert after == before
+
+
+def test_jobs_give_identical_trees(tmp_path: Path, pool_always: None) -> None:
     source = make_tree(tmp_path)
     for index in range(3):
         big_archive(source / f"extra-{index}.ndjson", 600, seed=index)
