@@ -3,7 +3,8 @@
     python bench/run.py                # the whole table (a few minutes; writes bench/data/)
     python bench/run.py --size 64M     # a quicker, noisier run
 
-Every command runs as a subprocess, ``--repeat`` times; the table shows median wall times and
+Every command runs as a subprocess, ``--repeat`` times, alternating with the one it is compared
+with; the table shows median wall times and
 the ratios the project's targets are about (machines are noisy: only ratios are compared):
 
 - plain NDJSON, ``--jobs 1``: at most 0.67x an orjson loads+dumps loop (the full-parse floor),
@@ -70,14 +71,20 @@ def gzipped(path: Path) -> Path:
     return target
 
 
-def timed(command: str | Sequence[str], repeat: int) -> float:
-    """Median wall time of ``command`` (a shell string or an argv)."""
-    times = []
+def once(command: str | Sequence[str]) -> float:
+    """Wall time of one run of ``command`` (a shell string or an argv)."""
+    start = time.perf_counter()
+    subprocess.run(command, shell=isinstance(command, str), check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def timed_pair(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[float, float]:
+    """Median wall times of two commands, run alternately (the machine's speed drifts)."""
+    ours, others = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(command, shell=isinstance(command, str), check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        ours.append(once(mine))
+        others.append(once(theirs))
+    return statistics.median(ours), statistics.median(others)
 
 
 def peak_rss_mb(argv: Sequence[str]) -> float:
@@ -100,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     tool = str(BIN / "migrate1to2")
+    # As an installed package would have them (this matters where PYTHONDONTWRITEBYTECODE is set).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "migrate1to2")], check=True)
     if not shutil.which("jq"):
         parser.error("jq is needed for the comparison (apt-get install jq)")
 
@@ -121,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, float, float, float]] = []
 
     def compare(name: str, mine: str | Sequence[str], theirs: str | Sequence[str], target: float) -> None:
-        a, b = timed(mine, args.repeat), timed(theirs, args.repeat)
+        a, b = timed_pair(mine, theirs, args.repeat)
         rows.append((name, a, b, target))
         print(f"  {name}: {a:.2f}s vs {b:.2f}s = {a / b:.3f}x (target <= {target}x)", file=sys.stderr)
 

@@ -148,7 +148,8 @@ class _Runner:
         started = time.monotonic()
         reader = open_reader_for(task.input)
         with contextlib.closing(reader.stream):
-            shape, units = read_units(reader.stream, source, self.settings, payloads_only=task.discovered)
+            shape, units = read_units(reader.stream, source, self.settings, payloads_only=task.discovered,
+                                      count_lines=False)
             if shape is None:
                 why = ("empty, and its name does not say it holds payloads" if reader.source.position == 0 else
                        "it does not start with a JSON object or array")
@@ -243,12 +244,11 @@ class _Runner:
             entry, item = self.pending.popleft()
             if item is None:
                 self._finish(entry)
-            elif isinstance(item, Future):
-                converted = take(item.result(), entry.line_base)
+            else:
+                # Units number their lines from 1: renumber from the line this one starts on.
+                converted = take(item.result() if isinstance(item, Future) else item, entry.line_base)
                 entry.line_base += converted.lines
                 self._write(entry, converted)
-            else:
-                self._write(entry, item)
 
     def _write(self, entry: _Input, converted: Converted) -> None:
         entry.sink.write(converted.output)

@@ -171,15 +171,15 @@ _CONTROL = re.compile("[\x00-\x1f]")
 #: ``"event_name":``
 _NAME_KEY = 13
 
-FastConverter = Callable[[bytes], "tuple[bytes, int] | None"]
+FastConverter = Callable[[bytes], "tuple[bytes, int, int] | None"]
 
 
 def fast_converter(target: Version) -> FastConverter:
     """The common case of a conversion to ``target``, for many NDJSON records at once.
 
     Takes whole lines (UTF-8 already checked) and returns the converted lines, newline-terminated,
-    with their number; ``None`` means "not only the common case here: convert line by line with
-    :func:`convert_json`". The common case: every line holds a record in the source version,
+    with the number of records and of newlines; ``None`` means "not only the common case here:
+    convert line by line with :func:`convert_json`". The common case: every line holds a record in the source version,
     with its container, without the other one, and with no reserved key in the container.
 
     Both levels of every record are decoded into raw values (one call for all roots, one for
@@ -192,54 +192,49 @@ def fast_converter(target: Version) -> FastConverter:
     :func:`convert_json`.
     """
     opened, wrapped = containers(target)
-    opened_key, wrapped_key = len(opened) + 2, len(wrapped) + 2
+    # Per record, an exact input of n bytes gives n + growth bytes (plus a newline): the container's
+    # name changes, and an empty object on either side shifts a comma.
+    growth = len(wrapped) - len(opened)
     decode_lines, encode_lines = _MEMBERS.decode_lines, _ENCODER.encode_lines
     control, join = _CONTROL.search, "".join
     not_ours = (msgspec.DecodeError, msgspec.ValidationError, KeyError, RecursionError)
 
-    def convert(chunk: bytes) -> tuple[bytes, int] | None:
-        texts = [line for line in chunk.split(b"\n") if line]
+    def convert(chunk: bytes) -> tuple[bytes, int, int] | None:
+        newlines = chunk.count(b"\n")
+        if b"\n\n" in chunk or chunk.startswith(b"\n"):
+            texts = len([line for line in chunk.split(b"\n") if line])
+        else:
+            texts = newlines + (not chunk.endswith(b"\n"))
         if not texts:
             return None
         try:
             roots: list[Members] = decode_lines(chunk)
-            if len(roots) != len(texts):
+            if len(roots) != texts:
                 return None  # a line of whitespace only
             boxes = [root.pop(opened) for root in roots]
             inners: list[Members] = decode_lines(b"\n".join(boxes))
         except not_ours:
             return None
-        if len(inners) != len(roots):
+        if len(inners) != texts:
             return None
         outs: list[dict[str, Raw | Members]] = []
         append = outs.append
-        expected = 0
-        for root, inner, box, text in zip(roots, inners, boxes, texts, strict=True):
+        shifts = 0
+        for root, inner in zip(roots, inners, strict=True):
             if wrapped in root or "event_name" in inner or "properties" in inner or "context" in inner:
                 return None
-            members = len(root) + 1
             name = root.pop("event_name", None)
-            moved, kept, size = len(inner), len(root), len(box)
-            if name is None:
-                out: dict[str, Raw | Members] = inner  # type: ignore[assignment]
-                name_bytes = named = 0
-            else:
-                out = {"event_name": name}
-                out.update(inner)
-                name_bytes, named = _NAME_KEY + len(name), 1
-            out[wrapped] = root
-            append(out)
-            # What the input's length says each part holds, if both levels are exact.
-            rest = len(text) - members - name_bytes - opened_key - size - 2
-            moved_bytes = size - 1 - moved if moved else size - 2
-            wrapper = 1 + kept + rest if kept else 2 + rest
-            expected += 3 + named + moved + name_bytes + moved_bytes + wrapped_key + 1 + wrapper
+            if not root:
+                shifts += 1
+            if not inner:
+                shifts -= 1
+            append({**inner, wrapped: root} if name is None else {"event_name": name, **inner, wrapped: root})
         result = encode_lines(outs)
-        if len(result) != expected:
+        if len(result) != len(chunk) - newlines + texts * (growth + 1) + shifts:
             return None
-        if b"\\u00" in result and control(join(chain.from_iterable(chain(outs, roots)))):
+        if (b"\\u000" in chunk or b"\\u001" in chunk) and control(join(chain.from_iterable(chain(outs, roots)))):
             return None  # some key holds a control character (whose escape may be spelled otherwise)
-        return result, len(outs)
+        return result, texts, newlines
 
     return convert
 
@@ -247,7 +242,7 @@ def fast_converter(target: Version) -> FastConverter:
 _FAST = {Version.V2: fast_converter(Version.V2), Version.V1: fast_converter(Version.V1)}
 
 
-def fast_chunk(chunk: bytes, target: Version) -> tuple[bytes, int] | None:
+def fast_chunk(chunk: bytes, target: Version) -> tuple[bytes, int, int] | None:
     """:func:`fast_converter` for ``target``, ready made."""
     return _FAST[target](chunk)
 

@@ -183,7 +183,7 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
         except UnicodeDecodeError:
             done = None
         if done is not None:
-            return Converted(done[0], Counts(records=done[1], converted=done[1]))
+            return Converted(done[0], Counts(records=done[1], converted=done[1]), lines=done[2])
     return _convert_each(chunk, first_line, source, settings)
 
 
@@ -234,7 +234,7 @@ def _convert_each(chunk: bytes, first_line: int, source: str, settings: Settings
     counts.unchanged = len(outputs) - converted
     counts.rejected = len(rejects)
     output = b"\n".join(outputs) + b"\n" if outputs else b""
-    return Converted(output, counts, rejects, stopped)
+    return Converted(output, counts, rejects, stopped, lines=len(lines) - 1)
 
 
 def detect_shape(head: bytes, at_eof: bool) -> Shape:

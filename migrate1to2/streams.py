@@ -67,8 +67,8 @@ def do_work(work: Work, settings: Settings) -> Converted:
 
 
 def rejected(reject: Reject, settings: Settings) -> Converted:
-    """The outcome of a record rejected while reading (too large to load)."""
-    return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
+    """The outcome of a record rejected while reading (too large to load): one line."""
+    return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject, lines=1)
 
 
 def _read(stream: BinaryIO, size: int, source: str) -> bytes:
@@ -96,10 +96,16 @@ def is_payload(head: bytes) -> bool:
     return head.lstrip(_JSON_WS)[:1] in (b"{", b"[")
 
 
-def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int,
-                  chunk_bytes: int = CHUNK_BYTES) -> Iterator[Work | Reject]:
-    """Chunks of whole lines; a line longer than ``limit`` is skipped and rejected unread."""
+def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int, chunk_bytes: int = CHUNK_BYTES,
+                 count_lines: bool = True) -> Iterator[Work | Reject]:
+    """Chunks of whole lines; a line longer than ``limit`` is skipped and rejected unread.
+
+    Without ``count_lines`` every unit numbers its lines from 1, and its consumer, knowing how
+    many lines came before (``Converted.lines``), renumbers them; counting here would read every
+    chunk once more.
+    """
     line = 1
+    step = 1 if count_lines else 0
     buffer = bytearray(head)
     while True:
         block = _read(stream, chunk_bytes, source)
@@ -109,7 +115,8 @@ def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int,
             chunk = bytes(buffer[:cut])
             del buffer[:cut]
             yield Work(chunk, line, Shape.NDJSON, source)
-            line += chunk.count(b"\n")
+            if count_lines:
+                line += chunk.count(b"\n")
         if not block:
             break
         if not cut and len(buffer) > limit:
@@ -124,7 +131,7 @@ def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int,
                     break
                 size += len(block)
             yield oversized(source, line, size, start, limit)
-            line += 1
+            line += step
             buffer = bytearray(rest)
             if not block:
                 break
@@ -145,7 +152,8 @@ def named_like_payloads(name: str) -> bool:
 
 
 def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_only: bool = False,
-               chunk_bytes: int = CHUNK_BYTES) -> tuple[Shape | None, Iterator[Work | Reject]]:
+               chunk_bytes: int = CHUNK_BYTES,
+               count_lines: bool = True) -> tuple[Shape | None, Iterator[Work | Reject]]:
     """Tell the shape of ``stream`` and cut it into units of work, in order.
 
     With ``payloads_only``, an input that does not start like JSON payloads gives ``(None, [])``;
@@ -157,7 +165,9 @@ def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_on
     if payloads_only and not is_payload(head) and (head.strip(_JSON_WS) or not named_like_payloads(source)):
         return None, iter(())
     if shape is Shape.NDJSON:
-        return shape, ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes)
+        units = ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes,
+                             count_lines=count_lines)
+        return shape, units
     return shape, _document(stream, head, source, shape=shape, at_eof=at_eof, settings=settings)
 
 

@@ -41,7 +41,7 @@ class Region:
 
 @dataclass(frozen=True)
 class Spooled:
-    """A unit of work whose bytes wait in a spool file (lines numbered as in the input)."""
+    """A unit of work whose bytes wait in a spool file (its lines numbered from ``first_line``)."""
 
     path: str
     first_line: int
@@ -103,22 +103,20 @@ def run_task(task: Region | Spooled, settings: Settings, spool: str) -> Converte
             data = stream.read()
         os.unlink(task.path)
         result = do_work(Work(data, task.first_line, task.shape, task.source), settings)
-        lines = 0
     else:
-        result, lines = _convert_region(task, settings)
+        result = _convert_region(task, settings)
     fd, name = tempfile.mkstemp(dir=spool, suffix=".out")
     with os.fdopen(fd, "wb") as out:
         out.write(result.output)
-    return replace(result, output=b"", spooled=name, lines=lines)
+    return replace(result, output=b"", spooled=name)
 
 
-def _convert_region(region: Region, settings: Settings) -> tuple[Converted, int]:
+def _convert_region(region: Region, settings: Settings) -> Converted:
     length = region.end - region.start
     with open(region.path, "rb") as stream:
         stream.seek(region.start)
         if length <= settings.max_record_bytes:
-            data = stream.read(length)
-            return do_work(Work(data, 1, Shape.NDJSON, region.source), settings), data.count(b"\n")
+            return do_work(Work(stream.read(length), 1, Shape.NDJSON, region.source), settings)
         # A region holding a giant line: stream it, so that the line is rejected unread.
         total = Converted()
         lines = 0
@@ -138,7 +136,8 @@ def _convert_region(region: Region, settings: Settings) -> tuple[Converted, int]
                 total.stopped = True
                 break
     total.output = b"".join(outputs)
-    return total, lines
+    total.lines = lines
+    return total
 
 
 def take(result: Converted, line_base: int) -> Converted:
