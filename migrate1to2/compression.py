@@ -181,14 +181,16 @@ class Reader(NamedTuple):
     source: Source
 
 
-def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True) -> Reader:
+def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True, head: bytes = b"") -> Reader:
     """Wrap ``raw`` so that reading gives the decompressed bytes, whatever the format.
 
     ``threaded``: decompress gzip in a background thread (worth it for large inputs; starting
-    and stopping the thread costs tens of milliseconds). Closing the returned stream closes ``raw``.
+    and stopping the thread costs tens of milliseconds). ``head``: bytes already read from
+    ``raw``. Closing the returned stream closes ``raw``.
     """
     try:
-        head = raw.read(MAGIC_BYTES)
+        if len(head) < MAGIC_BYTES:
+            head += raw.read(MAGIC_BYTES - len(head))
     except OSError as error:
         raise InputError(f"cannot read {source}: {error.strerror or error}") from None
     codec = sniff(head)

@@ -63,9 +63,12 @@ def is_large(name: str) -> bool:
         return True
 
 
-def open_reader_for(name: str) -> Reader:
-    """Open an input for reading its decompressed bytes, with its format and a raw byte count."""
-    return open_reader(open_raw(name), display_name(name), threaded=is_large(name))
+def open_reader_for(name: str, head: bytes = b"") -> Reader:
+    """Open an input for reading its decompressed bytes, with its format and a raw byte count.
+
+    ``head``: bytes already read from it (stdin, read ahead to tell its size).
+    """
+    return open_reader(open_raw(name), display_name(name), threaded=is_large(name), head=head)
 
 
 def open_input(name: str) -> BinaryIO:

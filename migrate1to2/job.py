@@ -132,6 +132,8 @@ class _Runner:
         self.open_files: list[AtomicFile] = []
         self.reject_file: AtomicFile | None = None
         self.shared: _Sink | None = None
+        #: What was read of stdin to tell whether it is large (given back to its reader).
+        self.stdin_head = b""
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -146,7 +148,7 @@ class _Runner:
     def _read(self, task: Task) -> None:
         source = display_name(task.input)
         started = time.monotonic()
-        reader = open_reader_for(task.input)
+        reader = open_reader_for(task.input, self.stdin_head if task.input == STDIO else b"")
         with contextlib.closing(reader.stream):
             shape, units = read_units(reader.stream, source, self.settings, payloads_only=task.discovered,
                                       count_lines=False)
@@ -301,9 +303,18 @@ def _plain_file(name: str, reader: Reader) -> bool:
 
 def _total_bytes(plan: Plan) -> int | None:
     try:
-        return sum(os.path.getsize(task.input) for task in plan.tasks)
+        return sum(os.path.getsize(task.input) for task in plan.tasks if task.input != STDIO)
     except OSError:
-        return None  # stdin, or a file gone since planning
+        return None  # a file gone since planning
+
+
+def _read_ahead(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes of a pipe (which may give less per read)."""
+    blocks = []
+    while size > 0 and (block := stream.read(min(size, 1 << 20))):
+        blocks.append(block)
+        size -= len(block)
+    return b"".join(blocks)
 
 
 def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = print,
@@ -315,7 +326,10 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     stdout: BinaryIO | None = None
     started = time.monotonic()
     try:
-        if total is None or total > POOL_BYTES:
+        if any(task.input == STDIO for task in plan.tasks) and options.jobs > 1:
+            runner.stdin_head = _read_ahead(sys.stdin.buffer, POOL_BYTES + 1)
+            total = (total or 0) + len(runner.stdin_head)
+        if total is not None and total > POOL_BYTES:
             runner.start_pool()
         if options.rejects is not None:
             runner.reject_file = AtomicFile(options.rejects)
