@@ -14,15 +14,12 @@ from collections.abc import Iterator
 import msgspec
 
 from .errors import ConversionError, DuplicateKeyError, InvalidJSONError, NotAnObjectError, json_path
-from .rawjson import JsonResult, check_utf8, convert_json, diagnose
+from .rawjson import STRING, JsonResult, check_utf8, convert_json, diagnose, value_end
 from .version import Version
 
 __all__ = ["convert_at", "parse_pointer"]
 
 _WS = re.compile(rb"[ \t\r\n]*")
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_SCALAR = re.compile(rb"[^,}\]\s]+")
-_NESTED_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _INDEX = re.compile(r"0|[1-9][0-9]*\Z")
 
 
@@ -35,28 +32,6 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
     return tuple(token.replace("~1", "/").replace("~0", "~") for token in pointer[1:].split("/"))
 
 
-def _value_end(text: bytes, pos: int) -> int:
-    first = text[pos]
-    if first == 0x22:  # "
-        match = _STRING.match(text, pos)
-        assert match is not None
-        return match.end()
-    if first in (0x7B, 0x5B):  # { [
-        depth = 0
-        for token in _NESTED_TOKEN.finditer(text, pos):
-            char = text[token.start()]
-            if char in (0x7B, 0x5B):
-                depth += 1
-            elif char in (0x7D, 0x5D):
-                depth -= 1
-                if depth == 0:
-                    return token.end()
-        raise AssertionError("unbalanced JSON after validation")
-    match = _SCALAR.match(text, pos)
-    assert match is not None
-    return match.end()
-
-
 def _skip(text: bytes, pos: int) -> int:
     match = _WS.match(text, pos)
     assert match is not None
@@ -67,10 +42,10 @@ def _members(text: bytes, start: int) -> Iterator[tuple[str, int, int]]:
     """``(key, value start, value end)`` of each member of the valid JSON object at ``start``."""
     pos = _skip(text, start + 1)
     while text[pos] != 0x7D:  # }
-        key = _STRING.match(text, pos)
+        key = STRING.match(text, pos)
         assert key is not None
         pos = _skip(text, _skip(text, key.end()) + 1)  # past the colon
-        end = _value_end(text, pos)
+        end = value_end(text, pos)
         yield msgspec.json.decode(key.group()), pos, end
         pos = _skip(text, end)
         if text[pos] == 0x2C:  # ,
@@ -81,7 +56,7 @@ def _elements(text: bytes, start: int) -> Iterator[tuple[int, int]]:
     """``(start, end)`` of each element of the valid JSON array at ``start``."""
     pos = _skip(text, start + 1)
     while text[pos] != 0x5D:  # ]
-        end = _value_end(text, pos)
+        end = value_end(text, pos)
         yield pos, end
         pos = _skip(text, end)
         if text[pos] == 0x2C:
@@ -96,7 +71,7 @@ def _kind(first: int) -> str:
 def _locate(data: bytes, pointer: tuple[str, ...]) -> tuple[int, int, str]:
     """The span of the value ``pointer`` designates in the valid JSON text ``data``, and its JSON path."""
     start = _skip(data, 0)
-    end = _value_end(data, start)
+    end = value_end(data, start)
     keys: list[str | int] = []
     for token in pointer:
         here = json_path(*keys)

@@ -37,9 +37,10 @@ _encode = _ENCODER.encode
 _format = msgspec.json.format
 _JSON_WS = b" \t\r\n"
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: A JSON string, escapes included.
+STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NESTED_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-_SCALAR_END = re.compile(rb"[,}\]]|\Z")
+_SCALAR = re.compile(rb"[^,}\]\s]+")
 _MSGSPEC_POS = re.compile(r"\s*\(byte (\d+)\)$")
 _SURROGATE = re.compile(r"(?<!\\)(?:\\\\)*(\\u([dD][89a-fA-F])[0-9a-fA-F]{2})")
 
@@ -86,29 +87,30 @@ def _scan_members(text: bytes, container: tuple[str, ...]) -> tuple[Members, Raw
     pos = 1
     end = len(text) - 1
     while pos < end:
-        match = _STRING.match(text, pos)
+        match = STRING.match(text, pos)
         assert match is not None
         key_raw = match.group()
         key: str = _ANY.decode(key_raw)
         pos = match.end() + 1
-        value_end = _value_end(text, pos)
+        stop = value_end(text, pos)
         if key in members:
             raise DuplicateKeyError(
                 f"duplicate key `{key}`: converting would silently keep only one of its values; "
                 "remove or rename one of them before converting",
                 json_path(*container, key),
             )
-        members[key] = Raw(text[pos:value_end])
+        members[key] = Raw(text[pos:stop])
         if _encode(key) != key_raw:
             raw_keys[key] = key_raw
-        pos = value_end + 1
+        pos = stop + 1
     return members, raw_keys
 
 
-def _value_end(text: bytes, pos: int) -> int:
+def value_end(text: bytes, pos: int) -> int:
+    """Where the JSON value starting at ``pos`` of the valid text ``text`` ends (whitespace may follow)."""
     first = text[pos]
     if first == 0x22:  # "
-        match = _STRING.match(text, pos)
+        match = STRING.match(text, pos)
         assert match is not None
         return match.end()
     if first in (0x7B, 0x5B):  # { [
@@ -122,9 +124,9 @@ def _value_end(text: bytes, pos: int) -> int:
                 if depth == 0:
                     return token.end()
         raise AssertionError("unbalanced JSON after validation")
-    match = _SCALAR_END.search(text, pos)
+    match = _SCALAR.match(text, pos)
     assert match is not None
-    return match.start()
+    return match.end()
 
 
 def _members(text: bytes | Raw, container: tuple[str, ...]) -> tuple[Members, RawKeys | None]:
