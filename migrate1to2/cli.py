@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 records rejected (or the run stopped at one), or audit 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -17,7 +18,7 @@ import typer
 from .compression import Codec
 from .envelope import parse_pointer
 from .errors import MigrateError
-from .files import STDIO
+from .files import STDIO, OutputClosed
 from .job import JobResult, Options, run_job
 from .plan import UsageError, make_plan
 from .records import Counts, Settings
@@ -131,14 +132,22 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
         names = inputs or [STDIO]
         if STDIO in names and (sys.stdin is None or sys.stdin.isatty()):
             raise UsageError("no input: give payload files, or pipe payloads to stdin")
+        if in_place and skip_existing:
+            raise UsageError("--skip-existing skips inputs whose output exists: with --in-place every output exists; "
+                             "rerunning --in-place is safe on its own (files with nothing to convert are left alone)")
+        sides = [(option, path) for option, path in (("--rejects", rejects), ("--stats", stats)) if path is not None]
         plan = make_plan(names, output, include=include or (), exclude=exclude or (), in_place=in_place,
-                         compress=compress)
+                         compress=compress, side_outputs=sides)
+        if pretty and plan.output is not None and len(plan.tasks) > 1:
+            raise UsageError("--pretty goes with a single input: several inputs are joined into one NDJSON output")
         options = Options(settings, jobs=jobs or os.cpu_count() or 1, rejects=rejects, skip_existing=skip_existing,
                           backup=backup, in_place=in_place, compress=compress if plan.output is not None else None,
                           stats=stats)
         result = run_job(plan, options, warn=lambda text: _say(f"{PROG}: warning: {text}"),
                          show_progress=not quiet and sys.stderr.isatty())
     except MigrateError as error:
+        if isinstance(error, OutputClosed):
+            _silence_stdout()
         _say(f"{PROG}: error: {error}")
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -155,6 +164,14 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
     if not quiet:
         _say(_summary(result, target, rejects, per_file=plan.output is None))
     return EXIT_REJECTED if result.counts.rejected else EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: its reader is gone, and Python would complain when flushing it at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _unwritten(result: JobResult, output: str | None) -> str:
@@ -206,8 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        _say(f"{PROG}: the output was closed before everything was written")
-        return EXIT_REJECTED
+        _silence_stdout()
+        _say(f"{PROG}: error: stdout was closed before everything was written")
+        return EXIT_USAGE
     return code if isinstance(code, int) else EXIT_OK
 
 

@@ -17,6 +17,7 @@ import contextlib
 import io
 import lzma
 import zlib
+from collections.abc import Callable
 from enum import Enum
 from pathlib import PurePath
 from typing import BinaryIO, NamedTuple, Protocol
@@ -83,14 +84,33 @@ def codec_for_name(name: str | PurePath) -> Codec:
     return _BY_SUFFIX.get(PurePath(name).suffix.lower(), Codec.NONE)
 
 
-class _ZstdReader(io.RawIOBase):
-    """Reads concatenated zstd frames; unlike ``stream_reader``, a truncated last frame is an error."""
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
 
-    def __init__(self, raw: BinaryIO) -> None:
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, /) -> bytes: ...
+
+
+class _Streams(io.RawIOBase):
+    """Reads concatenated compressed streams (bzip2, xz, zstd) strictly.
+
+    After each stream, what follows must be another valid stream (or, for xz, null padding):
+    trailing garbage, a damaged later stream or a truncated last one is an error, never the
+    end of the data. (The standard library's readers take anything after a first stream that
+    does not start like one as the end.)
+    """
+
+    def __init__(self, raw: BinaryIO, new: Callable[[], _Decompressor], kind: str, *, padding: bool = False) -> None:
         self._raw = raw
-        self._decompressor = zstandard.ZstdDecompressor()
-        self._frame = self._decompressor.decompressobj()
-        self._in_frame = False
+        self._new = new
+        self._kind = kind
+        self._padding = padding
+        self._stream = new()
+        self._started = False
+        self._input = b""
         self._pending = b""
 
     def readable(self) -> bool:
@@ -98,19 +118,23 @@ class _ZstdReader(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         while not self._pending:
-            block = self._raw.read(1 << 18)
-            if not block:
-                if self._in_frame:
-                    raise EOFError("zstd data ends inside a frame (the file is truncated)")
-                return 0
-            while block:
-                self._in_frame = True
-                self._pending += self._frame.decompress(block)
-                if not self._frame.eof:
-                    break
-                block = self._frame.unused_data
-                self._frame = self._decompressor.decompressobj()
-                self._in_frame = False
+            if not self._input:
+                self._input = self._raw.read(1 << 16)
+                if not self._input:
+                    if self._started:
+                        raise EOFError(f"{self._kind} data ends inside a stream (the file is truncated)")
+                    return 0
+            if not self._started and self._padding:
+                self._input = self._input.lstrip(b"\0")
+                if not self._input:
+                    continue
+            self._started = True
+            self._pending = self._stream.decompress(self._input)
+            self._input = b""
+            if self._stream.eof:
+                self._input = self._stream.unused_data
+                self._stream = self._new()
+                self._started = False
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -202,11 +226,11 @@ def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True, head: byte
     if codec is Codec.GZIP:
         stream = gzip_ng_threaded.open(whole, "rb") if threaded else gzip_ng.open(whole, "rb")  # type: ignore[no-untyped-call]
     elif codec is Codec.BZIP2:
-        stream = bz2.BZ2File(whole, "rb")
+        stream = _Streams(whole, bz2.BZ2Decompressor, "bzip2")
     elif codec is Codec.XZ:
-        stream = lzma.LZMAFile(whole, "rb")  # noqa: SIM115 - closed with the returned stream
+        stream = _Streams(whole, lzma.LZMADecompressor, "xz", padding=True)
     else:
-        stream = _ZstdReader(whole)
+        stream = _Streams(whole, lambda: zstandard.ZstdDecompressor().decompressobj(), "zstd")
     checked = _Checked(stream, codec, source, whole)
     return Reader(io.BufferedReader(checked, buffer_size=1 << 20), codec, counted)
 

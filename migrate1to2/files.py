@@ -18,12 +18,15 @@ from .errors import InputError
 __all__ = [
     "STDIO",
     "AtomicFile",
+    "OutputClosed",
     "display_name",
     "is_large",
     "open_input",
     "open_raw",
     "open_reader_for",
     "open_stdout",
+    "printable",
+    "stdout_error",
 ]
 
 #: The name that means standard input (or output).
@@ -31,8 +34,20 @@ STDIO = "-"
 
 
 def display_name(name: str) -> str:
-    """How a source is named in messages: ``<stdin>`` for ``-``."""
-    return "<stdin>" if name == STDIO else name
+    """How a source is named in messages and reports: ``<stdin>`` for ``-``; bytes of a file name
+    that are not UTF-8 are shown as ``\\xNN``."""
+    if name == STDIO:
+        return "<stdin>"
+    return printable(name)
+
+
+def printable(name: str) -> str:
+    """A file name as text that can be written anywhere (undecodable bytes as ``\\xNN``)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class OutputClosed(InputError):
+    """Standard output was closed by its reader (``| head``)."""
 
 
 def _os_reason(error: OSError) -> str:
@@ -105,11 +120,12 @@ class AtomicFile:
     """
 
     def __init__(self, path: str | os.PathLike[str], codec: Codec | None = None, *, backup: str | None = None,
-                 threaded: bool = True) -> None:
+                 threaded: bool = True, keep_existing: bool = False) -> None:
         """``codec``: how to compress what is written (default: as the file name says).
 
         ``backup``: a suffix; the file being replaced is kept under its name plus this suffix.
         ``threaded``: compress in a background thread (for large outputs).
+        ``keep_existing``: start from the file's current content (what is written is appended).
         """
         self.path = Path(path)
         self.codec = codec_for_name(self.path) if codec is None else codec
@@ -129,6 +145,13 @@ class AtomicFile:
             raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
         self.temp = Path(temp)
         self._file = os.fdopen(fd, "wb")
+        if keep_existing and self.target.is_file():
+            try:
+                with open(self.target, "rb") as existing:
+                    shutil.copyfileobj(existing, self._file, 1 << 20)
+            except OSError as error:
+                self.discard()
+                raise InputError(f"cannot read {self.path}: {_os_reason(error)}") from None
         self._sink = open_writer(self._file, self.codec, threaded=threaded)
         self._unsynced = 0
         self._syncing: threading.Thread | None = None
@@ -143,6 +166,19 @@ class AtomicFile:
             self._unsynced += len(data)
             if self._unsynced >= SYNC_BYTES:
                 self._sync_in_background()
+
+    def mark(self) -> int | None:
+        """How much has been written so far, to :meth:`truncate` back to (``None`` if compressed)."""
+        if self.temp is None or self._sink is not self._file:
+            return None
+        self._file.flush()
+        return self._file.tell()
+
+    def truncate(self, position: int) -> None:
+        """Drop what was written after :meth:`mark` gave ``position``."""
+        self._file.flush()
+        self._file.truncate(position)
+        self._file.seek(position)
 
     def _sync_in_background(self) -> None:
         """Start writing what the system holds of this file to disk while the conversion goes on,
@@ -191,13 +227,19 @@ class AtomicFile:
 
     def _keep_backup(self) -> None:
         backup = self.target.with_name(self.target.name + str(self.backup))
-        if backup.exists():
-            raise InputError(f"cannot replace {self.path}: its backup {backup} already exists "
-                             "(remove it, or choose another --backup suffix)")
+        exists = InputError(f"cannot replace {self.path}: its backup {backup} already exists "
+                            "(remove it, or choose another --backup suffix)")
         try:
             os.link(self.target, backup)
-        except OSError:
-            shutil.copy2(self.target, backup)
+        except FileExistsError:
+            raise exists from None
+        except OSError:  # no hard links here: copy, never over an existing file
+            try:
+                with open(self.target, "rb") as original, open(backup, "xb") as copy:
+                    shutil.copyfileobj(original, copy, 1 << 20)
+            except FileExistsError:
+                raise exists from None
+            shutil.copystat(self.target, backup)
 
     def discard(self) -> None:
         """Drop what was written; the final name is left as it was."""
@@ -226,3 +268,10 @@ class AtomicFile:
 def open_stdout(codec: Codec) -> BinaryIO:
     """Standard output, compressed with ``codec``; close the result to finish the format."""
     return open_writer(sys.stdout.buffer, codec)
+
+
+def stdout_error(error: OSError) -> InputError:
+    """The error for a failed write to stdout."""
+    if isinstance(error, BrokenPipeError):
+        return OutputClosed("stdout was closed before everything was written")
+    return InputError(f"cannot write to stdout: {_os_reason(error)}")

@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -27,8 +28,8 @@ from typing import BinaryIO
 import msgspec
 
 from .compression import Codec, Reader
-from .errors import InputError
-from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, open_stdout
+from .errors import InputError, MigrateError
+from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, open_stdout, printable, stdout_error
 from .plan import Plan, Skipped, Task, UsageError
 from .progress import Progress
 from .records import BOM, Converted, Counts, Reject, Settings, Shape
@@ -71,7 +72,9 @@ class FileReport:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
-        return {"input": self.input, "output": self.output, "status": self.status, "records": self.counts.records,
+        output = None if self.output is None else display_name(self.output)
+        return {"input": display_name(self.input), "output": output, "status": self.status,
+                "records": self.counts.records,
                 "converted": self.counts.converted, "unchanged": self.counts.unchanged,
                 "rejected": self.counts.rejected, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
                 "seconds": round(self.seconds, 6)}
@@ -132,8 +135,11 @@ class _Runner:
         self.open_files: list[AtomicFile] = []
         self.reject_file: AtomicFile | None = None
         self.shared: _Sink | None = None
+        self.stdout: BinaryIO | None = None
         #: What was read of stdin to tell whether it is large (given back to its reader).
         self.stdin_head = b""
+        #: Where the rejects file stood when the last output was committed.
+        self.rejects_mark: int | None = None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -207,7 +213,8 @@ class _Runner:
         if self.executor is None and self.options.jobs > 1:
             context = multiprocessing.get_context("fork")
             self.spool = spool_directory()
-            self.executor = ProcessPoolExecutor(max_workers=self.options.jobs, mp_context=context)
+            self.executor = ProcessPoolExecutor(max_workers=self.options.jobs, mp_context=context,
+                                                initializer=_ignore_interrupts)
             for _ in range(self.options.jobs):  # each submit forks a worker while none is idle
                 self.executor.submit(time.sleep, 0.01)
             self.limit = 2 * self.options.jobs + 2
@@ -218,9 +225,12 @@ class _Runner:
         if self.executor is None:
             return do_work(unit, self.settings)
         assert self.spool is not None
-        fd, name = tempfile.mkstemp(dir=self.spool, suffix=".in")
-        with os.fdopen(fd, "wb") as spooled:
-            spooled.write(unit.data)
+        try:
+            fd, name = tempfile.mkstemp(dir=self.spool, suffix=".in")
+            with os.fdopen(fd, "wb") as spooled:
+                spooled.write(unit.data)
+        except OSError as error:
+            raise self._spool_error(error) from None
         return self.executor.submit(run_task, Spooled(name, unit.first_line, unit.shape, unit.source), self.settings,
                                     self.spool)
 
@@ -248,7 +258,10 @@ class _Runner:
                 self._finish(entry)
             else:
                 # Units number their lines from 1: renumber from the line this one starts on.
-                converted = take(item.result() if isinstance(item, Future) else item, entry.line_base)
+                try:
+                    converted = take(item.result() if isinstance(item, Future) else item, entry.line_base)
+                except OSError as error:  # a worker or this process could not use the spool directory
+                    raise self._spool_error(error) from None
                 entry.line_base += converted.lines
                 self._write(entry, converted)
 
@@ -279,10 +292,63 @@ class _Runner:
                 own.commit()
                 report.bytes_out = own.size
             self.open_files.remove(own)
+            if self.reject_file is not None:
+                self.rejects_mark = self.reject_file.mark()
         report.seconds = time.monotonic() - entry.started
         self.result.files.append(report)
         if self.progress:
             self.progress.file_done(report.bytes_in)
+
+    def open_outputs(self, total: int | None) -> None:
+        """Start the pool if the job is large enough, and open the rejects file and the single output."""
+        options, plan = self.options, self.plan
+        if any(task.input == STDIO for task in plan.tasks) and options.jobs > 1:
+            self.stdin_head = _read_ahead(sys.stdin.buffer, POOL_BYTES + 1)
+            total = (total or 0) + len(self.stdin_head)
+        if total is not None and total > POOL_BYTES:
+            self.start_pool()
+        if options.rejects is not None:
+            # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.
+            self.reject_file = AtomicFile(options.rejects, keep_existing=options.skip_existing or options.in_place)
+            self.open_files.append(self.reject_file)
+            self.rejects_mark = self.reject_file.mark()
+        if plan.output == STDIO:
+            self.stdout = open_stdout(options.compress or Codec.NONE)
+            self.shared = _Sink(_guarded(self.stdout.write), None)
+        elif plan.output is not None:
+            shared = AtomicFile(plan.output, options.compress)
+            self.open_files.append(shared)
+            self.shared = _Sink(shared.write, None)  # committed at the end, with the rejects file
+
+    def commit_outputs(self) -> None:
+        if self.stdout is not None:
+            try:
+                self.stdout.flush()
+                if self.stdout is not sys.stdout.buffer:
+                    self.stdout.close()  # finishes the compressed format
+            except OSError as error:
+                raise stdout_error(error) from None
+        for own in list(self.open_files):
+            own.commit()
+        self.open_files.clear()
+
+    def _spool_error(self, error: OSError) -> InputError:
+        return InputError(f"cannot use the spool directory {self.spool}: {(error.strerror or str(error)).lower()} "
+                          "(free space there, or convert with --jobs 1)")
+
+    def keep_finished_rejects(self) -> None:
+        """On a failure, keep the rejects of the inputs whose output was committed.
+
+        They are not in those outputs, and a rerun with ``--skip-existing`` will not see them
+        again. (A compressed rejects file cannot be cut back: it keeps all it got.)
+        """
+        if self.reject_file is None or self.reject_file.done:
+            return
+        with contextlib.suppress(MigrateError):
+            if self.rejects_mark is not None:
+                self.reject_file.truncate(self.rejects_mark)
+            self.reject_file.commit()
+        self.open_files.remove(self.reject_file)
 
     def discard_all(self) -> None:
         for own in self.open_files:
@@ -294,6 +360,11 @@ class _Runner:
             self.executor.shutdown(wait=True, cancel_futures=True)
         if self.spool is not None:
             shutil.rmtree(self.spool, ignore_errors=True)
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the main process's to handle (it stops the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _plain_file(name: str, reader: Reader) -> bool:
@@ -323,47 +394,43 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     total = _total_bytes(plan)
     progress = Progress(total) if show_progress else None
     runner = _Runner(plan, options, warn, progress)
-    stdout: BinaryIO | None = None
     started = time.monotonic()
+    stats: AtomicFile | None = None
     try:
-        if any(task.input == STDIO for task in plan.tasks) and options.jobs > 1:
-            runner.stdin_head = _read_ahead(sys.stdin.buffer, POOL_BYTES + 1)
-            total = (total or 0) + len(runner.stdin_head)
-        if total is not None and total > POOL_BYTES:
-            runner.start_pool()
-        if options.rejects is not None:
-            runner.reject_file = AtomicFile(options.rejects)
-            runner.open_files.append(runner.reject_file)
-        if plan.output == STDIO:
-            stdout = open_stdout(options.compress or Codec.NONE)
-            runner.shared = _Sink(stdout.write, None)
-        elif plan.output is not None:
-            shared = AtomicFile(plan.output, options.compress)
-            runner.open_files.append(shared)
-            runner.shared = _Sink(shared.write, None)  # committed at the end, with the rejects file
+        runner.open_outputs(total)
+        # Opened now: an unwritable path fails before the work, not after.
+        stats = AtomicFile(options.stats, Codec.NONE) if options.stats is not None else None
         runner.run()
-        if stdout is not None:
-            stdout.flush()
-            if stdout is not sys.stdout.buffer:
-                stdout.close()  # finishes the compressed format
-        for own in list(runner.open_files):
-            own.commit()
-        runner.open_files.clear()
+        runner.commit_outputs()
     except _Stopped:
         runner.discard_all()
     except BaseException:
+        if plan.output is None:
+            runner.keep_finished_rejects()
         runner.discard_all()
+        if stats is not None:
+            stats.discard()
         raise
     finally:
         runner.close()
         if progress:
             progress.clear()
-    if options.stats is not None:
-        _write_stats(options.stats, runner.result, time.monotonic() - started)
+    if stats is not None:
+        _write_stats(stats, runner.result, time.monotonic() - started)
     return runner.result
 
 
-def _write_stats(path: str, result: JobResult, seconds: float) -> None:
+def _guarded(write: Callable[[bytes], object]) -> Callable[[bytes], object]:
+    def guarded(data: bytes) -> object:
+        try:
+            return write(data)
+        except OSError as error:
+            raise stdout_error(error) from None
+
+    return guarded
+
+
+def _write_stats(out: AtomicFile, result: JobResult, seconds: float) -> None:
     counts = result.counts
     report = {
         "files": [file.to_dict() for file in result.files],
@@ -372,8 +439,8 @@ def _write_stats(path: str, result: JobResult, seconds: float) -> None:
                   "bytes_in": sum(file.bytes_in for file in result.files),
                   "bytes_out": sum(file.bytes_out for file in result.files),
                   "seconds": round(seconds, 6)},
-        "skipped": [{"path": skipped.path, "reason": skipped.reason} for skipped in result.skipped],
+        "skipped": [{"path": printable(skipped.path), "reason": skipped.reason} for skipped in result.skipped],
     }
-    with AtomicFile(path, Codec.NONE) as out:
+    with out:
         out.write(msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n")
 

@@ -82,7 +82,11 @@ def _walk(source: Path, include: Sequence[str], exclude: Sequence[str],
     inside ``source``. Both cases are reported in ``skipped`` otherwise.
     """
     real_source = source.resolve()
-    for folder, dirs, files in os.walk(source, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        skipped.append(Skipped(str(error.filename), f"cannot be read: {(error.strerror or str(error)).lower()}"))
+
+    for folder, dirs, files in os.walk(source, followlinks=False, onerror=unreadable):
         dirs.sort()
         for name in list(dirs):
             if (Path(folder) / name).is_symlink():
@@ -119,8 +123,38 @@ def _renamed(relative: PurePosixPath, codec: Codec | None) -> PurePosixPath:
 
 
 def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
-              in_place: bool = False, compress: Codec | None = None) -> Plan:
-    """Decide which input goes where. Raises :class:`UsageError` for combinations that cannot work."""
+              in_place: bool = False, compress: Codec | None = None,
+              side_outputs: Sequence[tuple[str, str]] = ()) -> Plan:
+    """Decide which input goes where. Raises :class:`UsageError` for combinations that cannot work.
+
+    ``side_outputs``: the other files the job writes, as ``(option, path)`` (``--rejects``,
+    ``--stats``): none may be an input or an output; found in a source tree, one is left out.
+    """
+    if list(inputs).count(STDIO) > 1:
+        raise UsageError("stdin ('-') can be read only once")
+    plan = _plan(inputs, output, include=include, exclude=exclude, in_place=in_place, compress=compress)
+    seen: dict[Path, str] = {}
+    for option, path in side_outputs:
+        real = Path(path).resolve()
+        if real in seen:
+            raise UsageError(f"{option} and {seen[real]} name the same file: give each its own")
+        seen[real] = option
+        for task in list(plan.tasks):
+            if task.discovered and Path(task.input).resolve() == real:
+                plan.tasks.remove(task)
+                plan.skipped.append(Skipped(task.input, f"this run's {option} file"))
+                continue
+            if task.input != STDIO and (Path(task.input).resolve() == real or _same_file(task.input, path)):
+                raise UsageError(f"{option} {path} is also an input: write it somewhere else")
+            if task.output not in (None, STDIO) and Path(str(task.output)).resolve() == real:
+                raise UsageError(f"{option} {path} is also an output: write it somewhere else")
+        if plan.output not in (None, STDIO) and Path(str(plan.output)).resolve() == real:
+            raise UsageError(f"{option} {path} is also the output: write it somewhere else")
+    return plan
+
+
+def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude: Sequence[str], in_place: bool,
+          compress: Codec | None) -> Plan:
     plan = Plan()
     directories = [name for name in inputs if name != STDIO and Path(name).is_dir()]
     if in_place:

@@ -309,7 +309,11 @@ def convert_document(text: bytes, shape: Shape, source: str, settings: Settings)
         body = outputs[0]
     else:
         return result
-    result.output = msgspec.json.format(body, indent=2 if settings.pretty else -1) + b"\n"
+    if settings.pretty:
+        body = msgspec.json.format(body, indent=2)
+    elif b"\n" in text.strip(_JSON_WS):  # a multi-line document becomes one line, its whitespace dropped
+        body = msgspec.json.format(body, indent=-1)
+    result.output = body + b"\n"
     return result
 
 

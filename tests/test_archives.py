@@ -11,7 +11,6 @@ import pty
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 import zstandard
 
 from bench.generate import events
-from migrate1to2 import job, upgrade_json
+from migrate1to2 import job, upgrade_json, workers
 from migrate1to2.cli import main
 from migrate1to2.compression import GZIP_LEVEL
 from tests.conftest import FIXTURES
@@ -317,13 +316,20 @@ def test_jobs_stop_at_the_same_record(cli: Cli, tmp_path: Path, pool_always: Non
     assert runs["1"].out.count(b"\n") == 2500
 
 
-def test_spool_directory_is_removed(tmp_path: Path, pool_always: None) -> None:
-    before = set(Path("/dev/shm").glob("migrate1to2-*")) | set(Path(tempfile.gettempdir()).glob("migrate1to2-*"))
+def test_spool_directory_is_removed(tmp_path: Path, pool_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[str] = []
+
+    def spool_directory() -> str:
+        created.append(workers.spool_directory())
+        return created[-1]
+
+    monkeypatch.setattr(job, "spool_directory", spool_directory)
     source = tmp_path / "a.ndjson"
     big_archive(source, 1500)
+    source.write_bytes(gzip.compress(source.read_bytes()))  # spooled chunks both ways
     assert main(["convert", str(source), "-o", str(tmp_path / "b.ndjson"), "-q", "-j", "2"]) == 0
-    after = set(Path("/dev/shm").glob("migrate1to2-*")) | set(Path(tempfile.gettempdir()).glob("migrate1to2-*"))
-    assert after == before
+    assert len(created) == 1
+    assert not Path(created[0]).exists()
 
 
 def test_jobs_give_identical_trees(tmp_path: Path, pool_always: None) -> None:
@@ -421,3 +427,170 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert b"records/s" in seen
     assert b"ETA" in seen
     assert seen.rstrip().endswith(b"0 rejected")
+
+
+# --- what a careful review found -----------------------------------------------------------------
+
+STREAMS = {
+    "xz": lzma.compress,
+    "bz2": bz2.compress,
+    "zst": lambda data: zstandard.ZstdCompressor().compress(data),
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(STREAMS))
+@pytest.mark.parametrize("damage", ["later-stream", "trailing-garbage"])
+def test_concatenated_streams_are_read_strictly(cli: Cli, tmp_path: Path, suffix: str, damage: str) -> None:
+    """After a first stream, anything but a valid stream is an error: never a shorter archive."""
+    lines = RECORDS.splitlines(keepends=True)
+    first, second = STREAMS[suffix](b"".join(lines[:2])), bytearray(STREAMS[suffix](b"".join(lines[2:])))
+    if damage == "later-stream":
+        second[4] ^= 0xFF
+    else:
+        second = bytearray(b"garbage!")
+    source = tmp_path / f"in.ndjson.{suffix}"
+    source.write_bytes(first + bytes(second))
+    result = cli("convert", source, "-o", tmp_path / "out.ndjson")
+    assert result.code == 2
+    assert "data is corrupt or truncated" in result.err
+    assert not (tmp_path / "out.ndjson").exists()
+
+
+def test_xz_stream_padding_is_accepted(cli: Cli, tmp_path: Path) -> None:
+    lines = RECORDS.splitlines(keepends=True)
+    source = tmp_path / "in.ndjson.xz"
+    source.write_bytes(lzma.compress(b"".join(lines[:2])) + b"\0" * 8 + lzma.compress(b"".join(lines[2:])))
+    assert cli("convert", source, "-q") == Run(0, CONVERTED, "")
+
+
+def test_rejects_of_finished_files_survive_a_failed_run_and_the_rerun(cli: Cli, tmp_path: Path) -> None:
+    source, dest, rejects = tmp_path / "src", tmp_path / "dest", tmp_path / "rejects.ndjson"
+    source.mkdir()
+    bad = b'{"event_name":"x","properties":{"event_name":"y"}}\n'
+    (source / "a.ndjson").write_bytes(RECORDS.splitlines(keepends=True)[0] + bad)
+    (source / "b.ndjson.gz").write_bytes(gzip.compress(RECORDS)[:-20])  # truncated
+    failed = cli("convert", source, "-o", dest, "--rejects", rejects, "-q", "-j", "1")
+    assert failed.code == 2
+    assert tree(dest) == ["a.ndjson"]
+    assert [json.loads(line)["record"] for line in rejects.read_text().splitlines()] == [bad.decode().strip()]
+    (source / "b.ndjson.gz").write_bytes(gzip.compress(RECORDS))
+    again = cli("convert", source, "-o", dest, "--rejects", rejects, "--skip-existing", "-q", "-j", "1")
+    assert again.code == 0
+    assert [json.loads(line)["source"] for line in rejects.read_text().splitlines()] == [f"{source}/a.ndjson"]
+
+
+def test_in_place_rerun_keeps_earlier_rejects(cli: Cli, tmp_path: Path) -> None:
+    target, rejects = tmp_path / "a.ndjson", tmp_path / "rejects.ndjson"
+    bad = b'{"event_name":"x","properties":{"context":1}}\n'
+    target.write_bytes(RECORDS.splitlines(keepends=True)[0] + bad)
+    assert cli("convert", target, "--in-place", "--rejects", rejects, "-q").code == 1
+    assert cli("convert", target, "--in-place", "--rejects", rejects, "-q").code == 0
+    assert len(rejects.read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    pytest.param(["{a}", "-o", "{out}", "--rejects", "{out}"], "--rejects {out} is also the output: write it "
+                 "somewhere else", id="rejects-is-output"),
+    pytest.param(["{a}", "-o", "{out}", "--rejects", "{a}"], "--rejects {a} is also an input: write it somewhere else",
+                 id="rejects-is-input"),
+    pytest.param(["{a}", "-o", "{out}", "--stats", "{out}"], "--stats {out} is also the output: write it somewhere "
+                 "else", id="stats-is-output"),
+    pytest.param(["{a}", "-o", "{out}", "--rejects", "{r}", "--stats", "{r}"], "--stats and --rejects name the same "
+                 "file: give each its own", id="stats-is-rejects"),
+    pytest.param(["-", "-"], "stdin ('-') can be read only once", id="stdin-twice"),
+    pytest.param(["{a}", "--in-place", "--skip-existing"], "--skip-existing skips inputs whose output exists: with "
+                 "--in-place every output exists; rerunning --in-place is safe on its own (files with nothing to "
+                 "convert are left alone)", id="in-place-skip-existing"),
+    pytest.param(["{a}", "{a2}", "--pretty"], "--pretty goes with a single input: several inputs are joined into one "
+                 "NDJSON output", id="pretty-joined"),
+])
+def test_side_outputs_and_combinations_refused(cli: Cli, tmp_path: Path, argv: list[str], message: str) -> None:
+    names = {"a": tmp_path / "a.ndjson", "a2": tmp_path / "a2.ndjson", "out": tmp_path / "out.ndjson",
+             "r": tmp_path / "r.ndjson"}
+    names["a"].write_bytes(RECORDS)
+    names["a2"].write_bytes(RECORDS)
+    before = sorted(tmp_path.iterdir())
+    result = cli("convert", *[arg.format(**names) for arg in argv])
+    assert result == Run(2, b"", f"migrate1to2: error: {message.format(**names)}\n")
+    assert sorted(tmp_path.iterdir()) == before
+    assert names["a"].read_bytes() == RECORDS
+
+
+def test_rejects_file_inside_the_source_tree_is_not_an_input(cli: Cli, tmp_path: Path) -> None:
+    source = make_tree(tmp_path)
+    rejects = source / "rejects.ndjson"
+    assert cli("convert", source, "-o", tmp_path / "dest", "--rejects", rejects, "-q", "-j", "1").code == 0
+    result = cli("convert", source, "-o", tmp_path / "dest", "--rejects", rejects, "-j", "1")  # it is there now
+    assert result.code == 0
+    assert f"migrate1to2: skipped {rejects}: this run's --rejects file\n" in result.err
+    assert "rejects.ndjson" not in tree(tmp_path / "dest")
+
+
+def test_unreadable_directory_is_reported(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = make_tree(tmp_path)
+    locked = source / "2023" / "02"
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str] = ".") -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = cli("convert", source, "-o", tmp_path / "dest", "-q", "-j", "1")
+    assert result.code == 0
+    assert f"migrate1to2: skipped {locked}: cannot be read: permission denied\n" in result.err
+
+
+def test_file_names_that_are_not_utf8(cli: Cli, tmp_path: Path) -> None:
+    name = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.ndjson")
+    Path(name).write_bytes(b'{"event_name":"x","properties":{"event_name":"y"}}\n')
+    rejects, stats = tmp_path / "r.ndjson", tmp_path / "stats.json"
+    result = cli("convert", name, "-o", tmp_path / "out.ndjson", "--rejects", rejects, "--stats", stats)
+    assert result.code == 1
+    [entry] = map(json.loads, rejects.read_text().splitlines())
+    assert entry["source"] == f"{tmp_path}/caf\\xe9.ndjson"
+    assert json.loads(stats.read_text())["files"][0]["input"] == f"{tmp_path}/caf\\xe9.ndjson"
+
+
+def test_one_line_envelope_keeps_its_bytes(cli: Cli) -> None:
+    record = b'{"ts": 1, "meta": {"a": [1, 2]}, "body": {"event_name":"x","properties":{"p":16.00}}}'
+    result = cli("convert", "--payload-path", "/body", "-q", stdin=record + b"\n")
+    assert result.out == b'{"ts": 1, "meta": {"a": [1, 2]}, "body": {"event_name":"x","p":16.00,"context":{}}}\n'
+
+
+def test_stdout_errors_are_reported(tmp_path: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "migrate1to2", "convert", str(ARCHIVE)], stdout=full,
+                              stderr=subprocess.PIPE, check=False)
+    assert (done.returncode, done.stderr) == (2, b"migrate1to2: error: cannot write to stdout: no space left on "
+                                                 b"device\n")
+    source = tmp_path / "big.ndjson"
+    big_archive(source, 3000)
+    reader = subprocess.Popen([sys.executable, "-m", "migrate1to2", "convert", str(source), "-j", "1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None
+    reader.stdout.read(100)
+    reader.stdout.close()
+    assert reader.wait(60) == 2
+    assert reader.stderr is not None
+    assert reader.stderr.read() == b"migrate1to2: error: stdout was closed before everything was written\n"
+
+
+def test_interrupt_with_workers_is_quiet(tmp_path: Path) -> None:
+    source = tmp_path / "big.ndjson"
+    big_archive(source, 12000)
+    process = subprocess.Popen([sys.executable, "-m", "migrate1to2", "convert", str(source), "-o",
+                                str(tmp_path / "out.ndjson"), "-j", "2"], stderr=subprocess.PIPE,
+                               start_new_session=True)
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    code = process.wait(60)
+    assert b"Traceback" not in err
+    if code == 130:
+        assert not (tmp_path / "out.ndjson").exists()
+        assert err.endswith(b"(rerun with --skip-existing to resume)\n")
+    else:
+        assert code == 0  # it finished before the signal
