@@ -276,6 +276,7 @@ class _Runner:
             self.progress.records_done(converted.counts.records)
         if converted.stopped:
             entry.report.status = "stopped"
+            entry.report.bytes_in = entry.reader.source.position
             self.result.files.append(entry.report)
             self.result.stopped_at = converted.rejects[-1]
             raise _Stopped
