@@ -57,8 +57,10 @@ class Reject:
     reason: str
     path: str | None
     record: bytes
-    #: Only the start of the record is kept (it was larger than --max-record-bytes).
+    #: Only the start of the record is kept (it was larger than --max-record-bytes) ...
     truncated: bool = False
+    #: ... and this was its size.
+    size: int | None = None
 
     @classmethod
     def from_error(cls, error: MigrateError, source: str, line: int, record: bytes) -> Reject:
@@ -122,7 +124,7 @@ class Settings:
 def oversized(source: str, line: int, size: int, head: bytes, limit: int) -> Reject:
     """The reject for a record larger than ``limit``: only its first bytes are kept."""
     return Reject(source, line, None, f"record of {size} bytes is larger than --max-record-bytes ({limit}); "
-                  f"only its first {len(head)} bytes are kept here", None, head, truncated=True)
+                  f"only its first {len(head)} bytes are kept here", None, head, truncated=True, size=size)
 
 
 @dataclass

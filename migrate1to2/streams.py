@@ -193,22 +193,52 @@ class Record(NamedTuple):
     data: bytes
 
 
-def iter_records(stream: BinaryIO, source: str) -> Iterator[Record]:
+class TruncatedRecord(NamedTuple):
+    """A record larger than the cap of :func:`iter_records`: its first bytes, and its full size."""
+
+    line: int
+    data: bytes
+    size: int
+
+
+def _truncated(reject: Reject, limit: int) -> TruncatedRecord:
+    """The record :func:`ndjson_units` skipped unread."""
+    return TruncatedRecord(reject.line, reject.record, reject.size if reject.size is not None else limit + 1)
+
+
+def iter_records(stream: BinaryIO, source: str, *, limit: int,
+                 document_limit: int | None = None) -> Iterator[Record | TruncatedRecord]:
     """Every record of a payload stream in order, whatever its shape; blank lines are not records.
 
-    An array or object document that is not valid JSON is one record (the whole text):
-    its records cannot be told apart.
+    Memory stays bounded: an NDJSON line or an object document larger than ``limit``
+    bytes is not loaded (a giant line is skipped unread by :func:`ndjson_units`) but
+    comes as a :class:`TruncatedRecord`: its first bytes and its full size. An array
+    document is read whole up to ``document_limit`` bytes (default ``limit``); a larger
+    one comes as one :class:`TruncatedRecord` at line 1. An array or object document
+    that is not valid JSON is one record (the whole text): its records cannot be told apart.
     """
     shape, data, at_eof = _start(stream, source)
     if shape is Shape.NDJSON:
-        for work in ndjson_units(stream, data, source, limit=1 << 62):
-            assert isinstance(work, Work)
-            for number, line in enumerate(work.data.split(b"\n"), work.first_line):
-                if line.strip(_JSON_WS):
-                    yield Record(number, line[:-1] if line.endswith(b"\r") else line)
+        for work in ndjson_units(stream, data, source, limit=limit):
+            if isinstance(work, Reject):
+                yield _truncated(work, limit)
+                continue
+            for number, written in enumerate(work.data.split(b"\n"), work.first_line):
+                line = written.removesuffix(b"\r")
+                if len(line) > limit:  # a chunk may hold a line over the limit but under the chunk size
+                    yield TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line))
+                elif line.strip(_JSON_WS):
+                    yield Record(number, line)
         return
-    if not at_eof:
-        data += _read(stream, -1, source)
+    cap = limit if shape is Shape.OBJECT else (limit if document_limit is None else document_limit)
+    if not at_eof and len(data) <= cap:
+        data += _read(stream, cap + 1 - len(data), source)
+    if len(data) > cap:
+        size = len(data)
+        while block := _read(stream, CHUNK_BYTES, source):
+            size += len(block)
+        yield TruncatedRecord(1, data[:OVERSIZED_HEAD], size)
+        return
     if shape is Shape.ARRAY:
         try:
             data.decode("utf-8")

@@ -1,14 +1,24 @@
 """Which files are audited, and how: decided from the name and the first bytes. Pure.
 
 - Payload files: ``.har`` (HAR captures); ``.ndjson`` and ``.jsonl`` files whose
-  first 64 KB look like payloads (an ``event_name``, ``event_id`` or ``eventId``
-  key, or ``event`` with ``properties``: :func:`looks_like_payloads`); ``.json``
-  files that look like payloads, a HAR capture (``{"log": ...``) or a Postman
-  collection (``_postman_id`` or its schema URL). Each of these also compressed
-  (gzip, bzip2, xz, zstd: told by their magic bytes, named ``.gz``, ``.bz2``,
-  ``.xz``, ``.zst``); a compressed file whose inner name has no extension counts
-  as NDJSON; other compressed files (``.tar.gz``, ...) are skipped. An NDJSON
-  file named on the command line is audited whatever its first bytes.
+  first 64 KB hold a payload (:func:`looks_like_payloads`); ``.json`` files that
+  hold payloads, a HAR capture (``{"log": ...``) or a Postman collection
+  (``_postman_id`` or its schema URL). Each of these also compressed (gzip, bzip2,
+  xz, zstd: told by their magic bytes, named ``.gz``, ``.bz2``, ``.xz``, ``.zst``);
+  a compressed file whose inner name has no extension counts as NDJSON; other
+  compressed files (``.tar.gz``, ...) are skipped.
+- A payload is told by the keys at the root of a record (never by a key nested
+  anywhere): ``event_name``; or ``event_id`` with ``properties`` or ``context``; or a
+  legacy ``event`` with a Commanders Act key (``eventId``, ``event_id``,
+  ``eventTimestamp``, ``event_timestamp``, ``generatorVersion``,
+  ``containerVersion``). The records are the lines of NDJSON, the elements of an
+  array, the events of a ``{"batch": [...]}`` body, or the one object. So a JSON
+  Schema of the event (``{"$schema": ..., "properties": {"event_name": ...}}``), a
+  tracking plan (``{"events": [{"event_name": ...}]}``) or a Segment export
+  (``event`` and ``properties``, no Commanders Act key) is not a payload file. A
+  file whose first 64 KB hold at least one payload is a payload file, and then every
+  one of its records is audited (a record that is not a payload gets findings such
+  as ``missing-event-name``). JSON that is not payloads is configuration.
 - Source files: JavaScript/TypeScript (``.js .mjs .cjs .jsx .ts .tsx .mts .cts``,
   and ``.html .htm .vue .svelte`` for web containers), PHP, Python, Java, Kotlin
   (``.kt .kts``), Swift, Objective-C (``.m .mm .h``), Go, Ruby, C#, Dart and shell
@@ -18,8 +28,18 @@
   ``Package.swift``, ``Package.resolved``.
 - Configuration (``.json`` that is not a payload, ``.yml .yaml .toml .ini .cfg
   .conf .properties .xml .plist .env``): source keys only.
-- Everything else is skipped, documentation (``.md``, ``.rst``, ``.txt``) included,
-  and so is any file with a NUL byte in its first 8 KB (a binary).
+- Everything else is skipped when a folder is walked, documentation (``.md``,
+  ``.rst``, ``.txt``) included, and so is any file with a NUL byte in its first
+  8 KB (a binary) that is not compressed. Whether a file may be audited at all is
+  decided from its name first (:func:`may_audit`), before it is read.
+- A file named on the command line is always audited (:func:`named_plan`): by its
+  name as above when its name says what it is (an ``.ndjson`` / ``.jsonl`` file
+  that holds no payload is then scanned for source keys only, with a note); else,
+  compressed or not, as payload records when it starts like JSON and its first
+  64 KB hold a payload (a HAR capture or a Postman collection when it is one), else
+  as text (collect call sites and source keys: documentation named on the command
+  line is audited too). Only a binary file (or a compressed file holding neither
+  JSON nor text) is skipped, with a note; a compressed file is never called binary.
 """
 
 from __future__ import annotations
@@ -32,28 +52,35 @@ from .capture import is_har, is_postman
 from .comments import CommentStyle
 from .sdk import SdkFile
 
-__all__ = ["SNIFF_BYTES", "Language", "Plan", "compression", "json_payload_kind", "looks_like_payloads", "plan"]
+__all__ = ["SNIFF_BYTES", "TEXT", "Language", "Plan", "compression", "is_payload_root", "json_payload_kind",
+           "looks_like_payloads", "may_audit", "named_plan", "plan", "root_keys"]
 
 #: How much of a ``.json`` file is read to tell what it is.
 SNIFF_BYTES = 1 << 16
 
 _COMPRESSED = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd")
 _PAYLOADS = {".ndjson": "records", ".jsonl": "records", ".har": "har", ".json": "json"}
-_PAYLOAD_KEYS = re.compile(rb'"(?:event_name|event_id|eventId)"\s*:')
-_LEGACY_EVENT = re.compile(rb'"event"\s*:')
-_PROPERTIES = re.compile(rb'"properties"\s*:')
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
+_MARKERS = frozenset({b"eventId", b"event_id", b"eventTimestamp", b"event_timestamp", b"generatorVersion",
+                      b"containerVersion"})
+#: How many records of a file's first bytes are looked at.
+_SNIFF_RECORDS = 1000
 
 
 class Language(NamedTuple):
-    """How a source file is read: its comment style, and whether web containers may be in it."""
+    """How a source file is read: its comment style, whether web containers may be in it, and whether
+    values may be written unquoted (configuration, text of an unknown kind)."""
 
     style: CommentStyle
     web: bool = False
+    unquoted: bool = False
 
 
 _JS = Language(CommentStyle.C, web=True)
 _MARKUP = Language(CommentStyle.NONE, web=True)
 _C = Language(CommentStyle.C)
+#: A named file of no known kind, read as text.
+TEXT = Language(CommentStyle.NONE, unquoted=True)
 _LANGUAGES = {
     **dict.fromkeys((".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts"), _JS),
     **dict.fromkeys((".html", ".htm", ".vue", ".svelte"), _MARKUP),
@@ -61,7 +88,7 @@ _LANGUAGES = {
     ".php": Language(CommentStyle.PHP),
     ".py": Language(CommentStyle.HASH),
     ".rb": Language(CommentStyle.HASH),
-    **dict.fromkeys((".sh", ".bash", ".zsh"), Language(CommentStyle.SHELL)),
+    **dict.fromkeys((".sh", ".bash", ".zsh"), Language(CommentStyle.SHELL, unquoted=True)),
 }
 _CONFIG = {
     **dict.fromkeys((".yml", ".yaml", ".toml", ".ini", ".cfg", ".conf", ".properties", ".env"), CommentStyle.HASH),
@@ -97,10 +124,58 @@ def _suffix(name: str) -> str:
     return name[dot:].lower() if dot > 0 else ""
 
 
+def root_keys(head: bytes) -> list[set[bytes]]:
+    """The keys (as written, without quotes) at the root of each record that starts in ``head``.
+
+    Records: the values at the top level (NDJSON lines, or one document), the elements of a
+    top-level array, and the elements of a root ``batch`` array. Only the first bytes of a
+    file are read, so the last record may be cut; invalid JSON is read as far as it goes
+    (an object opening a line starts a new record).
+    """
+    records: list[set[bytes]] = []
+    stack: list[int] = []  # per open container: the record it is the root of, -1 an array of records, -2 other
+    last_key: dict[int, bytes] = {}
+    previous = b""
+    for token in _TOKENS.finditer(head):
+        value = token.group()
+        at = token.start()
+        if value == b"{":
+            if stack and at and head[at - 1:at] == b"\n":
+                stack.clear()  # NDJSON after a broken line: a new record
+            if not stack or stack[-1] == -1:
+                if len(records) >= _SNIFF_RECORDS:
+                    break
+                records.append(set())
+                stack.append(len(records) - 1)
+            else:
+                stack.append(-2)
+        elif value == b"[":
+            top = stack[-1] if stack else None
+            batch = top is not None and top >= 0 and last_key.get(top) == b"batch" and previous == b":"
+            stack.append(-1 if top is None or batch else -2)
+        elif value in (b"}", b"]"):
+            if stack:
+                stack.pop()
+        elif value == b":" and previous.startswith(b'"') and stack and stack[-1] >= 0:
+            key = previous[1:-1]
+            records[stack[-1]].add(key)
+            last_key[stack[-1]] = key
+        previous = value
+    return records
+
+
+def is_payload_root(keys: set[bytes]) -> bool:
+    """Whether a record with these root keys is a payload (see the module docstring)."""
+    if b"event_name" in keys:
+        return True
+    if b"event_id" in keys and (b"properties" in keys or b"context" in keys):
+        return True
+    return b"event" in keys and not keys.isdisjoint(_MARKERS)
+
+
 def looks_like_payloads(head: bytes) -> bool:
-    """True when the first bytes of a file hold an ``event_name``, ``event_id`` or ``eventId`` key, or an
-    ``event`` key with a ``properties`` key (a 1.0-era web container's records)."""
-    return bool(_PAYLOAD_KEYS.search(head) or (_LEGACY_EVENT.search(head) and _PROPERTIES.search(head)))
+    """True when a record that starts in ``head`` (the first bytes of a file) is a payload."""
+    return any(is_payload_root(keys) for keys in root_keys(head))
 
 
 def json_payload_kind(head: bytes) -> str | None:
@@ -114,15 +189,13 @@ def json_payload_kind(head: bytes) -> str | None:
     return None
 
 
-def plan(name: str, head: bytes) -> Plan | None:
-    """How to audit the file called ``name`` (no directory) starting with ``head``; ``None`` to skip it."""
-    compressed = compression(head)
-    if compressed:
-        inner = next((name[: -len(s)] for s in _COMPRESSED if name.lower().endswith(s)), name)
-        kind = _PAYLOADS.get(_suffix(inner)) or ("records" if "." not in inner.lstrip(".") else None)
-        return Plan(payload=kind, compressed=compressed) if kind else None
-    if b"\0" in head:
-        return None
+def _compressed_kind(name: str) -> str | None:
+    """What a compressed file called ``name`` holds, from its name: ``None`` if it is not audited."""
+    inner = next((name[: -len(s)] for s in _COMPRESSED if name.lower().endswith(s)), name)
+    return _PAYLOADS.get(_suffix(inner)) or ("records" if "." not in inner.lstrip(".") else None)
+
+
+def _plain_plan(name: str) -> Plan | None:
     suffix = _suffix(name)
     if name in _SDK_NAMES:
         sdk = _SDK_NAMES[name]
@@ -142,3 +215,32 @@ def plan(name: str, head: bytes) -> Plan | None:
     if name == ".env" or name.startswith(".env."):
         return Plan(config=CommentStyle.HASH)
     return None
+
+
+def may_audit(name: str) -> bool:
+    """Whether a file called ``name`` may be audited when a folder is walked, before reading it: false for
+    names that :func:`plan` skips whatever the file holds (``logo.png``, ``NOTES.md``)."""
+    return _plain_plan(name) is not None or _compressed_kind(name) is not None
+
+
+def plan(name: str, head: bytes) -> Plan | None:
+    """How to audit the file called ``name`` (no directory) starting with ``head``; ``None`` to skip it."""
+    compressed = compression(head)
+    if compressed:
+        kind = _compressed_kind(name)
+        return Plan(payload=kind, compressed=compressed) if kind else None
+    if b"\0" in head:
+        return None
+    return _plain_plan(name)
+
+
+def named_plan(head: bytes, compressed: str | None) -> Plan | None:
+    """How to audit a file named on the command line that :func:`plan` does not know, from its first bytes
+    (decompressed): ``None`` only for binary data."""
+    if b"\0" in head:
+        return None
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    kind = json_payload_kind(head) if head.lstrip(b" \t\r\n")[:1] in (b"{", b"[") else None
+    if kind is not None:
+        return Plan(payload=kind, compressed=compressed)
+    return Plan(language=TEXT, compressed=compressed)

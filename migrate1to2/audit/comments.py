@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-__all__ = ["CommentStyle", "blank_comments"]
+__all__ = ["STRING_LITERAL", "CommentStyle", "blank_comments"]
 
 
 class CommentStyle(str, Enum):
@@ -33,6 +33,8 @@ _STRINGS = (
     r"'(?:\\.|[^'\\\n])*(?:'|$)",
     r"`(?:\\[\s\S]|[^`\\])*(?:`|\Z)",
 )
+#: A string literal in any of the audited languages (single, double, backtick or triple quotes).
+STRING_LITERAL = re.compile("|".join(_STRINGS), re.M)
 _C_COMMENTS = (r"//[^\n]*", r"/\*[\s\S]*?(?:\*/|\Z)")
 _COMMENTS = {
     CommentStyle.C: _C_COMMENTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_placeholder", "mask", "redact"]
+__all__ = ["hide", "is_placeholder", "mask", "redact"]
 
 _PLACEHOLDER_WORDS = re.compile(r"(?i)your|xxxx|example|placeholder|changeme|redacted|dummy|secret_?key|<|\{")
 
@@ -34,4 +34,20 @@ def redact(text: str) -> str:
     """``text`` with every value that may be a source key masked (see :func:`mask`)."""
     for pattern in _SECRETS:
         text = pattern.sub(lambda m: m.group(1) + (m.group(2) if "…" in m.group(2) else mask(m.group(2))), text)
+    return text
+
+
+def hide(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every one of ``secrets`` masked, also where it is cut short by an ellipsis (``Zq8Rw3…``)."""
+    for secret in secrets:
+        if len(secret) < 6:
+            continue
+        start = text.find(secret[:6])
+        while start >= 0:
+            length = 6
+            while length < len(secret) and text[start + length:start + length + 1] == secret[length]:
+                length += 1
+            if length == len(secret) or text.startswith("…", start + length):
+                text = text[:start] + mask(secret) + text[start + length:]
+            start = text.find(secret[:6], start + 1)
     return text

@@ -17,7 +17,7 @@ from msgspec import Raw
 
 from ..errors import AmbiguousVersionError, ConversionError, DuplicateKeyError, InvalidJSONError
 from ..errors import json_path as _json_path
-from ..rawjson import convert_json, diagnose
+from ..rawjson import TOO_DEEP, convert_json, diagnose
 from ..records import list_of_raw
 from ..transform import upgrade
 from ..version import Version, detect_version, json_type
@@ -26,7 +26,7 @@ from .model import Finding
 from .rules import finding
 from .timestamps import is_template, timestamp_problem
 
-__all__ = ["MAX_EVENT_BYTES", "EventAudit", "audit_payload", "audit_record", "check_event"]
+__all__ = ["MAX_EVENT_BYTES", "EventAudit", "audit_payload", "audit_record", "check_event", "oversized_record"]
 
 #: The 2.0 per-event limit: 32 KB serialised.
 MAX_EVENT_BYTES = 32 * 1024
@@ -35,6 +35,8 @@ _DECODER = msgspec.json.Decoder()
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _encode = msgspec.json.Encoder().encode
 _JSON_WS = b" \t\r\n"
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+_COLON = re.compile(rb"[ \t\r\n]*:")
 _PAYLOAD = "<payload>"
 
 
@@ -166,8 +168,21 @@ def _event_name(event: Mapping[str, Any]) -> str | None:
 
 
 def check_event(event: Any, *, collisions: bool = True, size: int | None = None) -> EventAudit:
-    """Audit one decoded payload. ``collisions=False`` leaves the collision check to the caller;
-    ``size`` is the serialised size when the caller knows it (else it is measured)."""
+    """Audit one decoded payload: its version key (``1.0``, ``2.0``, ``either``, ``invalid``), its name and
+    its findings (not located: ``json_path`` says where). ``collisions=False`` leaves the collision check to
+    the caller; ``size`` is the serialised size when the caller knows it (else it is measured).
+
+    An event nested too deeply to be serialised is an ``invalid-json`` finding, not a crash.
+    """
+    try:
+        return _check_event(event, collisions=collisions, size=size)
+    except RecursionError:
+        name = _event_name(event) if _is_object(event) else None
+        return EventAudit("invalid", name, [finding("invalid-json", f"invalid JSON: {TOO_DEEP}",
+                                                    match="nested too deeply", json_path="$")])
+
+
+def _check_event(event: Any, *, collisions: bool, size: int | None) -> EventAudit:
     if not _is_object(event):
         message = f"the record is {json_type(event)}, not a JSON object"
         return EventAudit("invalid", None, [finding("not-an-object", message, match=json_type(event), json_path="$")])
@@ -202,7 +217,8 @@ def audit_payload(event: Mapping[str, Any]) -> list[Finding]:
     Checks: the version can be told, `event_name` is there, legacy shapes, `user`
     is an object, `event_timestamp` is epoch milliseconds, no collision blocks the
     conversion to 2.0, and the event is at most 32 KB serialised. The findings are
-    located at ``<payload>:1``; ``json_path`` says where in the payload.
+    located at ``<payload>:1``; ``json_path`` says where in the payload. A clean
+    event of either version has no finding: :func:`check_event` also tells its version.
     """
     return [f.at(_PAYLOAD, 1) for f in check_event(event).findings]
 
@@ -252,23 +268,40 @@ def _written_key(key: str) -> bytes:
     return json.dumps(key, ensure_ascii=False).encode("utf-8")
 
 
-def _key_offset(data: bytes, start: int, end: int, path: str | None) -> int:
-    """Where the key at the end of ``path`` is written in ``data[start:end]`` (``start`` if it cannot be found).
+def _member(data: bytes, start: int, end: int, written: bytes) -> tuple[int, int] | None:
+    """Where the key ``written`` of the object that starts at ``start`` is, and where its value starts.
 
-    The keys of the path are looked for in turn, each after the previous one.
+    Only the object's own keys count, not those of the objects nested in it.
     """
+    depth = 0
+    for token in _TOKEN.finditer(data, start, end):
+        char = data[token.start()]
+        if char in b"{[":
+            depth += 1
+        elif char in b"}]":
+            depth -= 1
+            if depth <= 0:
+                return None
+        elif depth == 1:
+            colon = _COLON.match(data, token.end(), end)
+            if colon is not None and token.group() == written:
+                return token.start(), colon.end()
+    return None
+
+
+def _key_offset(data: bytes, start: int, end: int, path: str | None) -> int:
+    """Where the key at the end of ``path`` is written in ``data[start:end]`` (where the last key of the path
+    that is found is, else ``start``): each key is looked for among the keys of the previous key's value."""
     found = start
+    value = start
     for match in _SEGMENT.finditer(path or ""):
         key = match.group(1) or match.group(2)
         if key is None:
             break
-        written = _written_key(key)
-        hit = data.find(written, found, end)
-        while hit >= 0 and data[hit + len(written):end].lstrip(_JSON_WS)[:1] != b":":
-            hit = data.find(written, hit + 1, end)
-        if hit < 0:
+        member = _member(data, value, end, _written_key(key))
+        if member is None:
             break
-        found = hit
+        found, value = member
     return found
 
 
@@ -293,6 +326,13 @@ def _audit_object(value: Any, data: bytes, start: int = 0, end: int | None = Non
         offset = first if item.json_path in (None, "$") else _key_offset(data, first, end, item.json_path)
         located.append(item.at(_PAYLOAD, *_position(data, offset)))
     return EventAudit(audit.version, audit.event_name, located)
+
+
+def oversized_record(size: int, limit: int) -> EventAudit:
+    """A record too large to be read (over ``limit`` bytes): only its size is known."""
+    return EventAudit("invalid", None, [finding(
+        "too-large", f"the record is {size} bytes, not read (over {limit} bytes); 2.0 accepts at most "
+                     f"{MAX_EVENT_BYTES} bytes (32 KB) per event", match="size", json_path="$")])
 
 
 def _batch(data: bytes) -> list[tuple[int, int]] | None:

@@ -37,8 +37,9 @@ _RULES = [
          "`device.userAgent` / `device.cookies`. The tool reports these shapes but never renames them."),
     Rule("invalid-json", "InvalidJson", _E, None,
          "Invalid JSON",
-         "The record is not valid JSON (or not UTF-8): the collect endpoint answers 400 to such a body and the "
-         "converter cannot read it. The finding gives the line and column of the error."),
+         "The record is not valid JSON (or not UTF-8, or nested too deeply to be read or serialised): the collect "
+         "endpoint answers 400 to such a body and the converter cannot read it. The finding gives the line and "
+         "column of the error."),
     Rule("not-an-object", "NotAnObject", _E, None,
          "Record is not a JSON object",
          "The record is valid JSON but not an object (an array, a string, a number...): it is not a payload."),
@@ -105,9 +106,11 @@ _RULES = [
          "lock file) and pin 5.4.0 (Android) / 5.3.0 (iOS) or later."),
     Rule("source-key", "SourceKeyInCode", _E, None,
          "Source key written in code",
-         "A source key (`token=...` in a collect URL, `Authorization: Bearer ...` or a `token` parameter next to "
-         "the collect host) is written in the code or in a capture. It is a credential: move it to a secret "
-         "store and rotate it. Reports never show the key in full."),
+         "A source key (`token=...` in a collect URL, `Authorization: Bearer ...`, a `token` parameter or a "
+         "name that says token, key or secret next to the collect host, a name such as `TC_TOKEN` or "
+         "`SOURCE_KEY` in a file that sends to it, a Postman collection variable) is written in the code, a "
+         "configuration file or a capture. It is a credential: move it to a secret store and rotate it. "
+         "Reports never show the key in full."),
 ]
 
 #: Every rule by id, in catalogue order.

@@ -5,7 +5,9 @@ and ``TCServerSide_noIDFA`` from 5.3.0. Read from:
 
 - Gradle (Groovy and Kotlin DSL): ``'com.tagcommander.lib:ServerSide:5.3.1'``,
   ``group: ..., name: ..., version: ...``, versions in a variable set in the same
-  file (``$tcVersion``, ``ext.tcVersion = ...``), dynamic (``5.3.+``) and ranges;
+  file (``$tcVersion``, ``ext.tcVersion = ...``), dynamic (``5.3.+``) and ranges,
+  and rich versions in the declaration's block
+  (``("...:ServerSide") { version { strictly("5.3.1") } }``, also ``require`` / ``prefer``);
 - version catalogs (``libs.versions.toml``): ``module``/``group``+``name``, with
   ``version``, ``version.ref`` (resolved from ``[versions]``) or a rich version;
 - Podfile and podspecs: ``pod 'TCServerSide', '5.2.1'`` (any requirement
@@ -61,6 +63,9 @@ _GRADLE_STRING = re.compile(r"""(["'])com\.tagcommander\.lib:(?P<artifact>[\w.-]
                             r"""(?:@\w+)?\1""")
 _GRADLE_MAP = re.compile(r"""group\s*[:=]\s*(["'])com\.tagcommander\.lib\1\s*,\s*name\s*[:=]\s*(["'])"""
                          r"""(?P<artifact>[\w.-]+)\2(?:\s*,\s*version\s*[:=]\s*(["'])(?P<version>[^"']*)\4)?""")
+#: A rich version set in the declaration's block: ``("...:ServerSide") { version { strictly("5.3.1") } }``.
+_GRADLE_RICH = re.compile(r"""\s*\)?\s*\{\s*version\s*\{\s*(?:strictly|require|prefer)\s*\(?\s*"""
+                          r"""(["'])(?P<version>[^"']+)\1""")
 _VARIABLE = re.compile(r"\$\{?(?:[\w]+\.)*?(?P<name>\w+)(?:\.get\(\))?\}?$")
 _TOML_TABLE = re.compile(r"^\s*\[\s*([\w.-]+)\s*\]")
 _TOML_VERSION = re.compile(r"""^\s*(?P<name>[\w.-]+)\s*=\s*(?:"(?P<plain>[^"]*)"|\{[^}]*?"""
@@ -161,7 +166,9 @@ def _gradle(text: str) -> list[_Declaration]:
     for pattern in (_GRADLE_STRING, _GRADLE_MAP):
         for match in pattern.finditer(text):
             if _ANDROID_ARTIFACT.fullmatch(match.group("artifact")):
-                found.append(_android(match.group("version"), match.start(), text))
+                version = match.group("version")
+                rich = None if version else _GRADLE_RICH.match(text, match.end())
+                found.append(_android(rich.group("version") if rich else version, match.start(), text))
     return found
 
 

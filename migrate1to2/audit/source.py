@@ -1,42 +1,73 @@
 """Source code that sends events: collect call sites, web containers and source keys. Pure: text in, findings out.
 
-The detection is a set of regular expressions over a window of lines, so that
-every finding can be explained:
+The detection is a set of regular expressions over a window of lines, with a light
+reading of brackets, so that every finding can be explained:
 
 1. Comments are blanked first (:mod:`.comments`): commented-out code is never reported.
 2. Anchors: a reference to the collect endpoint (:data:`.endpoints.ENDPOINT`); when
    that reference is assigned to a name (``COLLECT_URL = "https://collect..."``,
-   ``define('COLLECT_URL', ...)``), every line using the name instead (within 30
-   lines for a generic name such as ``url``); in JavaScript, TypeScript and HTML,
-   ``tC.trigger``.
-3. Evidence: ``properties`` or ``context`` written as a key (``"properties":``,
-   ``properties:``, ``'properties' =>``, ``put("properties", ...)``,
-   ``"properties" to``, ``["properties"] =``, ``json:"properties"``, ...). Each
-   piece of evidence belongs to the nearest anchor at most :data:`WINDOW_LINES`
-   lines and :data:`WINDOW_CHARS` characters away (the character bound keeps
-   minified code apart).
+   ``define('COLLECT_URL', ...)``, ``url = URL(string: "...")``), every line using
+   the name instead (once per line; within 30 lines after it for a generic name such
+   as ``url``). The result of a request (``resp = requests.post("https://collect...")``)
+   is not a URL: such a call is reported where it is. In JavaScript, TypeScript and
+   HTML, ``tC.trigger`` is an anchor too.
+3. Evidence: ``properties`` or ``context`` written as a key of the body. A key counts
+   when it is written in the same object literal, map, struct, class or call as
+   ``event_name`` or ``event_id`` (``{event_name: n, properties: p}``,
+   ``{"event_name": n, ...}``, ``mapOf("event_name" to n, "properties" to p)``,
+   ``Map.of("event_name", n, "properties", p)``, ``new { event_name = n, properties = p }``,
+   ``new Dictionary<string, object> { { "event_name", n }, { "properties", p } }``,
+   ``dict(event_name=n, properties=p)``, a struct, data class or Python class (a
+   dataclass, a pydantic model) declaring both fields,
+   shorthand ``{ event_name, properties }``, JSON written in a string, escaped quotes
+   included: ``"{\\"event_name\\":...,\\"properties\\":{}}"``), or next to such a
+   literal as another argument of the same call (``array_merge([...], ['context' => $c])``,
+   ``Object.assign({event_name}, {context})``); or when it is assigned into an object
+   (``body["properties"] = ...``, ``$body['properties'] = ...``, ``payload[@"context"] = ...``,
+   ``payload.put("properties", ...)``, ``body.properties = ...``). Never evidence:
+   parameter lists (``def track(name, properties=None)``, ``fun track(properties: Map<...>)``,
+   ``(properties) => ...``), local variables (``properties = {...}``, ``let properties: T``),
+   destructuring, keys inside the value of another key (Segment's
+   ``track({event, properties: {event_name: ...}})``), and reads (``get("properties")``).
+   Each piece of evidence belongs to the nearest anchor at most :data:`WINDOW_LINES`
+   lines and :data:`WINDOW_CHARS` characters away (the character bound keeps minified
+   code apart).
 4. A collect anchor is a call site when its window also names ``event_name`` or
-   ``event_id``: ``properties`` makes it 1.0 (an error), ``context`` alone 2.0
-   (informational). An anchor with neither is a plain proxy: not reported.
-   The retired pre-1.0 draft endpoint ``api.commander1.com/v2/{siteId}/events``
-   is always reported as 1.0; the configuration API ``api.commander1.com/v2/...``
-   never is.
-5. ``tC.trigger`` builds 1.0 when its window has ``version: 1`` (or else
-   ``properties``), 2.0 with ``version: 2`` (or else ``context``).
-6. Source keys: ``token=<key>`` in a string on a collect anchor's line,
-   ``Bearer <key>`` or a ``token`` parameter in a collect anchor's window, and a
-   key assigned to a name containing ``token`` / ``source_key`` anywhere in a file
-   that references the collect endpoint. Placeholders (``YOUR_SOURCE_KEY``,
-   ``${TOKEN}``, ``{{token}}``) are not keys. Keys are always masked.
+   ``event_id``: a ``properties`` key makes it 1.0 (an error), a ``context`` key
+   (and no ``properties`` key) 2.0 (informational). An anchor with neither is a plain
+   proxy: not reported. The retired pre-1.0 draft endpoint
+   ``api.commander1.com/v2/{siteId}/events`` is reported as 1.0 when it is written as
+   a URL value: with its scheme (``https://``, or ``//``) at the start of a string
+   literal (or of a word, in shell scripts); the configuration API
+   ``api.commander1.com/v2/...`` never is.
+5. ``tC.trigger`` builds 1.0 when its window has ``version: 1`` (or else a
+   ``properties`` key), 2.0 with ``version: 2`` (or else a ``context`` key); there the
+   literal may name the event with ``event`` / ``eventId`` (1.0-era containers).
+6. Source keys (a key is 12 or more letters, digits and ``._~+/-``; placeholders such
+   as ``YOUR_SOURCE_KEY``, ``${TOKEN}``, ``{{token}}`` are not keys), in a file that
+   references the collect endpoint:
+
+   - within a collect anchor's window: ``token=<key>`` in a URL (not on a line that
+     holds another host's URL), ``Bearer <key>``, a ``token`` parameter
+     (``"token": "<key>"``), and a key assigned to a name that says token, key or
+     secret (``apiKey = "..."``, ``SITE_TOKEN: ...``);
+   - anywhere in the file: a key assigned to a name that says it is the source key
+     (``token``, ``SOURCE_KEY``, ``TC_TOKEN``, ``SITE_TOKEN``, ``collect_token``,
+     ``cdpKey``, ...).
+
+   Values are quoted in code; configuration files and shell scripts may leave them
+   unquoted (``TC_TOKEN=<key>`` in ``.env``, ``source_key: <key>`` in YAML). A key
+   found through its name must hold a letter and a digit. Keys are always masked.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .comments import CommentStyle, blank_comments
+from .comments import STRING_LITERAL, CommentStyle, blank_comments
 from .endpoints import ENDPOINT, endpoint_kind
 from .masking import is_placeholder, mask, redact
 from .model import Finding
@@ -50,38 +81,88 @@ WINDOW_CHARS = 2000
 #: How far after its definition a generic name (``url``) is followed.
 GENERIC_USE_LINES = 30
 
-
-def _key(name: str) -> re.Pattern[str]:
-    """``name`` written as a key or a field being set, in any of the languages audited."""
-    return re.compile(
-        rf"""(?<![\w$]){name}(?![\w$])\s*(?::(?!:)|=(?![=>~])|=>)"""
-        rf"""|@?["']{name}["']\s*(?::|=>|,|\)|\]\s*=(?!=)|\s+to\b)"""
-        rf"""|json:"{name}\b""")
-
-
-_PROPERTIES = _key("properties")
-_CONTEXT = _key("context")
+# `properties` / `context` written as a key, in each of the forms the audited languages use.
+# Group names say the form; see _Brackets.is_body_key for what each form needs.
+_KEYS = re.compile(r"""
+    \[\s*@?\\?["'](?P<index>properties|context)\\?["']\s*\]\s*=(?![=>])
+  | \[\s*:(?P<symindex>properties|context)\s*\]\s*=(?![=>])
+  | (?<=[\w$)\]]\.)(?<!this\.)(?<!self\.)(?P<member>properties|context)\s*=(?![=>~])
+  | @?\\?["'](?P<quoted>properties|context)\\?["']\s*(?P<sep>:(?!:)|=>|,|\)|\s+to\b)
+  | json:"(?P<tag>properties|context)\b
+  | (?<![\w:]):(?P<symbol>properties|context)\s*=>
+  | (?<![\w$.@"'\\])(?P<bare>properties|context)(?![\w$])\s*(?P<op>:(?!:)|=(?![=>~]))
+  | (?<![\w$.@"'\\])(?P<short>properties|context)\s*(?=[,}])
+""", re.X)
+_KEY_WORDS = re.compile(r"properties|context")
+#: What comes before a shorthand property: `{` or `,`.
+_SHORTHAND_BEFORE = re.compile(r"[{,]\s*$")
+_DECLARED = re.compile(r"\b(?:let|var|val|const|readonly|public|private|protected|internal|static|final|lateinit"
+                       r"|override|open)\s+$")
 _EVENT_WORDS = re.compile(r"(?<![\w$])(?:event_name|event_id)(?![\w$])")
+#: Words that name the event in a web container's literal (1.0-era containers use `event` and `eventId`).
+_TRIGGER_WORDS = re.compile(r"(?<![\w$.])(?:event_name|event_id|eventId|event)(?![\w$])")
 _TRIGGER = re.compile(r"(?<![\w$])tC\.trigger(?![\w$])")
 _VERSION = re.compile(r"""(?<![\w$])["']?version["']?\s*:\s*["']?([12])(?![\w])""")
 
+# Reading brackets.
+_SCANNER = re.compile(STRING_LITERAL.pattern + r"|(?P<bracket>[(){}\[\]])", re.M)
+_BRACKETS = re.compile(r"[(){}\[\]]")
+_OPENING = {")": "(", "]": "[", "}": "{"}
+_TYPE_HEADER = re.compile(r"(?:\b(?:class|struct|interface|record|enum|object|trait|protocol|extension|union)\b"
+                          r"[^;{}()=]*|\btype\s+[\w$]+(?:<[^<>]*>)?\s*=\s*)$")
+_DEFINITION = re.compile(r"(?:\b(?:def|fun|func|function|fn|sub|constructor)\b[^(){};=,]*"
+                         r"|\bfunc\s*\([^()]*\)\s*[\w$]+\s*|(?<![\w.$])init\??\s*)$")
+_ARROW = re.compile(r"\s*(?:=>|->)")
+_METHOD_BODY = re.compile(r"\s*(?::[^;{}()=\n]*|throws[^;{}()=\n]*)?\{")
+_CALLEE = re.compile(r"([\w$]+)\s*$")
+_NOT_CALLEES = frozenset({
+    "if", "for", "while", "switch", "catch", "with", "return", "elif", "foreach", "using", "lock", "synchronized",
+    "when", "match", "until", "unless", "and", "or", "not", "in", "of", "else", "do", "try", "await", "yield",
+    "typeof", "sizeof", "case", "guard"})
+#: Calls that set a member of an object: `payload.put("properties", ...)`.
+_SETTERS = frozenset({"put", "putOpt", "putIfAbsent", "set", "add", "Add", "addProperty", "append", "Append",
+                      "store", "setValue", "insert", "with", "field", "TryAdd"})
+_NEW = re.compile(r"\bnew\b[^;{}()=]*$")
+_CLASS_HEADER = re.compile(r"class\s+\w+[^:\n]*:\s*$")
+_DESTRUCTURING = re.compile(r"\s*(?:=(?![=>])|of\b|in\b)")
+_ANNOTATION = re.compile(r"(?:@[\w.]+|\[\s*[\w.]+)\s*$")
+_ATTRIBUTE_START = re.compile(r"\s*[\w.]+\s*\(")
+_LINE_START = re.compile(r"\n[ \t]*$")
+
+# Naming the URL.
 _ASSIGN = re.compile(r"""(?P<name>\$?[A-Za-z_][\w$]*)\s*(?::\s*[\w.<>?\[\], ]+?)?\s*(?::=|=(?![=>]))\s*"""
-                     r"""(?:(?:new\s+)?[\w.]+\s*\(\s*(?:string\s*:\s*)?)?$""")
+                     r"""(?:(?:new\s+)?(?P<callee>[\w.]+)\s*\(\s*(?:string\s*:\s*)?)?$""")
 _DEFINE = re.compile(r"""(?:define\s*\(\s*["'](?P<name>\w+)["']\s*,|#define\s+(?P<macro>\w+))\s*$""")
 _OBJECT_KEY = re.compile(r"""(?P<name>[A-Za-z_$][\w$]*)["']?\s*:\s*$""")
 _STRING_PREFIX = re.compile(r"[@$fFrRbBuU]{1,2}$")
+#: A call that sends the request: what it returns is a response, not the URL.
+_REQUEST_CALL = re.compile(r"(?i)(?:^|\.)(?:post\w*|get|put|patch|delete|request\w*|fetch|send\w*|do|exec\w*"
+                           r"|urlopen|open|call|invoke|ajax|sendbeacon)$")
 _GENERIC = {"url", "uri", "endpoint", "path", "host", "base", "address", "href", "link", "target", "dest",
             "destination", "api", "apiurl", "baseurl", "requesturl", "server"}
+#: What follows a name that is not a use of its value: a member, an index, an assignment, a label or key.
+_NOT_A_USE = re.compile(r"""["']?\s*(?:\.|\[|->|=(?!=)|:(?!:))""")
+#: The scheme of a URL written at the start of a string (or, in shell scripts, of a word).
+_URL_START = re.compile(r"""["'`](?:https?:)?//$""")
+_SHELL_URL_START = re.compile(r"""(?:^|[\s"'`=])(?:https?:)?//$""")
 
+# Source keys.
 _KEY = r"[A-Za-z0-9][A-Za-z0-9._~+/-]{11,}=*"
 _TOKEN_PARAM = re.compile(rf"[?&]token=(?P<key>{_KEY})")
 _BEARER = re.compile(rf"""\bBearer(?:\s+|["']\s*,\s*@?["'])(?P<key>{_KEY})""")
 _TOKEN_FIELD = re.compile(
     rf"""(?:@?["']token["']\s*(?::|=>|,|\]\s*=)|(?<![\w$])token\s*[:=])\s*@?["'](?P<key>{_KEY})["']""")
-_TOKEN_NAME = re.compile(
-    rf"""(?<![\w$])(?P<name>[\w$]+)["']?\s*(?::=|=>|=|:)\s*@?["'](?P<key>{_KEY})["']""")
-#: Names that hold a source key: ``token``, ``SOURCE_KEY``, ``tcToken``, ``collect_token``, ...
-_KEY_NAME = re.compile(r"(?:tc|collect|source|serverside|cdp|commandersact)?(?:source)?(?:token|key)", re.I)
+#: A quoted value that may be a key, then the name it is assigned to (looked for before it).
+_QUOTED_KEY = re.compile(rf"""["'](?P<key>{_KEY})["']""")
+_NAME_BEFORE = re.compile(r"""(?<![\w$])(?P<name>[\w$-]+)["']?\s*(?::=|=>|=|:)\s*@?$""")
+_NAMED_KEY_UNQUOTED = re.compile(
+    rf"""^[ \t]*(?:export[ \t]+)?(?P<name>[\w$.-]+)[ \t]*[=:][ \t]*(?P<key>{_KEY})[ \t]*(?:[#;].*)?$""", re.M)
+#: Names that say they hold a source key: ``token``, ``SOURCE_KEY``, ``TC_TOKEN``, ``SITE_TOKEN``, ``cdpKey``...
+_SOURCE_KEY_NAME = re.compile(r"(?:tc|collect|source|serverside|cdp|commandersact|commanders|commander|site"
+                              r"|tracking|tagcommander)*(?:token|key)")
+#: Names that say they hold a secret: anything with token or secret, or ending in key(s).
+_SECRET_NAME = re.compile(r"token|secret|keys?$")
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)
 
 _PRIORITY = {"trigger": 0, "use": 1, "url": 2, "draft": 3}
 #: How much of an anchor's line is read to see the string it is in (its name, a `tc_s` parameter).
@@ -114,8 +195,7 @@ class _Text:
         return bisect.bisect_right(self.starts, offset) - 1
 
     def line_text(self, line: int) -> str:
-        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
-        return self.text[self.starts[line]:end]
+        return self.text[self.starts[line]:self.line_end(line)]
 
     def line_end(self, line: int) -> int:
         return self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
@@ -130,6 +210,238 @@ class _Text:
         return anchor
 
 
+class _Brackets:
+    """The bracket groups (``()``, ``[]``, ``{}``) of ``text[lo:hi]``, to tell which literal a key is written in.
+
+    Brackets in string literals do not count, except in strings that hold JSON (they start
+    with ``{`` or ``[``, or end with ``}`` or ``]``). A closing bracket that does not match
+    closes the groups opened since the matching one (up to 4 levels), else is ignored; a
+    group left open ends at ``hi``.
+    """
+
+    def __init__(self, text: str, lo: int, hi: int) -> None:
+        self.text, self.lo, self.hi = text, lo, hi
+        self._params: dict[int, bool] = {}
+        self._words: dict[tuple[int, bool, bool], bool] = {}
+        opens: list[int] = []
+        closes: list[int] = []
+        parents: list[int] = []
+        kinds: list[str] = []
+        stack: list[int] = []
+        for token in _SCANNER.finditer(text, lo, hi):
+            char = token.group("bracket")
+            if char is None:  # a string: its brackets count only if it holds JSON
+                value = token.group()
+                brackets = ([(m.group(), token.start() + m.start()) for m in _BRACKETS.finditer(value)]
+                            if _holds_json(value) else [])
+            else:
+                brackets = [(char, token.start())]
+            for char, offset in brackets:
+                if char in "({[":
+                    parents.append(stack[-1] if stack else -1)
+                    stack.append(len(opens))
+                    opens.append(offset)
+                    closes.append(hi)
+                    kinds.append(char)
+                elif stack and kinds[stack[-1]] == _OPENING[char]:
+                    closes[stack.pop()] = offset
+                else:  # a bracket that does not match: close up to 4 groups opened since the one it matches
+                    wanted = _OPENING[char]
+                    for depth in range(2, min(len(stack), 4) + 1):
+                        if kinds[stack[-depth]] == wanted:
+                            for _ in range(depth):
+                                closes[stack.pop()] = offset
+                            break
+        self.opens, self.closes, self.parents, self.kinds = opens, closes, parents, kinds
+
+    def enclosing(self, offset: int) -> int:
+        """The innermost group holding ``offset`` (-1: none)."""
+        group = bisect.bisect_left(self.opens, offset) - 1
+        while group >= 0 and self.closes[group] < offset:
+            group = self.parents[group]
+        return group
+
+    def _before(self, group: int) -> str:
+        return self.text[max(self.lo, self.opens[group] - 150):self.opens[group]]
+
+    def _after(self, group: int) -> str:
+        close = self.closes[group]
+        return self.text[close + 1:close + 151] if close < self.hi else ""
+
+    def _transparent(self, group: int) -> bool:
+        """An annotation's arguments (``@SerialName("event_name")``) or a C# attribute list: part of the literal."""
+        if self.kinds[group] == "(":
+            return _ANNOTATION.search(self._before(group)) is not None
+        if self.kinds[group] == "[":
+            opened = self.opens[group]
+            return (_ATTRIBUTE_START.match(self.text, opened + 1) is not None
+                    and _LINE_START.search(self._before(group)) is not None)
+        return False
+
+    def _climb(self, group: int) -> int:
+        while group >= 0 and self._transparent(group):
+            group = self.parents[group]
+        return group
+
+    def _is_params(self, group: int) -> bool:
+        """Whether a ``(`` group is the parameter list of a function being defined."""
+        if group in self._params:
+            return self._params[group]
+        result = False
+        if self.kinds[group] == "(":
+            before = self._before(group)
+            if _TYPE_HEADER.search(before):
+                result = False  # a class's primary constructor declares its fields
+            elif _DEFINITION.search(before) or _ARROW.match(self._after(group)):
+                result = True
+            else:
+                callee = _CALLEE.search(before)
+                result = bool(callee and callee.group(1) not in _NOT_CALLEES
+                              and _METHOD_BODY.match(self._after(group)))
+        self._params[group] = result
+        return result
+
+    def _has_words(self, group: int, trigger: bool, siblings: bool) -> bool:
+        """Whether the event is named in ``group`` itself (``siblings``: or in a literal that is a direct member)."""
+        cached = self._words.get((group, trigger, siblings))
+        if cached is not None:
+            return cached
+        words = _TRIGGER_WORDS if trigger else _EVENT_WORDS
+        found = False
+        for match in words.finditer(self.text, self.opens[group] + 1, self.closes[group]):
+            holder = self._climb(self.enclosing(match.start()))
+            if holder == group or (siblings and holder >= 0 and self.parents[holder] == group
+                                   and self.kinds[holder] in "{["):
+                found = True
+                break
+        self._words[(group, trigger, siblings)] = found
+        return found
+
+    def _class_field(self, offset: int, trigger: bool) -> bool:
+        """Whether ``properties:`` at ``offset`` is a field of a class written by indentation (Python: a
+        dataclass, a pydantic model) that also declares ``event_name`` or ``event_id``."""
+        text = self.text
+        start = text.rfind("\n", self.lo, offset) + 1
+        indent = text[start:offset]
+        if not indent or indent.strip():
+            return False
+        words = _TRIGGER_WORDS if trigger else _EVENT_WORDS
+        above = text[max(self.lo, start - WINDOW_CHARS):start].split("\n")[-2::-1]
+        below = text[start:min(self.hi, start + WINDOW_CHARS)].split("\n")[1:]
+        header, found = None, False
+        for lines, upwards in ((above, True), (below, False)):
+            for line in lines:
+                stripped = line.lstrip()
+                if not stripped:
+                    continue
+                if len(line) - len(stripped) < len(indent):  # the end of the block
+                    header = stripped if upwards else header
+                    break
+                field_name = words.match(stripped) if len(line) - len(stripped) == len(indent) else None
+                found = found or (field_name is not None and stripped[field_name.end():].lstrip()[:1] == ":")
+        return found and header is not None and _CLASS_HEADER.match(header) is not None
+
+    def _is_pair(self, group: int, key: int) -> bool:
+        """Whether ``{ "key", value }`` at ``key`` is a pair of a collection initializer (C#)."""
+        parent = self.parents[group]
+        return (self.kinds[group] == "{" and parent >= 0 and self.kinds[parent] == "{"
+                and not self.text[self.opens[group] + 1:key].strip())
+
+    def is_body_key(self, match: re.Match[str], trigger: bool) -> bool:
+        """Whether a :data:`_KEYS` match is a key of an event body (see the module docstring)."""
+        form = _form(match)
+        if form in ("index", "symindex", "member"):
+            return True
+        offset = match.start(form)
+        group = self.enclosing(offset)
+        if form == "quoted" and match.group("sep") == ",":
+            callee = _CALLEE.search(self._before(group)) if group >= 0 else None
+            if callee and callee.group(1) in _SETTERS:
+                return True
+            if group >= 0 and self._is_pair(group, match.start()):
+                group = self.parents[group]  # C#: new Dictionary<...> { { "event_name", n }, { "properties", p } }
+            elif group < 0 or self.kinds[group] != "(":
+                return False
+        elif form == "quoted" and match.group("sep") == ")" and (group < 0 or not self._transparent(group)):
+            return False  # a read (`get("properties")`), not an annotation naming a field
+        group = self._climb(group)
+        if group < 0:
+            return form == "bare" and match.group("op").startswith(":") and self._class_field(offset, trigger)
+        ancestor = group
+        while ancestor >= 0:
+            if self._is_params(ancestor):
+                return False
+            ancestor = self.parents[ancestor]
+        kind = self.kinds[group]
+        if form == "bare" and match.group("op").startswith(":"):
+            declared = _DECLARED.search(self.text, max(0, offset - 40), offset) is not None
+            if declared and not _TYPE_HEADER.search(self._before(group)):
+                return False  # a variable declared with a type, not a member of the body
+        elif form == "bare":  # `properties = ...`: a named argument or an initializer, never a variable
+            if not (kind == "(" or (kind == "{" and _NEW.search(self._before(group)))):
+                return False
+        elif form == "short" and kind != "{":
+            return False
+        if kind == "{" and _DESTRUCTURING.match(self._after(group)):
+            return False
+        if self._has_words(group, trigger, siblings=kind == "{" and form == "quoted" and match.group("sep") == ","):
+            return True
+        parent = self.parents[group]
+        return kind in "{[" and parent >= 0 and self.kinds[parent] == "(" and self._has_words(parent, trigger, True)
+
+
+_FORMS = ("index", "symindex", "member", "quoted", "tag", "symbol", "bare", "short")
+
+
+def _form(match: re.Match[str]) -> str:
+    """Which form of :data:`_KEYS` matched (its group holds the word)."""
+    return next(form for form in _FORMS if match.group(form) is not None)
+
+
+def _key_matches(text: str) -> Iterator[re.Match[str]]:
+    """Every :data:`_KEYS` match, looked for only around the words (the pattern cannot skip ahead by itself)."""
+    for word in _KEY_WORDS.finditer(text):
+        at = word.start()
+        for match in _KEYS.finditer(text, max(0, at - 12), min(len(text), word.end() + 64)):
+            if match.start(_form(match)) == at:
+                if _form(match) != "short" or _SHORTHAND_BEFORE.search(text, max(0, at - 200), at):
+                    yield match
+                break
+
+
+def _holds_json(literal: str) -> bool:
+    body = literal.strip("\"'`")
+    return body.lstrip()[:1] in ("{", "[") or body.rstrip()[-1:] in ("}", "]")
+
+
+class _Structure:
+    """Bracket groups, read only around the anchors that may get evidence (a file may be megabytes long)."""
+
+    def __init__(self, text: _Text, anchors: list[_Anchor]) -> None:
+        self.text = text
+        spans = []
+        for anchor in anchors:
+            start = max(0, anchor.start - WINDOW_CHARS)
+            line_start = text.starts[text.line_of(start)]
+            spans.append((line_start if start - line_start <= 2 * WINDOW_CHARS else start,
+                          min(len(text.text), anchor.end + WINDOW_CHARS)))
+        self.regions = _merged(spans)
+        self.built: dict[int, _Brackets] = {}
+        self.judged: dict[tuple[int, bool], bool] = {}
+
+    def is_body_key(self, match: re.Match[str], trigger: bool) -> bool:
+        key = (match.start(), trigger)
+        if key not in self.judged:
+            index = bisect.bisect_right(self.regions, (match.start(), len(self.text.text) + 1)) - 1
+            if index < 0 or not self.regions[index][0] <= match.start() < self.regions[index][1]:
+                self.judged[key] = False
+            else:
+                if index not in self.built:
+                    self.built[index] = _Brackets(self.text.text, *self.regions[index])
+                self.judged[key] = self.built[index].is_body_key(match, trigger)
+        return self.judged[key]
+
+
 def _assigned_name(line: str, column: int) -> str | None:
     """The name a string starting before ``column`` (0-based) of ``line`` is assigned to, if any."""
     quote = max(line.rfind(q, 0, column) for q in "\"'`")
@@ -141,6 +453,8 @@ def _assigned_name(line: str, column: int) -> str | None:
     for pattern in (_DEFINE, _ASSIGN, _OBJECT_KEY):
         match = pattern.search(prefix)
         if match:
+            if pattern is _ASSIGN and match.group("callee") and _REQUEST_CALL.search(match.group("callee")):
+                return None  # `resp = requests.post("https://collect...")`: the call is the call site
             return next(name for name in match.groups() if name)
     return None
 
@@ -149,10 +463,19 @@ def _is_generic(name: str) -> bool:
     return len(name.strip("$_")) <= 3 or name.lower().strip("$_").replace("_", "") in _GENERIC
 
 
-def _collect_anchors(text: _Text, web: bool) -> tuple[list[_Anchor], list[_Anchor]]:
+def _is_url_value(text: str, offset: int, style: CommentStyle) -> bool:
+    """Whether the host at ``offset`` is written as a URL value: its scheme starts a string (or a shell word)."""
+    before = text[max(0, offset - 12):offset]
+    pattern = _SHELL_URL_START if style is CommentStyle.SHELL else _URL_START
+    return pattern.search(before) is not None
+
+
+def _collect_anchors(text: _Text, web: bool, style: CommentStyle) -> tuple[list[_Anchor], list[_Anchor]]:
     """(every anchor the payload evidence may belong to, the endpoint references themselves)."""
-    anchors: list[_Anchor] = []
-    endpoints: list[_Anchor] = []
+    references: list[_Anchor] = []
+    drafts: list[_Anchor] = []
+    named: list[tuple[_Anchor, str]] = []
+    definitions: dict[str, list[int]] = {}  # name -> lines where a collect URL is assigned to it
     for match in ENDPOINT.finditer(text.text):
         line = text.line_of(match.start())
         # The line around the reference (a minified line can be megabytes long).
@@ -162,33 +485,62 @@ def _collect_anchors(text: _Text, web: bool) -> tuple[list[_Anchor], list[_Ancho
         if kind is None:
             continue
         if kind == "draft":
-            endpoints.append(text.anchor("draft", match.start(), match.group()))
+            if _is_url_value(text.text, match.start(), style):
+                drafts.append(text.anchor("draft", match.start(), match.group()))
             continue
         reference = text.anchor("url", match.start(), match.group())
+        references.append(reference)
         name = _assigned_name(around, match.start() - start)
-        uses = [text.anchor("use", offset, f"via `{name}`, line {line + 1}")
-                for offset in (_uses(text, name, line) if name else [])]
-        reference.defines = bool(uses)
-        anchors.extend([reference, *uses])
-        endpoints.extend([reference, *uses])
-    anchors.extend(a for a in endpoints if a.kind == "draft")
+        if name:
+            named.append((reference, name))
+            lines = definitions.setdefault(name, [])
+            if not lines or lines[-1] != line:
+                lines.append(line)
+    found = _uses(text, definitions)
+    uses = [text.anchor("use", offset, f"via `{name}`, line {line + 1}") for offset, name, line in found]
+    used = {(name, line) for _, name, line in found}
+    for reference, name in named:
+        reference.defines = (name, reference.line) in used
+    endpoints = [*references, *uses, *drafts]
+    anchors = list(endpoints)
     if web:
         anchors.extend(text.anchor("trigger", m.start(), m.group()) for m in _TRIGGER.finditer(text.text))
-    unique = {(a.kind, a.offset): a for a in anchors}
-    return list(unique.values()), list({(a.kind, a.offset): a for a in endpoints}.values())
+    return anchors, endpoints
 
 
-def _uses(text: _Text, name: str, defined_at: int) -> list[int]:
-    # `$NAME` counts: string templates (Kotlin, Groovy, Swift-like, shell) write names so.
-    before = r"(?<![\w$])" if name.startswith("$") else r"(?<!\w)"
-    # A use passes the name on: not a member access (`url.searchParams`) nor a new assignment.
-    pattern = re.compile(rf"{before}{re.escape(name)}(?![\w$])(?!\s*(?:\.|\[|->|=(?!=)))")
-    last = defined_at + GENERIC_USE_LINES if _is_generic(name) else len(text.starts)
-    uses = []
+def _uses(text: _Text, definitions: dict[str, list[int]]) -> list[tuple[int, str, int]]:
+    """``(offset, name, definition line)`` of every line using a name a collect URL is assigned to.
+
+    One scan of the text for all names. A use belongs to the nearest definition before it
+    (for a name that is not generic, to the first one if none is before it); generic names
+    are followed for :data:`GENERIC_USE_LINES` lines after their definition. The first use
+    on a line counts; lines that define the name do not use it.
+    """
+    if not definitions:
+        return []
+    names = sorted(definitions, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(name) for name in names) + r")(?![\w$])")
+    uses: list[tuple[int, str, int]] = []
+    seen: set[tuple[str, int]] = set()
     for match in pattern.finditer(text.text):
+        name = match.group()
+        if name.startswith("$") and match.start() and text.text[match.start() - 1] == "$":
+            continue
+        if _NOT_A_USE.match(text.text, match.end()):
+            continue
         line = text.line_of(match.start())
-        if line != defined_at and (line > defined_at or not _is_generic(name)) and line <= last:
-            uses.append(match.start())
+        lines = definitions[name]
+        at = bisect.bisect_left(lines, line)
+        if (name, line) in seen or (at < len(lines) and lines[at] == line):
+            continue
+        if _is_generic(name):
+            if at == 0 or line - lines[at - 1] > GENERIC_USE_LINES:
+                continue
+            defined = lines[at - 1]
+        else:
+            defined = lines[at - 1] if at else lines[0]
+        seen.add((name, line))
+        uses.append((match.start(), name, defined))
     return uses
 
 
@@ -201,21 +553,26 @@ def _attach_evidence(text: _Text, anchors: list[_Anchor]) -> None:
     for anchor in anchors:
         if anchor.kind in ("url", "use"):
             anchor.eligible = _EVENT_WORDS.search(text.text, anchor.start, anchor.end) is not None
-    found = [("properties", m.start()) for m in _PROPERTIES.finditer(text.text)]
-    found += [("context", m.start()) for m in _CONTEXT.finditer(text.text)]
-    found += [(f"version {m.group(1)}", m.start()) for m in _VERSION.finditer(text.text)]
-    anchors = sorted(anchors, key=lambda a: a.offset)
-    offsets = [a.offset for a in anchors]
-    for kind, offset in found:
-        line = text.line_of(offset)
+    candidates = sorted((a for a in anchors if a.eligible and a.kind != "draft"), key=lambda a: a.offset)
+    if not candidates:
+        return
+    structure = _Structure(text, candidates)
+    found: list[tuple[str, int, re.Match[str] | None]] = [
+        (m.group(_form(m)), m.start(_form(m)), m) for m in _key_matches(text.text)]
+    found += [(f"version {m.group(1)}", m.start(), None) for m in _VERSION.finditer(text.text)]
+    offsets = [a.offset for a in candidates]
+    for kind, offset, key in found:
         # Only anchors within WINDOW_CHARS can have the evidence in their window.
         first = bisect.bisect_left(offsets, offset - WINDOW_CHARS)
         last = bisect.bisect_right(offsets, offset + WINDOW_CHARS)
-        near = [a for a in anchors[first:last] if a.eligible and a.kind != "draft" and a.start <= offset < a.end
+        near = [a for a in candidates[first:last] if a.start <= offset < a.end
                 and (a.kind == "trigger" or not kind.startswith("version"))]
+        if key is not None:
+            near = [a for a in near if structure.is_body_key(key, a.kind == "trigger")]
         if any(not a.defines for a in near):
             near = [a for a in near if not a.defines]
         if near:
+            line = text.line_of(offset)
             best = min(near, key=lambda a: (abs(a.line - line), abs(a.offset - offset), _PRIORITY[a.kind]))
             best.evidence.append((kind, offset))
 
@@ -274,29 +631,67 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _key_findings(text: _Text, endpoints: list[_Anchor]) -> list[Finding]:
+def _name(written: str) -> str:
+    """A variable's name, compared: the last dotted part, without ``$``, ``_`` and ``-``, in lower case."""
+    return written.rsplit(".", 1)[-1].strip("$").replace("_", "").replace("-", "").lower()
+
+
+def _looks_like_key(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _other_host_on_line(text: _Text, offset: int) -> bool:
+    """Whether the line of ``offset`` holds a URL and no reference to the collect endpoint."""
+    line = text.line_text(text.line_of(offset))
+    return _URL.search(line) is not None and ENDPOINT.search(line) is None
+
+
+def _named_keys(text: str, unquoted: bool) -> Iterator[tuple[str, int, str]]:
+    """``(name, offset, key)`` of every value that may be a key assigned to a name (see the module docstring)."""
+    for match in _QUOTED_KEY.finditer(text):
+        name = _NAME_BEFORE.search(text, max(0, match.start() - 80), match.start())
+        if name is not None:
+            yield name.group("name"), match.start("key"), match.group("key")
+    if unquoted:
+        for match in _NAMED_KEY_UNQUOTED.finditer(text):
+            yield match.group("name"), match.start("key"), match.group("key")
+
+
+def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool) -> list[Finding]:
     found: dict[int, tuple[str, str]] = {}  # key offset -> (key, how it was written)
 
     def keep(match: re.Match[str], how: str) -> None:
-        key = match.group("key")
-        if not is_placeholder(key):
-            found.setdefault(match.start("key"), (key, how))
+        keep_at(match.start("key"), match.group("key"), how)
 
-    on_lines = _merged([(max(text.starts[a.line], a.start), min(text.line_end(a.line), a.end)) for a in endpoints])
+    def keep_at(offset: int, key: str, how: str) -> None:
+        if not is_placeholder(key):
+            found.setdefault(offset, (key, how))
+
+    if not endpoints:
+        return []
     windows = _merged([(a.start, a.end) for a in endpoints])
-    for start, end in on_lines:
-        for match in _TOKEN_PARAM.finditer(text.text, start, end):
-            keep(match, "`token=` in the collect URL")
     for start, end in windows:
+        for match in _TOKEN_PARAM.finditer(text.text, start, end):
+            if not _other_host_on_line(text, match.start()):
+                keep(match, "`token=` in the collect URL")
         for match in _BEARER.finditer(text.text, start, end):
             keep(match, "`Authorization: Bearer` next to the collect host")
         for match in _TOKEN_FIELD.finditer(text.text, start, end):
             keep(match, "`token` parameter next to the collect host")
-    if endpoints:
-        for match in _TOKEN_NAME.finditer(text.text):
-            name = match.group("name").strip("$").replace("_", "")
-            if _KEY_NAME.fullmatch(name) and name.lower() != "key":
-                keep(match, f"`{match.group('name')}` in a file that sends to the collect host")
+    secret_names = []
+    starts = [start for start, _ in windows]
+    for written, offset, key in _named_keys(text.text, unquoted):
+        name = _name(written)
+        if name == "key" or not _looks_like_key(key):
+            continue
+        if _SOURCE_KEY_NAME.fullmatch(name):
+            keep_at(offset, key, f"`{written}` in a file that sends to the collect host")
+        elif _SECRET_NAME.search(name):
+            window = bisect.bisect_right(starts, offset) - 1
+            if window >= 0 and offset < windows[window][1]:
+                secret_names.append((offset, key, f"`{written}` next to the collect host"))
+    for offset, key, how in secret_names:  # after the names that say source key: they give the reason
+        keep_at(offset, key, how)
     results = []
     for offset, (key, how) in sorted(found.items()):
         line = text.line_of(offset)
@@ -306,14 +701,19 @@ def _key_findings(text: _Text, endpoints: list[_Anchor]) -> list[Finding]:
     return results
 
 
-def scan_source(text: str, style: CommentStyle, *, web: bool = False) -> list[Finding]:
-    """Find collect call sites, web containers (``web=True``: JavaScript, TypeScript, HTML) and source keys.
+def scan_source(text: str, style: CommentStyle, *, web: bool = False, config: bool = False,
+                keys_only: bool = False) -> list[Finding]:
+    """Find collect call sites, web containers (``web=True``: JavaScript, TypeScript, HTML) and source keys
+    (only those with ``keys_only``).
 
-    Findings carry line and column; their path is left empty for the caller to set.
+    ``config``: a configuration file, where values may be unquoted (so may they in shell
+    scripts). Findings carry line and column; their path is left empty for the caller to set.
     """
     blanked = _Text(blank_comments(text, style))
-    anchors, endpoints = _collect_anchors(blanked, web)
-    _attach_evidence(blanked, anchors)
-    findings = [f for f in (_anchor_finding(blanked, a) for a in anchors) if f is not None]
-    findings.extend(_key_findings(blanked, endpoints))
+    anchors, endpoints = _collect_anchors(blanked, web, style)
+    findings = []
+    if not keys_only:
+        _attach_evidence(blanked, anchors)
+        findings = [f for f in (_anchor_finding(blanked, a) for a in anchors) if f is not None]
+    findings.extend(_key_findings(blanked, endpoints, unquoted=config or style is CommentStyle.SHELL))
     return findings

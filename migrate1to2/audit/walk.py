@@ -5,9 +5,15 @@ directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
 virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
 ``include_vendored``; paths given explicitly are always audited. Payload files
 are read through :func:`migrate1to2.files.open_input` (compressed archives) and
-:func:`migrate1to2.streams.iter_records` (NDJSON streams in bounded memory; a
-JSON array or object is read whole); source and build files are read whole (up
-to :data:`MAX_TEXT_BYTES`), as UTF-8 with undecodable bytes replaced.
+:func:`migrate1to2.streams.iter_records`, in bounded memory: NDJSON is streamed
+record by record, and a record (an NDJSON line, or a JSON object document) over
+:data:`MAX_RECORD_BYTES` is not read (it is reported ``too-large`` from its size);
+a JSON array is read whole up to :data:`MAX_DOCUMENT_BYTES`, and so are HAR
+captures and Postman collections (a larger one is skipped with a note). Source,
+build, configuration and text files are read whole up to :data:`MAX_TEXT_BYTES`
+(a larger one is skipped with a note), as UTF-8 with undecodable bytes replaced.
+Whether a file found in a folder may be audited is decided from its name before
+it is read (:func:`.classify.may_audit`).
 
 Paths in the report are the argument as given followed by the path below it,
 with forward slashes (``src/app.js`` for ``audit .``).
@@ -22,18 +28,30 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from ..errors import MigrateError
 from ..files import open_input
-from ..streams import iter_records
+from ..records import MAX_RECORD_BYTES
+from ..streams import TruncatedRecord, iter_records
 from .capture import Capture, read_har, read_postman
-from .classify import SNIFF_BYTES, Plan, json_payload_kind, looks_like_payloads, plan
+from .classify import (
+    SNIFF_BYTES,
+    Plan,
+    compression,
+    json_payload_kind,
+    looks_like_payloads,
+    may_audit,
+    named_plan,
+    plan,
+)
 from .comments import CommentStyle
+from .masking import hide
 from .model import AuditReport, Finding, PayloadStats
-from .payload import EventAudit, audit_record
+from .payload import EventAudit, audit_record, oversized_record
 from .rules import finding
 from .sdk import scan_sdk
 from .sink import Sink
 from .source import scan_source
 
-__all__ = ["MAX_EVENT_NAMES", "MAX_TEXT_BYTES", "SKIPPED_DIRS", "AuditUsageError", "audit_paths"]
+__all__ = ["MAX_DOCUMENT_BYTES", "MAX_EVENT_NAMES", "MAX_RECORD_BYTES", "MAX_TEXT_BYTES", "SKIPPED_DIRS",
+           "AuditUsageError", "audit_paths"]
 
 #: Directories skipped unless ``include_vendored``: version control, dependencies, build output, caches.
 SKIPPED_DIRS = frozenset({
@@ -42,8 +60,11 @@ SKIPPED_DIRS = frozenset({
     ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".eggs", "site-packages", "DerivedData", ".next", ".nuxt",
     ".svelte-kit", ".dart_tool", ".pub-cache", ".terraform", "coverage",
 })
-#: Source and build files larger than this are not read (a note says so).
+#: Source, build, configuration and text files larger than this are not read (a note says so).
 MAX_TEXT_BYTES = 32 << 20
+#: JSON arrays, HAR captures and Postman collections larger than this are not read (a note says so).
+#: (NDJSON lines and JSON objects over :data:`MAX_RECORD_BYTES`, 16 MiB, are reported ``too-large`` unread.)
+MAX_DOCUMENT_BYTES = 128 << 20
 #: How many distinct event names a payload file's counts keep; the rest count as ``(other)``.
 MAX_EVENT_NAMES = 1000
 _HEAD_BYTES = 8192
@@ -101,6 +122,11 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
                 yield os.path.normpath(os.path.join(directory, name)), display, False
 
 
+def _size(size: int) -> str:
+    """``32 MiB``, or ``4096 bytes`` for a size that is not a whole number of MiB."""
+    return f"{size >> 20} MiB" if size >= 1 << 20 and not size % (1 << 20) else f"{size} bytes"
+
+
 def _read_head(path: str, size: int) -> bytes:
     with open(path, "rb") as stream:
         return stream.read(size)
@@ -138,24 +164,28 @@ class _Auditor:
         for item in findings:
             self.sink.add(item.at(path, item.line, item.column))
 
+    def note(self, message: str) -> None:
+        self.report.notes.append(message)
+
     def file(self, path: str, display: str, explicit: bool) -> None:
+        if not explicit and not may_audit(os.path.basename(path)):  # decided before reading (a dangling link)
+            return
         if os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
             if explicit:
-                self.report.notes.append(f"skipped {display}: not a regular file")
+                self.note(f"skipped {display}: not a regular file")
             return
         try:
             head = _read_head(path, _HEAD_BYTES)
         except OSError as error:
             self.report.errors.append(f"cannot read {display}: {(error.strerror or str(error)).lower()}")
             return
-        how = plan(os.path.basename(path), head)
-        if how is None:
-            if explicit:
-                what = "a binary file" if b"\0" in head else "not a payload, source or build file"
-                self.report.notes.append(f"skipped {display}: {what}")
-            return
         self.sink.start_file()
         try:
+            how = plan(os.path.basename(path), head)
+            if how is None and explicit:
+                how = self.named(path, display, head)
+            if how is None:
+                return
             audited = self.payload_file(path, display, how, explicit) if how.payload else self.text_file(
                 path, display, how)
             self.report.files += audited
@@ -166,13 +196,27 @@ class _Auditor:
         except RecursionError:
             self.report.errors.append(f"cannot audit {display}: it is nested too deeply")
 
+    def named(self, path: str, display: str, head: bytes) -> Plan | None:
+        """How to audit a file named on the command line whose name does not say (see :func:`.classify.named_plan`)."""
+        compressed = compression(head)
+        if not compressed and b"\0" in head:
+            self.note(f"skipped {display}: a binary file")
+            return None
+        with open_input(path) as stream:
+            inner = stream.read(SNIFF_BYTES)
+        how = named_plan(inner, compressed)
+        if how is None:
+            self.note(f"skipped {display}: {compressed}-compressed, but it holds neither JSON records nor text")
+        return how
+
     def text_file(self, path: str, display: str, how: Plan) -> bool:
-        """Audit a source, build or configuration file; False if it was not read."""
-        if os.path.getsize(path) > MAX_TEXT_BYTES:
-            self.report.notes.append(f"skipped {display}: larger than {MAX_TEXT_BYTES >> 20} MiB")
+        """Audit a source, build, configuration or text file; False if it was not read."""
+        if how.compressed is None and os.path.getsize(path) > MAX_TEXT_BYTES:
+            self.note(f"skipped {display}: larger than {_size(MAX_TEXT_BYTES)}")
             return False
-        with open(path, "rb") as stream:
-            text = stream.read().decode("utf-8", "replace")
+        text = self._whole_text(path, display)
+        if text is None:
+            return False
         self.text(text, display, how)
         return True
 
@@ -180,9 +224,10 @@ class _Auditor:
         if how.sdk is not None:
             self.add(scan_sdk(text, how.sdk), display)
         if how.language is not None:
-            self.add(scan_source(text, how.language.style, web=how.language.web), display)
+            language = how.language
+            self.add(scan_source(text, language.style, web=language.web, config=language.unquoted), display)
         if how.config is not None:
-            self.add((f for f in scan_source(text, how.config) if f.rule == "source-key"), display)
+            self.add(scan_source(text, how.config, config=True, keys_only=True), display)
 
     def payload_file(self, path: str, display: str, how: Plan, explicit: bool) -> bool:
         """Audit a payload file (or, for JSON that is not payloads, its source keys); False if skipped."""
@@ -190,34 +235,58 @@ class _Auditor:
         if kind in ("json", "records"):
             with open_input(path) as stream:
                 head = stream.read(SNIFF_BYTES)
-            if kind == "json":
-                kind = json_payload_kind(head)
-                if kind is None:  # configuration, not payloads
-                    self.text(self._whole_text(path), display, Plan(config=CommentStyle.NONE))
-                    return True
-            elif not explicit and not looks_like_payloads(head):  # other JSON lines (data sets, logs)
-                return False
+            found = json_payload_kind(head) if kind == "json" else "records" if looks_like_payloads(head) else None
+            if found is None:  # configuration, data sets, logs: not payloads
+                if kind == "records":
+                    if not explicit:
+                        return False
+                    self.note(f"{display}: no record in its first {SNIFF_BYTES >> 10} KB is an event (none has "
+                              "`event_name` at its root): audited for source keys only")
+                text = self._whole_text(path, display)
+                if text is None:
+                    return False
+                self.text(text, display, Plan(config=CommentStyle.NONE))
+                return True
+            kind = found
         if kind in ("har", "postman"):
             with open_input(path) as stream:
-                data = stream.read()
+                data = stream.read(MAX_DOCUMENT_BYTES + 1)
+            if len(data) > MAX_DOCUMENT_BYTES:
+                what = "HAR capture" if kind == "har" else "Postman collection"
+                self.note(f"skipped {display}: a {what} larger than {_size(MAX_DOCUMENT_BYTES)} is not read")
+                return False
             self.capture(read_har(data) if kind == "har" else read_postman(data), display, kind)
-        else:
-            self.records(path, display)
-        return True
+            return True
+        return self.records(path, display)
 
-    def _whole_text(self, path: str) -> str:
+    def _whole_text(self, path: str, display: str) -> str | None:
         with open_input(path) as stream:
-            return stream.read(MAX_TEXT_BYTES).decode("utf-8", "replace")
+            data = stream.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            self.note(f"skipped {display}: larger than {_size(MAX_TEXT_BYTES)}")
+            return None
+        return data.decode("utf-8", "replace")
 
-    def records(self, path: str, display: str) -> None:
+    def records(self, path: str, display: str) -> bool:
+        """Audit the records of a payload file; False if it was not read (an array too large)."""
         stats = PayloadStats(display, "records")
         self.report.payloads.append(stats)
         with open_input(path) as stream:
             # An array element's first line does not start at column 1, and where it starts is not known.
             array = stream.read(_HEAD_BYTES).lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"[")
         with open_input(path) as stream:
-            for record in iter_records(stream, display):
-                for audit in audit_record(record.data):
+            for record in iter_records(stream, display, limit=MAX_RECORD_BYTES, document_limit=MAX_DOCUMENT_BYTES):
+                if isinstance(record, TruncatedRecord):
+                    if array:
+                        self.report.payloads.remove(stats)
+                        self.note(f"skipped {display}: a JSON array of {record.size} bytes is over the "
+                                  f"{_size(MAX_DOCUMENT_BYTES)} read at most; write it as NDJSON (one record "
+                                  "per line) to audit it")
+                        return False
+                    audits = [oversized_record(record.size, MAX_RECORD_BYTES)]
+                else:
+                    audits = audit_record(record.data)
+                for audit in audits:
                     _count(stats, audit, record.line)
                     for item in audit.findings:
                         column = None if array and item.line == 1 else item.column
@@ -225,6 +294,7 @@ class _Auditor:
         summary = _v1_summary(stats, "records")
         if summary is not None:
             self.sink.add(summary)
+        return True
 
     def capture(self, capture: Capture, display: str, kind: str) -> None:
         stats = PayloadStats(display, kind)
@@ -239,11 +309,11 @@ class _Auditor:
             for audit in audit_record(body.data):
                 _count(stats, audit, body.line)
                 for item in audit.findings:
-                    message = item.message
+                    message = hide(item.message, capture.secrets)
                     if item.rule == "invalid-json":
                         message += f" (in the request body, at its line {item.line}, column {item.column})"
                     self.sink.add(finding(item.rule, message, path=display, line=body.line, column=body.column,
-                                          match=item.match, json_path=item.json_path))
+                                          match=hide(item.match, capture.secrets), json_path=item.json_path))
         summary = _v1_summary(stats, "events sent to the collect endpoint")
         if summary is not None:
             self.sink.add(summary)

@@ -22,6 +22,14 @@ PLANTED_KEYS = {
     "payloads/checkout.har (header)": "Gc7Lv2Np9Qs4Xk1Zr6Mb3Wt8Jh5Fd0Ya",
     "payloads/collect.postman_collection.json": "Ry5Jt0Kn3Qp8Xb2Lm7Wz4Vs9Hc1Fd6Ge",
     "config/tracking.yml": "Dn6Xp1Kr8Qt3Lz5Wb9Mv2Jc7Hs4Fg0Ya",
+    "config/.env": "Kx7Pq2Lm9Wr4Tz8Nb3Vd6Hs1Jf5Gc0Ye",
+    "config/collect.yaml": "Mw4Tr8Kp1Zx6Lq3Vn9Bd2Hs7Jc5Fg0Ya",
+    "code/edge/site_token.py": "Qa5Wz9Lx2Rk7Tn4Vm8Bc3Hd6Jp1Fs0Ge",
+    "code/edge/key_next_line.js (URL)": "Tb3Nq8Kz1Xw6Lr4Vp9Mc2Hd7Js5Fg0Ya",
+    "code/edge/key_next_line.js (name)": "Yc2Vb7Nm4Kq9Xt1Lr6Wz3Hp8Jd5Fs0Ga",
+    "payloads/collect-env.postman_collection.json (variable)": "Jw6Nc1Xq8Lr3Kz5Vb9Tm2Hp7Ds4Fg0Ua",
+    # Not a key by its name, but a collection variable's value quoted in a message about the body: masked.
+    "payloads/collect-env.postman_collection.json (body)": "Zq8Rw3Lk6Xt1Vm9Nb4Hc2Jd7Fs5Gy0Pe",
 }
 
 

@@ -26,6 +26,8 @@ INFO_ONLY = 'fetch("https://collect.commander1.com/events", {body: {event_name: 
     pytest.param({"i.js": INFO_ONLY}, ["--fail-on", "info"], 1, id="fail-on-info"),
     pytest.param({"v1.ndjson": '{"event_name":"a","properties":{}}\n'}, [], 1, id="1.0-payloads"),
     pytest.param({"Podfile": "pod 'TCServerSide', '5.2.1'\n"}, [], 1, id="1.0-sdk"),
+    pytest.param({"schema.json": '{"$schema": "x", "properties": {"event_name": {}, "context": {}}}\n'}, [], 0,
+                 id="json-schema-of-the-event-is-no-payload"),
 ])
 def test_exit_codes(tmp_path: Path, audit_cli: Cli, files: dict[str, str], options: list[str], code: int) -> None:
     for name, content in files.items():
@@ -114,3 +116,21 @@ def test_fixtures_folder_as_a_whole(audit_cli: Cli) -> None:
         "call-site-2.0", "web-container-1.0", "web-container-2.0", "sdk-1.0", "sdk-2.0", "sdk-version-unresolved",
         "source-key",
     }
+
+
+@pytest.mark.parametrize(("name", "content", "code"), [
+    pytest.param("events.log", '{"event_name":"a","properties":{}}\n', 1, id="1.0-ndjson-named-log"),
+    pytest.param("events.log", '{"event_name":"a","context":{}}\n', 0, id="2.0-ndjson-named-log"),
+])
+def test_a_named_file_is_audited(tmp_path: Path, audit_cli: Cli, name: str, content: str, code: int) -> None:
+    (tmp_path / name).write_text(content)
+    result = audit_cli(tmp_path / name)
+    assert (result.code, result.err) == (code, "")
+
+
+def test_auditing_the_tool_itself_finds_no_1_0(audit_cli: Cli) -> None:
+    """Its own docstrings name the retired draft endpoint and every key form: none of that is a call site."""
+    code, out, err = audit_cli(ROOT / "migrate1to2", "--format", "json", "--limit", "0")
+    report = json.loads(out)
+    assert (code, err) == (0, "")
+    assert [f for f in report["findings"] if f["version"] == "1.0"] == []

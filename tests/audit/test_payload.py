@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from migrate1to2 import audit_payload
+from migrate1to2.audit import EventAudit
+from migrate1to2.audit import check_event as public_check_event
 from migrate1to2.audit.payload import MAX_EVENT_BYTES, audit_record, check_event
 from migrate1to2.audit.timestamps import timestamp_problem
 from tests.conftest import FIXTURES as ALL_FIXTURES
@@ -140,7 +142,43 @@ Located = list[tuple[str, int, int | None]]
                  [("invalid", [("invalid-json", 1, 1)])], id="nested-too-deeply-is-a-finding-not-a-crash"),
     pytest.param(b'{"batch":[{"event_name":"a","context":{}},\n{"event_name":"b","event_timestamp":1,"properties":{}}]}',
                  [("2.0", []), ("1.0", [("timestamp-not-ms", 2, 19)])], id="batch"),
+    pytest.param(b'{"event_name":"a","properties":{"event_timestamp":1},"event_timestamp":1700000000}',
+                 [("1.0", [("timestamp-not-ms", 1, 54)])], id="root-key-after-a-nested-key-of-the-same-name"),
+    pytest.param(b'{"event_name":"a","user":{"context":{"event_timestamp":1}},"context":{"event_timestamp":"1"}}',
+                 [("2.0", [("timestamp-not-ms", 1, 71)])], id="context-key-after-a-nested-context"),
+    pytest.param(b'{"event_name":"a","user":"{\\"user\\":1}","properties":{"user":7}}',
+                 [("1.0", [("user-not-object", 1, 19), ("user-not-object", 1, 55)])],
+                 id="key-quoted-in-a-string-before-the-key"),
 ])
 def test_audit_record(data: bytes, expected: list[tuple[str, Located]]) -> None:
     got = [(a.version, [(f.rule, f.line, f.column) for f in a.findings]) for a in audit_record(data)]
     assert got == expected
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    event: dict[str, Any] = {"event_name": "deep", "properties": {}}
+    inner = event["properties"]
+    for _ in range(depth):
+        inner["a"] = {}
+        inner = inner["a"]
+    return event
+
+
+def test_an_event_nested_too_deeply_is_a_finding_not_a_crash() -> None:
+    (found,) = audit_payload(_nested(5000))
+    assert (found.rule, found.json_path, found.message) == (
+        "invalid-json", "$", "invalid JSON: the record is nested too deeply (about 1000 levels of objects and "
+                             "arrays at most)")
+
+
+@pytest.mark.parametrize(("event", "version"), [
+    pytest.param({"event_name": "a", "event_id": "1", "properties": {}}, "1.0", id="clean-1.0"),
+    pytest.param({"event_name": "a", "context": {}}, "2.0", id="clean-2.0"),
+    pytest.param({"event_name": "a"}, "either", id="either"),
+    pytest.param({"event_name": "a", "properties": {}, "context": {}}, "invalid", id="ambiguous"),
+])
+def test_check_event_tells_the_version_that_audit_payload_does_not(event: dict[str, Any], version: str) -> None:
+    audit = public_check_event(event)
+    assert isinstance(audit, EventAudit)
+    assert (audit.version, audit.event_name) == (version, "a")
+    assert [f.rule for f in audit.findings] == [f.rule for f in audit_payload(event)]

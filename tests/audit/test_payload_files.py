@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import json
 import lzma
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 import zstandard
 
 from migrate1to2.audit import audit_paths
+from migrate1to2.audit.classify import is_payload_root, root_keys
 from tests.audit.helpers import FIXTURES, as_tuples, findings_in
 
 PAYLOADS = FIXTURES / "payloads"
@@ -104,12 +106,70 @@ def test_json_lines_that_are_not_payloads_are_skipped_unless_named(tmp_path: Pat
     (tmp_path / "train.jsonl").write_text('{"text": "hello", "label": 1}\n')
     assert (audit_paths([str(tmp_path)]).payloads, audit_paths([str(tmp_path)]).files) == ([], 0)
     named = audit_paths([str(tmp_path / "train.jsonl")])
-    assert [f.rule for f in named.findings] == ["payload-1.0", "missing-event-name"]
+    assert (named.findings, named.payloads, named.files) == ([], [], 1)
+    assert named.notes == [f"{tmp_path}/train.jsonl: no record in its first 64 KB is an event (none has `event_name` "
+                           "at its root): audited for source keys only"]
 
 
 def test_json_that_is_not_payloads_is_not_counted() -> None:
     report = audit_paths([str(PAYLOADS / "package.json")])
     assert (report.findings, report.payloads, report.files) == ([], [], 1)
+
+
+def _gzipped(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / f"{name}.gz"
+    target.write_bytes(gzip.compress((PAYLOADS / name).read_bytes()))
+    return target
+
+
+@pytest.mark.parametrize(("name", "make"), [
+    pytest.param("event.schema.json", None, id="json-schema-of-the-2.0-event"),
+    pytest.param("tracking-plan.json", None, id="tracking-plan"),
+    pytest.param("segment-export.ndjson", _gzipped, id="gzipped-segment-export"),
+])
+@pytest.mark.parametrize("named", [pytest.param(False, id="in-a-folder"), pytest.param(True, id="named")])
+def test_json_with_event_keys_below_the_root_is_not_payloads(
+        tmp_path: Path, name: str, make: Callable[[str, Path], Path] | None, named: bool) -> None:
+    """`event_name` / `event` + `properties` nested in a schema, a plan or another vendor's export: no payload."""
+    path = make(name, tmp_path) if make else Path(shutil.copy(PAYLOADS / name, tmp_path / name))
+    report = audit_paths([str(path if named else tmp_path)], limit=0)
+    assert (as_tuples(report), report.payloads) == ([], [])
+
+
+@pytest.mark.parametrize(("head", "roots"), [
+    pytest.param(b'{"event_name":"a","properties":{"event_id":"x"}}\n{"context":{},"b":1}\n',
+                 [{b"event_name", b"properties"}, {b"context", b"b"}], id="ndjson"),
+    pytest.param(b'[\n {"event":"a","eventId":"1"},\n {"x":{"event_name":"y"}}\n]',
+                 [{b"event", b"eventId"}, {b"x"}], id="array"),
+    pytest.param(b'{"batch":[{"event_name":"a","context":{}},{"event_name":"b"}]}',
+                 [{b"batch"}, {b"event_name", b"context"}, {b"event_name"}], id="batch"),
+    pytest.param(b'{"a":"{\\"event_name\\":1}","b":[{"event_name":1}]}', [{b"a", b"b"}], id="keys-in-strings"),
+    pytest.param(b'{"event_name":"a" "broken":\n{"event_name":"b"}\n', [{b"event_name", b"broken"}, {b"event_name"}],
+                 id="broken-line-then-a-record"),
+])
+def test_root_keys(head: bytes, roots: list[set[bytes]]) -> None:
+    assert root_keys(head) == roots
+
+
+@pytest.mark.parametrize(("keys", "payload"), [
+    pytest.param({b"event_name"}, True, id="event-name"),
+    pytest.param({b"event_id", b"properties"}, True, id="event-id-and-container"),
+    pytest.param({b"event", b"eventId", b"properties"}, True, id="1.0-web-container"),
+    pytest.param({b"event", b"eventTimestamp", b"device"}, True, id="pre-1.0-draft"),
+    pytest.param({b"event", b"properties", b"type", b"messageId"}, False, id="segment"),
+    pytest.param({b"$schema", b"properties"}, False, id="json-schema"),
+    pytest.param({b"event_id"}, False, id="event-id-alone"),
+])
+def test_payload_roots(keys: set[bytes], payload: bool) -> None:
+    assert is_payload_root(keys) is payload
+
+
+def test_a_file_mixing_payloads_and_other_records_is_a_payload_file(tmp_path: Path) -> None:
+    """One payload among the first records makes a payload file; its other records are audited as records."""
+    (tmp_path / "log.ndjson").write_text('{"level":"info","msg":"started"}\n{"event_name":"a","context":{}}\n')
+    report = audit_paths([str(tmp_path)], limit=0)
+    assert as_tuples(report) == [("payload-1.0", 1, None, "1.0"), ("missing-event-name", 1, 1, None)]
+    assert report.payloads[0].versions == {"1.0": 1, "2.0": 1, "either": 0, "invalid": 0}
 
 
 def test_har_capture() -> None:
@@ -141,6 +201,36 @@ def test_postman_collection() -> None:
     assert (stats.kind, stats.records, stats.events) == ("postman", 2, {"page_view": 1, "purchase": 1})
 
 
+def test_postman_collection_with_the_host_in_an_environment() -> None:
+    """`{{collect_host}}/events?tc_s=...` is a collect request; the key in `variable` is reported; a variable's
+    value quoted in a message is masked."""
+    report = audit_paths([str(PAYLOADS / "collect-env.postman_collection.json")], limit=0)
+    assert as_tuples(report) == [
+        ("payload-1.0", 15, None, "1.0"),
+        ("user-not-object", 15, 18, None),
+        ("source-key", 30, 36, None),  # the collection's `source_key` variable
+    ]
+    (stats,) = report.payloads
+    assert (stats.records, stats.events) == (1, {"purchase": 1})  # {{crm_host}}/events is another API
+    assert report.findings[1].message == '`user` is a string ("Zq8R…(32)"), not an object'
+
+
+@pytest.mark.parametrize(("url", "collect"), [
+    pytest.param("{{collect_host}}/events?tc_s=1", True, id="collect-variable"),
+    pytest.param("https://{{host}}/events/batch?tc_s=1", True, id="site-parameter"),
+    pytest.param("{{tc_host}}/cdp/events", True, id="tc-variable-first-party"),
+    pytest.param("{{host}}/events", False, id="any-host"),
+    pytest.param("{{fetch_host}}/events", False, id="tc-inside-a-word"),
+    pytest.param("{{collect_host}}/v1/track", False, id="other-path"),
+])
+def test_postman_urls_with_a_variable_host(tmp_path: Path, url: str, collect: bool) -> None:
+    collection = {"info": {"_postman_id": "1"}, "item": [{"name": "x", "request": {
+        "method": "POST", "url": url, "body": {"mode": "raw", "raw": '{"event_name": "a", "properties": {}}'}}}]}
+    (tmp_path / "c.json").write_text(json.dumps(collection))
+    (stats,) = audit_paths([str(tmp_path)]).payloads
+    assert stats.records == (1 if collect else 0)
+
+
 def test_postman_is_told_by_content_not_name(tmp_path: Path) -> None:
     shutil.copy(PAYLOADS / "collect.postman_collection.json", tmp_path / "api.json")
     (stats,) = audit_paths([str(tmp_path)]).payloads
@@ -164,6 +254,7 @@ def test_limit_lists_the_first_findings_of_each_rule_and_counts_all(tmp_path: Pa
 MEMORY_PROBE = """
 import resource, sys
 from migrate1to2.audit import audit_paths
+from migrate1to2.audit.classify import is_payload_root, root_keys
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 report = audit_paths([sys.argv[1]])
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

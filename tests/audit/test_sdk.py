@@ -63,6 +63,10 @@ def test_messages_name_the_version_and_the_fix() -> None:
                  [("sdk-version-unresolved", 1, 16)], id="gradle-dynamic-across-2.0"),
     pytest.param('val tc = "5.4.0"\nimplementation("com.tagcommander.lib:ServerSide:${tc}")\n', SdkFile.GRADLE,
                  [("sdk-2.0", 2, 16)], id="kts-variable-braces"),
+    pytest.param('implementation("com.tagcommander.lib:ServerSide") { version { strictly("5.3.1") } }\n',
+                 SdkFile.GRADLE, [("sdk-1.0", 1, 16)], id="kts-rich-version-strictly"),
+    pytest.param("implementation('com.tagcommander.lib:ServerSide') {\n    version {\n        require '[5.4,6)'\n"
+                 "    }\n}\n", SdkFile.GRADLE, [("sdk-2.0", 1, 16)], id="groovy-rich-version-require"),
     pytest.param("  pod 'TCServerSide', '5.3.0'\n", SdkFile.PODFILE, [("sdk-2.0", 1, 8)], id="pod-exact-2.0"),
     pytest.param("  pod 'TCServerSide', :git => 'https://github.com/CommandersAct/iOSV5.git', :tag => '5.2.1'\n",
                  SdkFile.PODFILE, [("sdk-1.0", 1, 8)], id="pod-git-tag"),

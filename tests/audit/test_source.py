@@ -42,6 +42,26 @@ Expected = list[tuple[str, int, int | None, str | None]]
     pytest.param("csharp/CollectV2.cs", [("source-key", 16, 94, None), ("call-site-2.0", 17, 46, "2.0")],
                  id="csharp-2.0-bearer-key"),
     pytest.param("shell/replay_v1.sh", [("call-site-1.0", 5, 27, "1.0")], id="shell-1.0-curl"),
+    # 2.0 senders that use the word `properties` (parameters, spread, another vendor's call): still 2.0.
+    pytest.param("edge/track_v2_properties.py", [("call-site-2.0", 8, 28, "2.0")], id="python-2.0-param-default"),
+    pytest.param("edge/track_v2_properties.ts", [("call-site-2.0", 8, 24, "2.0")], id="ts-2.0-typed-param"),
+    pytest.param("edge/TrackV2Properties.kt", [("call-site-2.0", 10, 26, "2.0")], id="kotlin-2.0-typed-param"),
+    pytest.param("edge/segment_then_collect_v2.js", [("call-site-2.0", 6, 24, "2.0")],
+                 id="js-2.0-after-segment-track"),
+    # 1.0 bodies written as JSON in a string (escaped quotes) and with shorthand properties.
+    pytest.param("edge/CollectV1Escaped.java", [("call-site-1.0", 12, 62, "1.0")], id="java-1.0-escaped-json"),
+    pytest.param("edge/CollectV1Escaped.cs", [("call-site-1.0", 11, 34, "1.0")], id="csharp-1.0-escaped-json"),
+    pytest.param("edge/escaped_v1.php", [("call-site-1.0", 5, 13, "1.0")], id="php-1.0-escaped-json"),
+    pytest.param("edge/escaped_v1.go", [("call-site-1.0", 11, 31, "1.0")], id="go-1.0-escaped-json-result-assigned"),
+    pytest.param("edge/shorthand_v1.js", [("call-site-1.0", 3, 24, "1.0")], id="js-1.0-shorthand"),
+    # Reported at the call, once.
+    pytest.param("edge/collect_v1_response.py", [("call-site-1.0", 8, 35, "1.0")], id="python-1.0-result-assigned"),
+    pytest.param("edge/CollectV1Url.swift", [("call-site-1.0", 6, 35, "1.0")], id="swift-1.0-labelled-argument"),
+    # Source keys: a name that says so anywhere in the file; next to the collect host, a `token=` on the next
+    # line and a name that says key (not the token of another host).
+    pytest.param("edge/site_token.py", [("source-key", 5, 15, None)], id="python-key-site-token"),
+    pytest.param("edge/key_next_line.js", [("source-key", 3, 23, None), ("source-key", 4, 17, None)],
+                 id="js-key-on-the-next-line-and-api-key"),
 ])
 def test_call_sites(name: str, expected: Expected) -> None:
     assert findings_in(CODE / name) == expected
@@ -59,7 +79,7 @@ def test_call_sites(name: str, expected: Expected) -> None:
     pytest.param("go/lookalike.go", id="go-segment-context-package"),
     pytest.param("ruby/lookalike.rb", id="ruby-segment"),
     pytest.param("csharp/Lookalike.cs", id="csharp-segment-config-api"),
-    pytest.param("docs/integration.md", id="markdown-docs-not-audited"),
+    pytest.param("docs", id="markdown-docs-not-audited-in-a-folder"),
 ])
 def test_look_alikes_are_not_reported(name: str) -> None:
     assert findings_in(CODE / name) == []
@@ -93,6 +113,12 @@ BODY_V1 = 'const body = {event_name: "x", properties: {}};\n'
                  id="batch-path-of-another-vendor"),
     pytest.param('fetch("https://api.commander1.com/v2/1234/events", {body: JSON.stringify(e)});\n',
                  [("call-site-1.0", 1, 16, "1.0")], id="retired-draft-endpoint"),
+    pytest.param("fetch(`//api.commander1.com/v2/${site}/events`, {body});\n", [("call-site-1.0", 1, 10, "1.0")],
+                 id="retired-draft-endpoint-template"),
+    pytest.param('/** Posts to the retired api.commander1.com/v2/{siteId}/events (see https://docs). */\n', [],
+                 id="retired-draft-endpoint-in-prose-comment"),
+    pytest.param('const doc = "The draft endpoint api.commander1.com/v2/{siteId}/events is retired";\n', [],
+                 id="retired-draft-endpoint-named-in-a-string"),
     pytest.param(BODY_V1 + 'fetch("https://api.commander1.com/v2/1234/sources", {body});\n', [],
                  id="configuration-api"),
     pytest.param('fetch("https://collect.commander1.com/events", {body: JSON.stringify({properties: {}})});\n', [],
@@ -109,9 +135,79 @@ BODY_V1 = 'const body = {event_name: "x", properties: {}};\n'
                  [], id="generic-name-followed-30-lines-only"),
     pytest.param('const COLLECT_URL = "https://collect.commander1.com/events";\n' + "\n" * 40 + BODY_V1
                  + "fetch(COLLECT_URL, {body});\n", [("call-site-1.0", 43, 7, "1.0")], id="specific-name-followed"),
+    pytest.param('const COLLECT_URL = "https://collect.commander1.com/events";\nconst a = 1;\n' + BODY_V1
+                 + "fetch(COLLECT_URL, {body}); log(COLLECT_URL);\n", [("call-site-1.0", 4, 7, "1.0")],
+                 id="one-finding-per-line"),
 ])
 def test_call_site_rules(text: str, expected: Expected) -> None:
     assert _scan(text) == expected
+
+
+SEND = 'fetch("https://collect.commander1.com/events?tc_s=1", {body: JSON.stringify(body)});\n'
+V2_BODY = 'const body = {event_name: name, context: {}};\n'
+
+
+@pytest.mark.parametrize(("text", "style", "expected"), [
+    # `properties` that is not a key of the body: never 1.0 evidence.
+    pytest.param("function track(name, properties = {}) {\n  " + V2_BODY + "  " + SEND + "}\n", CommentStyle.C,
+                 [("call-site-2.0", 3, 18, "2.0")], id="js-default-parameter"),
+    pytest.param("const track = (name, properties) => {\n  " + V2_BODY + "  " + SEND + "};\n", CommentStyle.C,
+                 [("call-site-2.0", 3, 18, "2.0")], id="js-arrow-parameter"),
+    pytest.param("const track = ({ event_name, properties }) => {\n  " + V2_BODY + "  " + SEND + "};\n",
+                 CommentStyle.C, [("call-site-2.0", 3, 18, "2.0")], id="js-destructured-parameter"),
+    pytest.param("const { event_name, properties } = stored;\n" + V2_BODY + SEND, CommentStyle.C,
+                 [("call-site-2.0", 3, 16, "2.0")], id="js-destructuring"),
+    pytest.param("let properties = {...data};\n" + V2_BODY + SEND, CommentStyle.C,
+                 [("call-site-2.0", 3, 16, "2.0")], id="js-local-variable"),
+    pytest.param("const properties: Record<string, unknown> = {};\n" + V2_BODY + SEND, CommentStyle.C,
+                 [("call-site-2.0", 3, 16, "2.0")], id="ts-typed-local-variable"),
+    pytest.param("public void Track(string name, object properties = null) {\n" + V2_BODY + SEND + "}\n",
+                 CommentStyle.C, [("call-site-2.0", 3, 16, "2.0")], id="csharp-default-parameter"),
+    pytest.param("func track(name: String, properties: [String: Any]) {\n" + V2_BODY + SEND + "}\n",
+                 CommentStyle.C, [("call-site-2.0", 3, 16, "2.0")], id="swift-parameter"),
+    pytest.param('legacy = stored.get("properties")\nbody = {"event_name": n, "context": {}}\n'
+                 'requests.post("https://collect.commander1.com/events", json=body)\n', CommentStyle.HASH,
+                 [("call-site-2.0", 3, 24, "2.0")], id="python-read-of-a-1.0-key"),
+    pytest.param('mp.track(uid, "Signed Up", properties={"event_name": "sign_up"})\nbody = {"event_name": n, '
+                 '"context": {}}\nrequests.post("https://collect.commander1.com/events", json=body)\n',
+                 CommentStyle.HASH, [("call-site-2.0", 3, 24, "2.0")], id="python-mixpanel-keyword-argument"),
+    # `properties` as a key of the body, in the forms the languages use: 1.0.
+    pytest.param('body = dict(event_name=n, properties=p)\nrequests.post("https://collect.commander1.com/events", '
+                 'json=body)\n', CommentStyle.HASH, [("call-site-1.0", 2, 24, "1.0")], id="python-dict-keywords"),
+    pytest.param('body = {"event_name": n}\nbody["properties"] = p\nrequests.post('
+                 '"https://collect.commander1.com/events", json=body)\n', CommentStyle.HASH,
+                 [("call-site-1.0", 3, 24, "1.0")], id="python-assigned-into-the-body"),
+    pytest.param("$body = ['event_name' => $n];\n$body['properties'] = $p;\n"
+                 "$ch = curl_init('https://collect.commander1.com/events');\n", CommentStyle.PHP,
+                 [("call-site-1.0", 3, 26, "1.0")], id="php-assigned-into-the-body"),
+    pytest.param('const body = {event_name: n};\nbody.properties = p;\n' + SEND, CommentStyle.C,
+                 [("call-site-1.0", 3, 16, "1.0")], id="js-member-assigned"),
+    pytest.param('data class Event(@SerialName("event_name") val name: String, @SerialName("properties") '
+                 'val props: Map<String, String>)\nclient.post("https://collect.commander1.com/events") '
+                 '{ setBody(e) }\n', CommentStyle.C, [("call-site-1.0", 2, 22, "1.0")],
+                 id="kotlin-serial-names"),
+    pytest.param('var body = new Dictionary<string, object> { { "event_name", n }, { "properties", p } };\n'
+                 'await http.PostAsJsonAsync("https://collect.commander1.com/events", body);\n', CommentStyle.C,
+                 [("call-site-1.0", 2, 37, "1.0")], id="csharp-collection-initializer"),
+    pytest.param('var body = new Dictionary<string, object> { { "event_name", n }, { "context", c } };\n'
+                 'await http.PostAsJsonAsync("https://collect.commander1.com/events", body);\n', CommentStyle.C,
+                 [("call-site-2.0", 2, 37, "2.0")], id="csharp-collection-initializer-2.0"),
+    pytest.param('var ignored = new[] { "event_name", "properties" };\n'
+                 'await http.PostAsJsonAsync("https://collect.commander1.com/events", new { event_name = n, '
+                 'context = c });\n', CommentStyle.C, [("call-site-2.0", 2, 37, "2.0")], id="csharp-list-of-names"),
+    pytest.param("class Event(BaseModel):\n    event_name: str\n    properties: dict[str, Any]\n\n\n"
+                 'requests.post("https://collect.commander1.com/events", json=e.model_dump())\n', CommentStyle.HASH,
+                 [("call-site-1.0", 6, 24, "1.0")], id="python-model-fields"),
+    pytest.param("class Tracker:\n    properties: dict\n\n    def send(self, name):\n        body = "
+                 '{"event_name": name, "context": {}}\n        requests.post('
+                 '"https://collect.commander1.com/events", json=body)\n', CommentStyle.HASH,
+                 [("call-site-2.0", 6, 32, "2.0")], id="python-class-field-of-the-sender"),
+    pytest.param("var body = new { event_name = n, properties = p };\nawait http.PostAsJsonAsync("
+                 '"https://collect.commander1.com/events", body);\n', CommentStyle.C,
+                 [("call-site-1.0", 2, 37, "1.0")], id="csharp-anonymous-type"),
+])
+def test_body_keys(text: str, style: CommentStyle, expected: Expected) -> None:
+    assert _scan(text, style) == expected
 
 
 def test_two_call_sites_in_one_minified_line_stay_apart() -> None:
@@ -137,9 +233,45 @@ def test_two_call_sites_in_one_minified_line_stay_apart() -> None:
                  CommentStyle.HASH, [("source-key", 1, 31, None)], id="bearer-next-to-collect"),
     pytest.param('h = {"Authorization": "Bearer AbCdEfGh12345678"}\nrequests.post("https://api.example.com/")\n',
                  CommentStyle.HASH, [], id="bearer-for-another-host"),
+    pytest.param('u = ("https://collect.commander1.com/events"\n     "?tc_s=1234&token=AbCdEfGh12345678")\n',
+                 CommentStyle.HASH, [("source-key", 2, 24, None)], id="token-on-the-next-line"),
+    pytest.param('u = "https://collect.commander1.com/events"\nv = "https://api.example.com/?token=AbCdEfGh12345678"\n',
+                 CommentStyle.HASH, [], id="token-of-another-host-next-to-the-collect-host"),
+    pytest.param('SITE_TOKEN = "AbCdEfGh12345678"\n' + "\n" * 40 + 'u = "https://collect.commander1.com/events"\n',
+                 CommentStyle.HASH, [("source-key", 1, 15, None)], id="source-key-name-anywhere-in-the-file"),
+    pytest.param('API_KEY = "AbCdEfGh12345678"\nu = "https://collect.commander1.com/events"\n', CommentStyle.HASH,
+                 [("source-key", 1, 12, None)], id="secret-name-next-to-the-collect-host"),
+    pytest.param('API_KEY = "AbCdEfGh12345678"\n' + "\n" * 40 + 'u = "https://collect.commander1.com/events"\n',
+                 CommentStyle.HASH, [], id="secret-name-far-from-the-collect-host"),
+    pytest.param('SITE_TOKEN = "AbCdEfGh12345678"\nu = "https://api.example.com/"\n', CommentStyle.HASH, [],
+                 id="source-key-name-without-the-collect-host"),
+    pytest.param('CACHE_KEY = "checkout-session-events"\nu = "https://collect.commander1.com/events"\n',
+                 CommentStyle.HASH, [], id="secret-name-with-a-value-that-is-no-key"),
+    pytest.param('TC_TOKEN = os.environ["TC_TOKEN_FROM_THE_VAULT"]\nu = "https://collect.commander1.com/events"\n',
+                 CommentStyle.HASH, [], id="key-read-from-the-environment"),
+    pytest.param('TC_TOKEN=AbCdEfGh12345678\nURL="https://collect.commander1.com/events"\n', CommentStyle.SHELL,
+                 [("source-key", 1, 10, None)], id="unquoted-in-a-shell-script"),
+    pytest.param('TC_TOKEN = read_token12345()\nu = "https://collect.commander1.com/events"\n', CommentStyle.HASH, [],
+                 id="unquoted-in-code-is-an-expression"),
 ])
 def test_source_key_rules(text: str, style: CommentStyle, expected: Expected) -> None:
     assert _scan(text, style) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param('TC_COLLECT_URL=https://collect.commander1.com/events?tc_s=1\nTC_TOKEN=AbCdEfGh12345678\n',
+                 [("source-key", 2, 10, None)], id="dotenv"),
+    pytest.param('collect:\n  url: https://collect.commander1.com/events\n  source_key: AbCdEfGh12345678  # prod\n',
+                 [("source-key", 3, 15, None)], id="yaml-unquoted"),
+    pytest.param('[collect]\nurl = https://collect.commander1.com/events\ntoken = AbCdEfGh12345678\n',
+                 [("source-key", 3, 9, None)], id="ini"),
+    pytest.param('collect:\n  url: https://collect.commander1.com/events\n  release: v2.14.1-build20231114\n', [],
+                 id="unquoted-value-of-another-name"),
+    pytest.param('TC_TOKEN=AbCdEfGh12345678\n', [], id="no-collect-host-in-the-file"),
+])
+def test_source_keys_in_configuration(text: str, expected: Expected) -> None:
+    found = scan_source(text, CommentStyle.HASH, config=True)
+    assert [(f.rule, f.line, f.column, f.version) for f in found if f.rule == "source-key"] == expected
 
 
 def test_web_container_without_version_falls_back_on_the_containers() -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from migrate1to2.audit import AuditUsageError, audit_paths
-from migrate1to2.audit.classify import plan
+from migrate1to2.audit.classify import may_audit, plan
+from tests.audit.helpers import as_tuples
 
 V1_CALL = ('import requests\nbody = {"event_name": "x", "properties": {}}\n'
            'requests.post("https://collect.commander1.com/events", json=body)\n')
@@ -92,13 +96,51 @@ def test_an_explicit_path_is_audited_even_when_vendored(project: Path) -> None:
     assert [f.path for f in audit_paths(["vendor"]).findings] == ["vendor/lib.py"]
 
 
-@pytest.mark.parametrize(("name", "note"), [
-    pytest.param("README.md", "skipped README.md: not a payload, source or build file", id="markdown"),
-    pytest.param("assets/logo.py", "skipped assets/logo.py: a binary file", id="binary"),
+EVENTS_V1 = b'{"event_name":"a","properties":{}}\n{"event_name":"b","context":{}}\n'
+
+
+def _tarball() -> bytes:
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:gz") as archive:
+        info = tarfile.TarInfo("events.ndjson")
+        info.size = len(EVENTS_V1)
+        archive.addfile(info, io.BytesIO(EVENTS_V1))
+    return data.getvalue()
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    pytest.param("events.log", EVENTS_V1, [("payload-1.0", 1, None, "1.0")], id="ndjson-named-log"),
+    pytest.param("events.log.gz", gzip.compress(EVENTS_V1), [("payload-1.0", 1, None, "1.0")], id="gzip-named-log"),
+    pytest.param("events", gzip.compress(EVENTS_V1), [("payload-1.0", 1, None, "1.0")], id="gzip-without-a-name"),
+    pytest.param("README.md", V1_CALL.encode(), [("call-site-1.0", 3, 24, "1.0")], id="documentation-as-text"),
+    pytest.param("replay.txt.gz", gzip.compress(V1_CALL.encode()), [("call-site-1.0", 3, 24, "1.0")],
+                 id="compressed-text"),
 ])
-def test_an_explicit_file_that_is_not_audited_gets_a_note(project: Path, name: str, note: str) -> None:
+def test_an_explicit_file_is_always_audited(tmp_path: Path, name: str, content: bytes,
+                                           expected: list[tuple[str, int, int | None, str | None]]) -> None:
+    (tmp_path / name).write_bytes(content)
+    report = audit_paths([str(tmp_path / name)], limit=0)
+    assert (as_tuples(report), report.notes, report.files) == (expected, [], 1)
+
+
+@pytest.mark.parametrize(("name", "content", "note"), [
+    pytest.param("assets/logo.py", None, "skipped assets/logo.py: a binary file", id="binary"),
+    pytest.param("sources.tar.gz", _tarball(), "skipped sources.tar.gz: gzip-compressed, but it holds neither JSON "
+                                               "records nor text", id="tarball-is-not-called-binary"),
+])
+def test_an_explicit_file_that_cannot_be_audited_gets_a_note(project: Path, name: str, content: bytes | None,
+                                                            note: str) -> None:
+    if content is not None:
+        (project / name).write_bytes(content)
     report = audit_paths([name])
-    assert (report.findings, report.notes) == ([], [note])
+    assert (report.findings, report.notes, report.files) == ([], [note], 0)
+
+
+def test_a_dangling_link_to_a_file_never_audited_is_not_read(project: Path) -> None:
+    (project / "src" / "logo.png").symlink_to(project / "missing.png")
+    (project / "src" / "NOTES.md").symlink_to(project / "missing.md")
+    report = audit_paths(["src"])
+    assert (report.errors, [f.path for f in report.findings]) == ([], ["src/app.py"])
 
 
 def test_a_pipe_is_never_read(project: Path) -> None:
@@ -134,6 +176,7 @@ def test_an_unreadable_file_is_an_error_naming_it_and_the_rest_is_audited(projec
     pytest.param("libs.versions.toml", b"[versions]", "sdk", id="catalog"),
     pytest.param("notes.md", b"# notes", None, id="markdown"),
     pytest.param(".env", b"A=1", "config", id="dotenv"),
+    pytest.param("events.log.gz", b"\x1f\x8b", None, id="gzip-of-another-kind-in-a-folder"),
 ])
 def test_classification(name: str, head: bytes, kind: str | None) -> None:
     how = plan(name, head)
@@ -142,3 +185,16 @@ def test_classification(name: str, head: bytes, kind: str | None) -> None:
         return
     got = how.payload or ("sdk" if how.sdk else "source" if how.language else "config" if how.config else None)
     assert got == kind
+
+
+@pytest.mark.parametrize(("name", "audited"), [
+    pytest.param("logo.png", False, id="image"),
+    pytest.param("NOTES.md", False, id="markdown"),
+    pytest.param("backup.tar.gz", False, id="tarball"),
+    pytest.param("app.py", True, id="python"),
+    pytest.param("events.ndjson.gz", True, id="compressed-ndjson"),
+    pytest.param("events-2023-11-14", True, id="no-extension-may-be-compressed"),
+    pytest.param(".env.production", True, id="dotenv"),
+])
+def test_may_audit_is_decided_from_the_name(name: str, audited: bool) -> None:
+    assert may_audit(name) is audited
