@@ -26,7 +26,7 @@ import zstandard
 from zlib_ng import gzip_ng, gzip_ng_threaded
 from zlib_ng import zlib_ng as zng
 
-from .errors import InputError
+from .errors import InputError, os_reason
 
 __all__ = ["Codec", "Reader", "Source", "codec_for_name", "open_reader", "open_writer", "sniff"]
 
@@ -216,7 +216,7 @@ def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True, head: byte
         if len(head) < MAGIC_BYTES:
             head += raw.read(MAGIC_BYTES - len(head))
     except OSError as error:
-        raise InputError(f"cannot read {source}: {error.strerror or error}") from None
+        raise InputError(f"cannot read {source}: {os_reason(error)}") from None
     codec = sniff(head)
     counted = Source(head, raw)
     whole: BinaryIO = io.BufferedReader(counted, buffer_size=1 << 16)

@@ -19,6 +19,7 @@ __all__ = [
     "MigrateError",
     "NotAnObjectError",
     "json_path",
+    "os_reason",
 ]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -36,6 +37,11 @@ def json_path(*keys: str | int) -> str:
             escaped = key.replace("\\", "\\\\").replace('"', '\\"')
             parts.append(f'["{escaped}"]')
     return "".join(parts)
+
+
+def os_reason(error: OSError) -> str:
+    """What went wrong, as messages here say it: ``no such file or directory``."""
+    return (error.strerror or str(error)).lower()
 
 
 class MigrateError(Exception):

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from .compression import Codec, Reader, codec_for_name, open_reader, open_writer
-from .errors import InputError
+from .errors import InputError, os_reason
 
 __all__ = [
     "STDIO",
@@ -50,10 +50,6 @@ class OutputClosed(InputError):
     """Standard output was closed by its reader (``| head``)."""
 
 
-def _os_reason(error: OSError) -> str:
-    return (error.strerror or str(error)).lower()
-
-
 def open_raw(name: str) -> BinaryIO:
     """Open an input's bytes as stored (``-`` is stdin); :class:`InputError` if it cannot be read."""
     if name == STDIO:
@@ -63,7 +59,7 @@ def open_raw(name: str) -> BinaryIO:
             raise InputError(f"cannot read {name}: it is a directory")
         return open(name, "rb")
     except OSError as error:
-        raise InputError(f"cannot read {name}: {_os_reason(error)}") from None
+        raise InputError(f"cannot read {name}: {os_reason(error)}") from None
 
 
 #: Inputs at least this large are (de)compressed in a background thread.
@@ -142,7 +138,7 @@ class AtomicFile:
             self.target = Path(os.path.realpath(self.path))
             fd, temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
         except OSError as error:
-            raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
+            raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
         self.temp = Path(temp)
         self._file = os.fdopen(fd, "wb")
         if keep_existing and self.target.is_file():
@@ -151,7 +147,7 @@ class AtomicFile:
                     shutil.copyfileobj(existing, self._file, 1 << 20)
             except OSError as error:
                 self.discard()
-                raise InputError(f"cannot read {self.path}: {_os_reason(error)}") from None
+                raise InputError(f"cannot read {self.path}: {os_reason(error)}") from None
         self._sink = open_writer(self._file, self.codec, threaded=threaded)
         self._unsynced = 0
         self._syncing: threading.Thread | None = None
@@ -161,7 +157,7 @@ class AtomicFile:
             self._sink.write(data)
         except OSError as error:
             self.discard()
-            raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
+            raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
         if self.temp is not None:
             self._unsynced += len(data)
             if self._unsynced >= SYNC_BYTES:
@@ -223,7 +219,7 @@ class AtomicFile:
         except OSError as error:
             self.done = False
             self.discard()
-            raise InputError(f"cannot write {self.path}: {_os_reason(error)}") from None
+            raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
 
     def _keep_backup(self) -> None:
         backup = self.target.with_name(self.target.name + str(self.backup))
@@ -274,4 +270,4 @@ def stdout_error(error: OSError) -> InputError:
     """The error for a failed write to stdout."""
     if isinstance(error, BrokenPipeError):
         return OutputClosed("stdout was closed before everything was written")
-    return InputError(f"cannot write to stdout: {_os_reason(error)}")
+    return InputError(f"cannot write to stdout: {os_reason(error)}")

@@ -28,7 +28,7 @@ from typing import BinaryIO
 import msgspec
 
 from .compression import Codec, Reader
-from .errors import InputError, MigrateError
+from .errors import InputError, MigrateError, os_reason
 from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, open_stdout, printable, stdout_error
 from .plan import Plan, Skipped, Task, UsageError
 from .progress import Progress
@@ -243,7 +243,7 @@ class _Runner:
             try:
                 Path(task.output).parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise InputError(f"cannot write {task.output}: {(error.strerror or str(error)).lower()}") from None
+                raise InputError(f"cannot write {task.output}: {os_reason(error)}") from None
         own = AtomicFile(task.output, codec, backup=self.options.backup if self.options.in_place else None,
                          threaded=is_large(task.input))
         self.open_files.append(own)
@@ -334,7 +334,7 @@ class _Runner:
         self.open_files.clear()
 
     def _spool_error(self, error: OSError) -> InputError:
-        return InputError(f"cannot use the spool directory {self.spool}: {(error.strerror or str(error)).lower()} "
+        return InputError(f"cannot use the spool directory {self.spool}: {os_reason(error)} "
                           "(free space there, or convert with --jobs 1)")
 
     def keep_finished_rejects(self) -> None:

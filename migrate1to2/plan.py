@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .compression import Codec, codec_for_name
-from .errors import MigrateError
+from .errors import MigrateError, os_reason
 from .files import STDIO
 
 __all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
@@ -84,7 +84,7 @@ def _walk(source: Path, include: Sequence[str], exclude: Sequence[str],
     real_source = source.resolve()
 
     def unreadable(error: OSError) -> None:
-        skipped.append(Skipped(str(error.filename), f"cannot be read: {(error.strerror or str(error)).lower()}"))
+        skipped.append(Skipped(str(error.filename), f"cannot be read: {os_reason(error)}"))
 
     for folder, dirs, files in os.walk(source, followlinks=False, onerror=unreadable):
         dirs.sort()

@@ -170,9 +170,6 @@ def containers(target: Version) -> tuple[str, str]:
 
 
 _CONTROL = re.compile("[\x00-\x1f]")
-#: ``"event_name":``
-_NAME_KEY = 13
-
 FastConverter = Callable[[bytes], "tuple[bytes, int, int] | None"]
 
 

@@ -13,7 +13,7 @@ from typing import BinaryIO, NamedTuple
 
 import msgspec
 
-from .errors import InputError
+from .errors import InputError, os_reason
 from .records import (
     BOM,
     OVERSIZED_HEAD,
@@ -75,7 +75,7 @@ def _read(stream: BinaryIO, size: int, source: str) -> bytes:
     try:
         return stream.read(size)
     except OSError as error:
-        raise InputError(f"cannot read {source}: {error.strerror or error}") from None
+        raise InputError(f"cannot read {source}: {os_reason(error)}") from None
 
 
 def _start(stream: BinaryIO, source: str) -> tuple[Shape, bytes, bool]:

@@ -26,7 +26,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
-from ..errors import MigrateError
+from ..errors import MigrateError, os_reason
 from ..files import open_input
 from ..records import MAX_RECORD_BYTES
 from ..streams import TruncatedRecord, iter_records
@@ -107,7 +107,7 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
         return
 
     def failed(error: OSError) -> None:
-        report.errors.append(f"cannot read {error.filename}: {(error.strerror or str(error)).lower()}")
+        report.errors.append(f"cannot read {error.filename}: {os_reason(error)}")
 
     for directory, dirnames, filenames in os.walk(argument, onerror=failed):
         relative_dir = os.path.relpath(directory, argument)
@@ -177,7 +177,7 @@ class _Auditor:
         try:
             head = _read_head(path, _HEAD_BYTES)
         except OSError as error:
-            self.report.errors.append(f"cannot read {display}: {(error.strerror or str(error)).lower()}")
+            self.report.errors.append(f"cannot read {display}: {os_reason(error)}")
             return
         self.sink.start_file()
         try:
@@ -192,7 +192,7 @@ class _Auditor:
         except MigrateError as error:
             self.report.errors.append(str(error))
         except OSError as error:
-            self.report.errors.append(f"cannot read {display}: {(error.strerror or str(error)).lower()}")
+            self.report.errors.append(f"cannot read {display}: {os_reason(error)}")
         except RecursionError:
             self.report.errors.append(f"cannot audit {display}: it is nested too deeply")
 
