@@ -230,7 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The console script."""
+    """The console script (a whole program, so it may tune the process: see ``retain_freed_memory``)."""
+    try:
+        from ._speedups import retain_freed_memory
+    except ImportError:
+        pass
+    else:
+        retain_freed_memory(64 << 20)
     sys.exit(main())
 
 # migrate1to2 audit: option parsing only; the audit lives in migrate1to2/audit/.

@@ -2,8 +2,10 @@
 
 The main process reads every input (decompressing in a background thread), cuts it into
 units of work, and writes every output (compressing in a background thread); with
-``jobs > 1`` the units are converted by a pool of processes. Results are written in input
-order, so the output is the same whatever the number of jobs. Every output file appears
+``jobs > 1`` the units are converted by a pool of threads, or of processes where the C
+accelerator is not compiled (the Python converter holds the GIL; the compiled one lets it
+go, so threads convert in parallel without copying data between processes). Results are
+written in input order, so the output is the same whatever the number of jobs. Every output file appears
 atomically; a run that stops (at a bad record, an unreadable input, or an interrupt) leaves
 the files already finished and nothing else.
 """
@@ -20,7 +22,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -32,6 +34,7 @@ from .errors import InputError, MigrateError, os_reason
 from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, open_stdout, printable, stdout_error
 from .plan import Plan, Skipped, Task, UsageError
 from .progress import Progress
+from .rawjson import COMPILED
 from .records import BOM, Converted, Counts, Reject, Settings, Shape
 from .streams import CHUNK_BYTES, Work, do_work, read_units, rejected
 from .workers import Region, Spooled, regions, run_task, spool_directory, take
@@ -41,6 +44,8 @@ __all__ = ["FileReport", "JobResult", "Options", "run_job"]
 #: Jobs reading more than this (or reading stdin) use a pool of processes when ``jobs > 1``;
 #: smaller ones are converted faster than the pool would start.
 POOL_BYTES = 8 << 20
+#: With ``jobs > 1``: a pool of threads (where the compiled converter lets go of the GIL), else of processes.
+THREADS = COMPILED
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ class _Runner:
             self._check_shape(shape, task, source)
             entry = _Input(task, reader, self._sink(task, reader), FileReport(task.input, task.output, "converted"),
                            started)
-            if self.executor is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
+            if self.spool is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
                 self._submit_regions(entry, source)
             else:
                 for unit in units:
@@ -210,7 +215,10 @@ class _Runner:
         They are forked (instant: they share what this process has imported) while this
         process has no other thread: every worker is started here, at once, and none later.
         """
-        if self.executor is None and self.options.jobs > 1:
+        if self.executor is None and self.options.jobs > 1 and THREADS:
+            self.executor = ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="migrate1to2")
+            self.limit = 2 * self.options.jobs + 2
+        elif self.executor is None and self.options.jobs > 1:
             context = multiprocessing.get_context("fork")
             self.spool = spool_directory()
             self.executor = ProcessPoolExecutor(max_workers=self.options.jobs, mp_context=context,
@@ -224,7 +232,8 @@ class _Runner:
             return rejected(unit, self.settings)
         if self.executor is None:
             return do_work(unit, self.settings)
-        assert self.spool is not None
+        if self.spool is None:  # threads
+            return self.executor.submit(do_work, unit, self.settings)
         try:
             fd, name = tempfile.mkstemp(dir=self.spool, suffix=".in")
             with os.fdopen(fd, "wb") as spooled:

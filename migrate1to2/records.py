@@ -177,13 +177,8 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
     """
     target = settings.target
     pointer = settings.payload_path
-    if not pointer and len(chunk) <= settings.max_record_bytes and b"\r" not in chunk:
-        try:
-            if not chunk.isascii():
-                chunk.decode("utf-8")
-            done = fast_chunk(chunk, target)
-        except UnicodeDecodeError:
-            done = None
+    if not pointer and len(chunk) <= settings.max_record_bytes:
+        done = fast_chunk(chunk, target)
         if done is not None:
             return Converted(done[0], Counts(records=done[1], converted=done[1]), lines=done[2])
     return _convert_each(chunk, first_line, source, settings)

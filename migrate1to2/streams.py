@@ -106,22 +106,32 @@ def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int, chun
     """
     line = 1
     step = 1 if count_lines else 0
-    buffer = bytearray(head)
+    carry: bytes | bytearray = head  # the start of a line whose end is not read yet
+    cut = head.rfind(b"\n") + 1
+    if cut:  # from here on, only the block just read can hold a line end
+        carry = head[cut:]
+        yield Work(head[:cut], line, Shape.NDJSON, source)
+        if count_lines:
+            line += head.count(b"\n", 0, cut)
     while True:
         block = _read(stream, chunk_bytes, source)
-        buffer += block
-        cut = buffer.rfind(b"\n") + 1
-        if cut and (len(buffer) >= chunk_bytes or not block):
-            chunk = bytes(buffer[:cut])
-            del buffer[:cut]
+        cut = block.rfind(b"\n") + 1
+        if cut:
+            # Whole lines, copied once (a chunk is handed on, so it cannot share a reused buffer).
+            chunk = block if cut == len(block) and not carry else b"".join((carry, memoryview(block)[:cut]))
+            carry = block[cut:]
             yield Work(chunk, line, Shape.NDJSON, source)
             if count_lines:
                 line += chunk.count(b"\n")
+            continue
         if not block:
             break
-        if not cut and len(buffer) > limit:
-            size, rest = len(buffer), b""
-            start = bytes(buffer[:OVERSIZED_HEAD])
+        if not isinstance(carry, bytearray):
+            carry = bytearray(carry)
+        carry += block
+        if len(carry) > limit:
+            size, rest = len(carry), b""
+            start = bytes(carry[:OVERSIZED_HEAD])
             while True:
                 block = _read(stream, chunk_bytes, source)
                 end = block.find(b"\n")
@@ -132,11 +142,11 @@ def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int, chun
                 size += len(block)
             yield oversized(source, line, size, start, limit)
             line += step
-            buffer = bytearray(rest)
+            carry = rest
             if not block:
                 break
-    if buffer.strip(_JSON_WS):
-        yield Work(bytes(buffer), line, Shape.NDJSON, source)
+    if carry.strip(_JSON_WS):
+        yield Work(bytes(carry), line, Shape.NDJSON, source)
 
 
 #: File names that say "payloads" (after any compression suffix is removed).

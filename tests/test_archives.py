@@ -278,10 +278,22 @@ def test_option_errors(cli: Cli, argv: list[str], message: str) -> None:
 
 # --- parallel jobs -------------------------------------------------------------------------------
 
-@pytest.fixture
-def pool_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use the pool of processes for inputs of any size (by default only jobs over 8 MB do)."""
+@pytest.fixture(params=["threads", "processes"])
+def pool_always(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Use a pool for inputs of any size (by default only jobs over 8 MB do): of threads (used where
+    the C accelerator is compiled) and of processes (used where it is not)."""
     monkeypatch.setattr(job, "POOL_BYTES", 0)
+    monkeypatch.setattr(job, "THREADS", request.param == "threads")
+
+
+@pytest.fixture
+def processes_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(job, "POOL_BYTES", 0)
+    monkeypatch.setattr(job, "THREADS", False)
+
+
+def test_threads_are_used_where_the_converter_is_compiled() -> None:
+    assert job.THREADS
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain-file-regions", "gzip-spooled-chunks"])
@@ -316,7 +328,7 @@ def test_jobs_stop_at_the_same_record(cli: Cli, tmp_path: Path, pool_always: Non
     assert runs["1"].out.count(b"\n") == 2500
 
 
-def test_spool_directory_is_removed(tmp_path: Path, pool_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spool_directory_is_removed(tmp_path: Path, processes_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
     created: list[str] = []
 
     def spool_directory() -> str:

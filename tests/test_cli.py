@@ -280,7 +280,7 @@ def test_io_errors_exit_2(cli: Cli, monkeypatch: pytest.MonkeyPatch, argv: list[
 def test_unknown_option_exits_2(cli: Cli) -> None:
     result = cli("convert", "--nonsense")
     assert (result.code, result.out) == (2, b"")
-    assert result.err == ("Usage: migrate1to2 convert [OPTIONS] [INPUT...]...\nTry 'migrate1to2 convert --help' for "
+    assert result.err == ("Usage: migrate1to2 convert [OPTIONS] [INPUT...]\nTry 'migrate1to2 convert --help' for "
                           "help.\n\nError: No such option: --nonsense\n")
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrate1to2 import MigrateError, Version, convert_json
+from migrate1to2 import MigrateError, Version, convert_json, rawjson
 from migrate1to2.records import Settings, Shape, convert_lines, detect_shape
 from tests.strategies import v1_texts, v2_texts
 
@@ -20,11 +22,18 @@ def one_line(text: str) -> bytes:
     return text.replace("\r", " ").replace("\n", " ").encode("utf-8")
 
 
+@pytest.mark.parametrize("converter", ["compiled", "python"])
 @given(st.lists(st.one_of(v1_texts(spaces=False), v2_texts(spaces=False), v1_texts(), v2_texts(),
                           st.sampled_from(BAD_LINES)), min_size=1, max_size=12),
        st.sampled_from([Version.V2, Version.V1]))
-def test_chunk_equals_records_one_by_one(texts: list[str | bytes], target: Version) -> None:
-    """convert_lines gives the outputs, counts and rejected lines that convert_json gives each line."""
+def test_chunk_equals_records_one_by_one(converter: str, texts: list[str | bytes], target: Version) -> None:
+    """convert_lines gives the outputs, counts and rejected lines that convert_json gives each line
+    (with the C accelerator, and with the Python converter used where it is not compiled)."""
+    with mock.patch.object(rawjson, "_compiled", rawjson._compiled if converter == "compiled" else None):
+        check_chunk(texts, target)
+
+
+def check_chunk(texts: list[str | bytes], target: Version) -> None:
     lines = [text if isinstance(text, bytes) else one_line(text) for text in texts]
     expected_out, rejected, converted = [], [], 0
     for number, line in enumerate(lines, 1):
