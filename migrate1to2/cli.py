@@ -241,8 +241,7 @@ def run() -> None:
 
 # migrate1to2 audit: option parsing only; the audit lives in migrate1to2/audit/.
 
-from .audit.model import Severity  # noqa: E402
-from .audit.report import OutputFormat  # noqa: E402
+from .audit.kinds import OutputFormat, Severity  # noqa: E402
 
 AuditPaths = Annotated[list[str] | None, typer.Argument(
     metavar="PATH...", show_default=False,

@@ -23,7 +23,7 @@ from pathlib import PurePath
 from typing import BinaryIO, NamedTuple, Protocol
 
 import zstandard
-from zlib_ng import gzip_ng, gzip_ng_threaded
+from zlib_ng import gzip_ng
 from zlib_ng import zlib_ng as zng
 
 from .errors import InputError, os_reason
@@ -224,6 +224,8 @@ def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True, head: byte
         return Reader(whole, codec, counted)
     stream: _Readable
     if codec is Codec.GZIP:
+        if threaded:
+            from zlib_ng import gzip_ng_threaded  # imported when needed: it pulls in multiprocessing
         stream = gzip_ng_threaded.open(whole, "rb") if threaded else gzip_ng.open(whole, "rb")  # type: ignore[no-untyped-call]
     elif codec is Codec.BZIP2:
         stream = _Streams(whole, bz2.BZ2Decompressor, "bzip2")
@@ -238,12 +240,15 @@ def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True, head: byte
 class _Writer(io.RawIOBase):
     """A compressing stream over ``raw``; closing it finishes the format but leaves ``raw`` open."""
 
-    def __init__(self, raw: BinaryIO, codec: Codec, *, threaded: bool) -> None:
+    def __init__(self, raw: BinaryIO, codec: Codec, *, threads: int) -> None:
         self.codec = codec
         self._raw = raw
         self._stream: _Writable
-        if codec is Codec.GZIP and threaded:
-            self._stream = gzip_ng_threaded.open(raw, "wb", compresslevel=GZIP_LEVEL)  # type: ignore[no-untyped-call]
+        if codec is Codec.GZIP and threads:
+            from zlib_ng import gzip_ng_threaded
+
+            self._stream = gzip_ng_threaded.open(  # type: ignore[no-untyped-call]
+                raw, "wb", compresslevel=GZIP_LEVEL, threads=threads)
         elif codec is Codec.GZIP:
             # mtime 0, as the threaded writer does: the same input gives the same bytes.
             self._stream = gzip_ng.GzipNGFile(  # type: ignore[no-untyped-call]
@@ -268,12 +273,12 @@ class _Writer(io.RawIOBase):
         super().close()
 
 
-def open_writer(raw: BinaryIO, codec: Codec, *, threaded: bool = True) -> BinaryIO:
+def open_writer(raw: BinaryIO, codec: Codec, *, threads: int = 1) -> BinaryIO:
     """A stream that writes ``codec``-compressed bytes to ``raw`` (``raw`` itself for ``NONE``).
 
-    ``threaded``: compress gzip in a background thread. Close it to finish the compressed
-    format; ``raw`` stays open.
+    ``threads``: compress gzip in that many background threads (0: in the caller's). Close it to
+    finish the compressed format; ``raw`` stays open.
     """
     if codec is Codec.NONE:
         return raw
-    return _Writer(raw, codec, threaded=threaded)  # type: ignore[return-value]
+    return _Writer(raw, codec, threads=threads)  # type: ignore[return-value]

@@ -116,11 +116,11 @@ class AtomicFile:
     """
 
     def __init__(self, path: str | os.PathLike[str], codec: Codec | None = None, *, backup: str | None = None,
-                 threaded: bool = True, keep_existing: bool = False) -> None:
+                 threads: int = 1, keep_existing: bool = False) -> None:
         """``codec``: how to compress what is written (default: as the file name says).
 
         ``backup``: a suffix; the file being replaced is kept under its name plus this suffix.
-        ``threaded``: compress in a background thread (for large outputs).
+        ``threads``: compress gzip in that many background threads (0: none, for small outputs).
         ``keep_existing``: start from the file's current content (what is written is appended).
         """
         self.path = Path(path)
@@ -133,7 +133,7 @@ class AtomicFile:
         try:
             if self.path.exists() and not self.path.is_file():
                 self._file: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed by commit/discard
-                self._sink = open_writer(self._file, self.codec, threaded=threaded)
+                self._sink = open_writer(self._file, self.codec, threads=threads)
                 return
             self.target = Path(os.path.realpath(self.path))
             fd, temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
@@ -148,7 +148,7 @@ class AtomicFile:
             except OSError as error:
                 self.discard()
                 raise InputError(f"cannot read {self.path}: {os_reason(error)}") from None
-        self._sink = open_writer(self._file, self.codec, threaded=threaded)
+        self._sink = open_writer(self._file, self.codec, threads=threads)
         self._unsynced = 0
         self._syncing: threading.Thread | None = None
 

@@ -13,7 +13,6 @@ the files already finished and nothing else.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import shutil
 import signal
@@ -22,7 +21,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -37,7 +36,7 @@ from .progress import Progress
 from .rawjson import COMPILED
 from .records import BOM, Converted, Counts, Reject, Settings, Shape
 from .streams import CHUNK_BYTES, Work, do_work, read_units, rejected
-from .workers import Region, Spooled, regions, run_task, spool_directory, take
+from .workers import Region, Spooled, convert_region, regions, run_task, spool_directory, take
 
 __all__ = ["FileReport", "JobResult", "Options", "run_job"]
 
@@ -172,7 +171,7 @@ class _Runner:
             self._check_shape(shape, task, source)
             entry = _Input(task, reader, self._sink(task, reader), FileReport(task.input, task.output, "converted"),
                            started)
-            if self.spool is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
+            if self.executor is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
                 self._submit_regions(entry, source)
             else:
                 for unit in units:
@@ -186,7 +185,6 @@ class _Runner:
     def _submit_regions(self, entry: _Input, source: str) -> None:
         """Let the workers read an uncompressed file themselves, a region each."""
         assert self.executor is not None
-        assert self.spool is not None
         path = entry.task.input
         size = os.path.getsize(path)
         with open(path, "rb") as stream:
@@ -194,8 +192,11 @@ class _Runner:
         for begin, end in regions(path, start, size, CHUNK_BYTES):
             if self.progress:
                 self.progress.read(end)
-            self._push(entry, self.executor.submit(run_task, Region(path, begin, end, source), self.settings,
-                                                   self.spool))
+            region = Region(path, begin, end, source)
+            if self.spool is None:  # threads
+                self._push(entry, self.executor.submit(convert_region, region, self.settings))
+            else:
+                self._push(entry, self.executor.submit(run_task, region, self.settings, self.spool))
         entry.report.bytes_in = size
 
     def _push(self, entry: _Input, item: Item) -> None:
@@ -219,6 +220,9 @@ class _Runner:
             self.executor = ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="migrate1to2")
             self.limit = 2 * self.options.jobs + 2
         elif self.executor is None and self.options.jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("fork")
             self.spool = spool_directory()
             self.executor = ProcessPoolExecutor(max_workers=self.options.jobs, mp_context=context,
@@ -254,7 +258,7 @@ class _Runner:
             except OSError as error:
                 raise InputError(f"cannot write {task.output}: {os_reason(error)}") from None
         own = AtomicFile(task.output, codec, backup=self.options.backup if self.options.in_place else None,
-                         threaded=is_large(task.input))
+                         threads=self.options.jobs if is_large(task.input) else 0)
         self.open_files.append(own)
         return _Sink(own.write, own)
 
@@ -326,7 +330,7 @@ class _Runner:
             self.stdout = open_stdout(options.compress or Codec.NONE)
             self.shared = _Sink(_guarded(self.stdout.write), None)
         elif plan.output is not None:
-            shared = AtomicFile(plan.output, options.compress)
+            shared = AtomicFile(plan.output, options.compress, threads=options.jobs)
             self.open_files.append(shared)
             self.shared = _Sink(shared.write, None)  # committed at the end, with the rejects file
 

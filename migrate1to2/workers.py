@@ -23,7 +23,7 @@ from typing import BinaryIO
 from .records import Converted, Reject, Settings, Shape
 from .streams import Work, do_work, ndjson_units, rejected
 
-__all__ = ["Region", "Spooled", "regions", "run_task", "spool_directory", "take"]
+__all__ = ["Region", "Spooled", "convert_region", "regions", "run_task", "spool_directory", "take"]
 
 #: Where spool files go: RAM-backed when possible.
 _SHM = "/dev/shm"
@@ -104,14 +104,15 @@ def run_task(task: Region | Spooled, settings: Settings, spool: str) -> Converte
         os.unlink(task.path)
         result = do_work(Work(data, task.first_line, task.shape, task.source), settings)
     else:
-        result = _convert_region(task, settings)
+        result = convert_region(task, settings)
     fd, name = tempfile.mkstemp(dir=spool, suffix=".out")
     with os.fdopen(fd, "wb") as out:
         out.write(result.output)
     return replace(result, output=b"", spooled=name)
 
 
-def _convert_region(region: Region, settings: Settings) -> Converted:
+def convert_region(region: Region, settings: Settings) -> Converted:
+    """Read and convert a region of a file (in a worker process, or in a thread of the main one)."""
     length = region.end - region.start
     with open(region.path, "rb") as stream:
         stream.seek(region.start)

@@ -6,32 +6,14 @@ import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
+
+from .kinds import Severity
 
 __all__ = ["VERSION_KEYS", "AuditReport", "Finding", "PayloadStats", "Severity"]
 
 #: The keys of :attr:`PayloadStats.versions`, in report order.
 VERSION_KEYS = ("1.0", "2.0", "either", "invalid")
-
-
-class Severity(str, Enum):
-    """How serious a finding is. Ordered: ``info`` < ``warning`` < ``error``."""
-
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        """0 for info, 1 for warning, 2 for error."""
-        return _RANKS[self.value]
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_RANKS = {"info": 0, "warning": 1, "error": 2}
 
 
 @functools.lru_cache(maxsize=4096)

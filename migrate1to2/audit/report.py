@@ -7,10 +7,10 @@ cannot reach it in full even if a message quoted one.
 from __future__ import annotations
 
 import json
-from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
+from .kinds import OutputFormat
 from .masking import redact
 from .model import VERSION_KEYS, AuditReport, Severity
 from .rules import RULES
@@ -20,14 +20,6 @@ __all__ = ["SARIF_SCHEMA", "OutputFormat", "render", "summary"]
 #: The schema a SARIF report names (OASIS SARIF 2.1.0, errata 01).
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-
-
-class OutputFormat(str, Enum):
-    """How the report is written."""
-
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
 
 
 def summary(report: AuditReport) -> dict[str, Any]:
