@@ -34,7 +34,7 @@ from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, o
 from .plan import Plan, Skipped, Task, UsageError
 from .progress import Progress
 from .rawjson import COMPILED
-from .records import BOM, Converted, Counts, Reject, Settings, Shape
+from .records import BOM, Converted, Counts, Reject, Settings, Shape, array_close, array_open, array_separator
 from .streams import CHUNK_BYTES, Work, do_work, read_units, rejected
 from .workers import Region, Spooled, convert_region, regions, run_task, spool_directory, take
 
@@ -114,8 +114,11 @@ class _Input:
     sink: _Sink
     report: FileReport
     started: float
+    shape: Shape
     #: The number of the line the next region of this input starts on.
     line_base: int = 1
+    #: An array: whether an element is written yet (the opening bracket with it).
+    array_started: bool = False
 
 
 Item = Future[Converted] | Converted | None  # None: the end of an input
@@ -170,14 +173,14 @@ class _Runner:
                 return
             self._check_shape(shape, task, source)
             entry = _Input(task, reader, self._sink(task, reader), FileReport(task.input, task.output, "converted"),
-                           started)
+                           started, shape)
             if self.executor is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
                 self._submit_regions(entry, source)
             else:
                 for unit in units:
                     if self.progress:
                         self.progress.read(reader.source.position)
-                    self._push(entry, self._submit(unit))
+                    self._push(entry, self._submit(unit, shape))
                 entry.report.bytes_in = reader.source.position
         self.pending.append((entry, None))
         self._drain(self.limit)
@@ -231,12 +234,12 @@ class _Runner:
                 self.executor.submit(time.sleep, 0.01)
             self.limit = 2 * self.options.jobs + 2
 
-    def _submit(self, unit: Work | Reject) -> Item:
-        if isinstance(unit, Reject):
-            return rejected(unit, self.settings)
+    def _submit(self, unit: Work | Reject, shape: Shape) -> Item:
+        if isinstance(unit, Reject):  # array elements carry their own line numbers
+            return rejected(unit, self.settings, lines=0 if shape is Shape.ARRAY else 1)
         if self.executor is None:
             return do_work(unit, self.settings)
-        if self.spool is None:  # threads
+        if self.spool is None or unit.shape is Shape.ARRAY:  # threads; array elements travel pickled
             return self.executor.submit(do_work, unit, self.settings)
         try:
             fd, name = tempfile.mkstemp(dir=self.spool, suffix=".in")
@@ -279,7 +282,13 @@ class _Runner:
                 self._write(entry, converted)
 
     def _write(self, entry: _Input, converted: Converted) -> None:
-        entry.sink.write(converted.output)
+        if entry.shape is not Shape.ARRAY:
+            entry.sink.write(converted.output)
+        elif converted.output:
+            pretty = self.settings.pretty
+            entry.sink.write((array_separator(pretty) if entry.array_started else array_open(pretty))
+                             + converted.output)
+            entry.array_started = True
         entry.report.counts.add(converted.counts)
         self.result.counts.add(converted.counts)
         if self.reject_file is not None:
@@ -288,13 +297,19 @@ class _Runner:
         if self.progress:
             self.progress.records_done(converted.counts.records)
         if converted.stopped:
+            self._close_array(entry)  # on stdout, what was written stays valid JSON
             entry.report.status = "stopped"
             entry.report.bytes_in = entry.reader.source.position
             self.result.files.append(entry.report)
             self.result.stopped_at = converted.rejects[-1]
             raise _Stopped
 
+    def _close_array(self, entry: _Input) -> None:
+        if entry.shape is Shape.ARRAY:
+            entry.sink.write(array_close(self.settings.pretty, empty=not entry.array_started))
+
     def _finish(self, entry: _Input) -> None:
+        self._close_array(entry)
         report = entry.report
         own = entry.sink.own
         if own is not None:

@@ -17,7 +17,7 @@ from msgspec import Raw
 
 from .envelope import convert_at
 from .errors import ConversionError, InvalidJSONError, MigrateError
-from .rawjson import check_utf8, diagnose, fast_chunk
+from .rawjson import check_utf8, fast_chunk
 from .rawjson import fast_convert as fast_record
 from .version import Version
 
@@ -25,10 +25,15 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "Converted",
     "Counts",
+    "Element",
     "Reject",
     "Settings",
     "Shape",
+    "array_close",
+    "array_open",
+    "array_separator",
     "convert_document",
+    "convert_elements",
     "convert_lines",
     "detect_shape",
 ]
@@ -63,13 +68,14 @@ class Reject:
     size: int | None = None
 
     @classmethod
-    def from_error(cls, error: MigrateError, source: str, line: int, record: bytes) -> Reject:
-        """Locate ``error``, raised for the text ``record`` that starts on ``line`` of ``source``.
+    def from_error(cls, error: MigrateError, source: str, line: int, record: bytes, column: int = 1) -> Reject:
+        """Locate ``error``, raised for the text ``record`` that starts on ``line`` (at ``column``) of ``source``.
 
         Invalid JSON is located at the error; other errors at the line where the value starts.
         """
         if isinstance(error, InvalidJSONError):
-            return cls(source, line + error.lineno - 1, error.colno, f"invalid JSON: {error.reason}", None, record)
+            colno = error.colno + column - 1 if error.lineno == 1 else error.colno
+            return cls(source, line + error.lineno - 1, colno, f"invalid JSON: {error.reason}", None, record)
         line += record[: len(record) - len(record.lstrip(_JSON_WS))].count(b"\n")
         if isinstance(error, ConversionError):
             return cls(source, line, None, error.reason, error.path, record)
@@ -260,58 +266,79 @@ def detect_shape(head: bytes, at_eof: bool) -> Shape:
 
 
 def convert_document(text: bytes, shape: Shape, source: str, settings: Settings) -> Converted:
-    """Convert a whole JSON document: one object, or an array of objects.
+    """Convert a whole JSON document holding one object (arrays: :func:`convert_elements`).
 
-    The output keeps the shape, compact on one line or indented with ``pretty``.
-    A document that is not valid JSON is one rejected record (its records cannot
-    be told apart), located at the error.
+    The output is compact on one line (a multi-line document is minified; a one-line document keeps
+    its bytes) or indented with ``pretty``. A document that is not valid JSON is one rejected record,
+    located at the error.
     """
-    if shape is Shape.ARRAY:
-        try:
-            text.decode("utf-8")
-            elements = list_of_raw(text)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
-            reject = Reject.from_error(diagnose(text), source, 1, text)
-            return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
-        records = list(locate_elements(text, elements))
-    else:
-        records = [(1, text)]
+    if len(text) > settings.max_record_bytes:
+        reject = oversized(source, 1, len(text), text[:OVERSIZED_HEAD], settings.max_record_bytes)
+        return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
+    try:
+        converted = convert_at(text, settings.payload_path, settings.target)
+    except MigrateError as error:
+        reject = Reject.from_error(error, source, 1, text)
+        return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
+    counts = Counts(records=1, converted=int(converted.converted), unchanged=int(not converted.converted))
+    return Converted(_layout(converted.output, settings.pretty, b"\n" in text.strip(_JSON_WS)) + b"\n", counts)
+
+
+def _layout(text: bytes, pretty: bool, minify: bool) -> bytes:
+    if pretty:
+        return msgspec.json.format(text, indent=2)
+    if minify:  # a multi-line document becomes one line, its whitespace dropped
+        return msgspec.json.format(text, indent=-1)
+    return text
+
+
+#: An element of a JSON array: the line and column it starts at, and its bytes.
+Element = tuple[int, int, bytes]
+
+
+def convert_elements(elements: Iterable[Element], source: str, settings: Settings, *, minify: bool) -> Converted:
+    """Convert elements of a JSON array; the output is the converted elements joined by
+    :func:`array_separator` (the caller writes :func:`array_open` and :func:`array_close` around them).
+
+    Each element is a record: converted, unchanged or rejected on its own, at its own line.
+    ``minify``: the array spans several lines, and its elements are written on one.
+    """
     outputs: list[bytes] = []
     result = Converted()
-    for line, record in records:
+    indent = b"\n" + b" " * 2
+    for line, column, record in elements:
         try:
-            if len(record) > settings.max_record_bytes:
-                head = record[:OVERSIZED_HEAD]
-                result.rejects.append(oversized(source, line, len(record), head, settings.max_record_bytes))
-                if settings.stop_at_reject:
-                    result.stopped = True
-                    break
-                continue
-            converted = convert_at(record, settings.payload_path, settings.target,
-                                   utf8_checked=shape is Shape.ARRAY)
+            converted = convert_at(record, settings.payload_path, settings.target)
         except MigrateError as error:
-            result.rejects.append(Reject.from_error(error, source, line, record))
+            result.rejects.append(Reject.from_error(error, source, line, record, column))
             if settings.stop_at_reject:
                 result.stopped = True
                 break
             continue
-        outputs.append(converted.output)
+        output = _layout(converted.output, settings.pretty, minify)
+        outputs.append(b"  " + output.replace(b"\n", indent) if settings.pretty else output)
         result.counts.converted += converted.converted
     result.counts.records = len(outputs) + len(result.rejects)
     result.counts.unchanged = len(outputs) - result.counts.converted
     result.counts.rejected = len(result.rejects)
-    if shape is Shape.ARRAY:
-        body = b"[" + b",".join(outputs) + b"]"
-    elif outputs:
-        body = outputs[0]
-    else:
-        return result
-    if settings.pretty:
-        body = msgspec.json.format(body, indent=2)
-    elif b"\n" in text.strip(_JSON_WS):  # a multi-line document becomes one line, its whitespace dropped
-        body = msgspec.json.format(body, indent=-1)
-    result.output = body + b"\n"
+    result.output = array_separator(settings.pretty).join(outputs)
     return result
+
+
+def array_open(pretty: bool) -> bytes:
+    """What starts a converted array that has elements."""
+    return b"[\n" if pretty else b"["
+
+
+def array_separator(pretty: bool) -> bytes:
+    return b",\n" if pretty else b","
+
+
+def array_close(pretty: bool, empty: bool) -> bytes:
+    """What ends a converted array (all of it, when it has no elements)."""
+    if empty:
+        return b"[]\n"
+    return b"\n]\n" if pretty else b"]\n"
 
 
 def list_of_raw(text: bytes) -> list[Raw]:

@@ -7,6 +7,7 @@ another process.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
@@ -19,10 +20,12 @@ from .records import (
     OVERSIZED_HEAD,
     Converted,
     Counts,
+    Element,
     Reject,
     Settings,
     Shape,
     convert_document,
+    convert_elements,
     convert_lines,
     detect_shape,
     list_of_raw,
@@ -51,24 +54,33 @@ _JSON_WS = b" \t\r\n"
 
 @dataclass(frozen=True)
 class Work:
-    """A piece of one input to convert: whole NDJSON lines, or a whole JSON document."""
+    """A piece of one input to convert: whole NDJSON lines, a whole JSON object, or elements of an array."""
 
     data: bytes
     first_line: int
     shape: Shape
     source: str
+    #: Arrays: the elements (``data`` is empty), each with its line and column in the input.
+    elements: tuple[Element, ...] = ()
+    #: Arrays: the input spans several lines, so the output is minified (as a multi-line object is).
+    minify: bool = False
 
 
 def do_work(work: Work, settings: Settings) -> Converted:
     """Convert one unit of work (a pure function of its arguments)."""
     if work.shape is Shape.NDJSON:
         return convert_lines(work.data, work.first_line, work.source, settings)
+    if work.shape is Shape.ARRAY:
+        return convert_elements(work.elements, work.source, settings, minify=work.minify)
     return convert_document(work.data, work.shape, work.source, settings)
 
 
-def rejected(reject: Reject, settings: Settings) -> Converted:
-    """The outcome of a record rejected while reading (too large to load): one line."""
-    return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject, lines=1)
+def rejected(reject: Reject, settings: Settings, *, lines: int = 1) -> Converted:
+    """The outcome of a record rejected while reading (too large to load, or a broken array).
+
+    ``lines``: the lines it covers, for units numbered from 1 (array elements carry their own line: 0).
+    """
+    return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject, lines=lines)
 
 
 def _read(stream: BinaryIO, size: int, source: str) -> bytes:
@@ -178,6 +190,10 @@ def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_on
         units = ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes,
                              count_lines=count_lines)
         return shape, units
+    if shape is Shape.ARRAY:
+        minify = b"\n" in head.strip(_JSON_WS) if at_eof else b"\n" in head
+        return shape, ArrayReader(stream, head, source, limit=settings.max_record_bytes,
+                                  chunk_bytes=chunk_bytes).units(minify=minify)
     return shape, _document(stream, head, source, shape=shape, at_eof=at_eof, settings=settings)
 
 
@@ -185,15 +201,225 @@ def _document(stream: BinaryIO, head: bytes, source: str, *, shape: Shape, at_eo
               settings: Settings) -> Iterator[Work | Reject]:
     data = head
     if not at_eof:
-        cap = -1 if shape is Shape.ARRAY else settings.max_record_bytes + 1 - len(head)
-        data += _read(stream, cap, source)
-        if shape is Shape.OBJECT and len(data) > settings.max_record_bytes:
+        data += _read(stream, settings.max_record_bytes + 1 - len(head), source)
+        if len(data) > settings.max_record_bytes:
             size = len(data)
             while block := _read(stream, CHUNK_BYTES, source):
                 size += len(block)
             yield oversized(source, 1, size, data[:OVERSIZED_HEAD], settings.max_record_bytes)
             return
     yield Work(data, 1, shape, source)
+
+
+#: What matters in finding where an array element ends: a whole string, a quote that opens a string
+#: not read to its end yet, a bracket.
+_ELEMENT_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|["\[\]{}]', re.DOTALL)
+_SCALAR_END = re.compile(rb'[ \t\r\n,\[\]{}"]')
+_NOT_WS = re.compile(rb"[^ \t\r\n]")
+
+
+class _Broken(Exception):
+    """The array itself (not an element) is not valid JSON here."""
+
+    def __init__(self, reason: str, position: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.position = position
+        #: Its line and column, when found before the break was.
+        self.where: tuple[int, int] | None = None
+
+
+class ArrayReader:
+    """The elements of a JSON array, read a block at a time: memory is bounded by the largest element.
+
+    Only the array's own syntax is checked here (brackets, commas, strings); each element is
+    checked when it is converted, so a broken element is one rejected record at its own line. A
+    break in the array itself (a missing or extra comma, text after it, its end missing) makes
+    what follows one rejected record, located there.
+    """
+
+    def __init__(self, stream: BinaryIO, head: bytes, source: str, *, limit: int, chunk_bytes: int) -> None:
+        self.stream = stream
+        self.source = source
+        self.limit = limit
+        self.chunk_bytes = chunk_bytes
+        self.buf = head
+        self.base = 0  # the input offset of buf[0]
+        self.eof = False
+        # The line and character column at input offset `counted`.
+        self.counted = 0
+        self.line = 1
+        self.column = 1
+
+    # --- the buffer -----------------------------------------------------------------------------
+
+    def _more(self, keep_from: int) -> bool:
+        """Read another block, dropping what is before ``keep_from`` (an input offset); False at the end."""
+        if self.eof:
+            return False
+        self._locate(keep_from)
+        self.buf = self.buf[keep_from - self.base:]
+        self.base = keep_from
+        block = _read(self.stream, self.chunk_bytes, self.source)
+        if not block:
+            self.eof = True
+            return False
+        self.buf += block
+        return True
+
+    def _locate(self, offset: int) -> tuple[int, int]:
+        """The line and column of an input offset (at or after the last one asked for)."""
+        segment = self.buf[self.counted - self.base:offset - self.base]
+        newline = segment.rfind(b"\n")
+        if newline >= 0:
+            self.line += segment.count(b"\n")
+            self.column = 1
+            segment = segment[newline + 1:]
+        self.column += len(segment) if segment.isascii() else len(segment.decode("utf-8", "replace"))
+        self.counted = offset
+        return self.line, self.column
+
+    def _skip_ws(self, offset: int) -> int:
+        """The offset of the next byte that is not whitespace (the end of the input if none)."""
+        while True:
+            found = _NOT_WS.search(self.buf, offset - self.base)
+            if found:
+                return found.start() + self.base
+            offset = self.base + len(self.buf)
+            if not self._more(offset):
+                return offset
+
+    def _byte(self, offset: int) -> int:
+        return self.buf[offset - self.base]
+
+    # --- elements -------------------------------------------------------------------------------
+
+    def _element_end(self, start: int) -> tuple[int, bytes, int]:
+        """Read the element at ``start``: its end, its bytes (only its first ones if it is larger than
+        the limit) and its size."""
+        first = self._byte(start)
+        if first in b"]},:":
+            raise _Broken(f"expected a value, got {chr(first)!r}", start)
+        depth = 0
+        scan = start  # where scanning resumes
+        head = b""  # an oversized element's first bytes
+        while True:
+            end = -1
+            at = scan - self.base
+            if first in b"{[" or first == 0x22:
+                for token in _ELEMENT_TOKEN.finditer(self.buf, at):
+                    char = self.buf[token.start()]
+                    if token.end() - token.start() == 1 and char == 0x22:  # a string not read to its end
+                        at = token.start()
+                        break
+                    if char in b"{[":
+                        depth += 1
+                    elif char in b"}]":
+                        depth -= 1
+                    if depth <= 0:
+                        end = token.end() + self.base
+                        break
+                    at = token.end()
+                else:
+                    at = len(self.buf)
+            else:
+                found = _SCALAR_END.search(self.buf, at)
+                if found:
+                    end = found.start() + self.base
+                else:
+                    at = len(self.buf)
+            if end >= 0:
+                if head:
+                    return end, head, end - start
+                return end, self.buf[start - self.base:end - self.base], end - start
+            scan = at + self.base
+            if scan - start > self.limit:  # keep only its first bytes; read on to its end
+                if not head:
+                    head = self.buf[start - self.base:start - self.base + OVERSIZED_HEAD]
+                keep = scan
+            else:
+                keep = start
+            if not self._more(keep):
+                end = self.base + len(self.buf)
+                if first in b"{[\"" and not head:
+                    raise _Broken("unexpected end of input: an array element is incomplete", start)
+                return end, head or self.buf[start - self.base:], end - start  # too large, or a scalar
+
+    def units(self, *, minify: bool) -> Iterator[Work | Reject]:
+        """Groups of elements of about ``chunk_bytes``, and rejects, in input order."""
+        group: list[Element] = []
+        size = 0
+        try:
+            for element in self._elements():
+                if isinstance(element, Reject):
+                    if group:
+                        yield self._part(group, minify)
+                        group, size = [], 0
+                    yield element
+                    continue
+                group.append(element)
+                size += len(element[2])
+                if size >= self.chunk_bytes:
+                    yield self._part(group, minify)
+                    group, size = [], 0
+        except _Broken as broken:
+            if group:
+                yield self._part(group, minify)
+            yield self._rest(broken)
+            return
+        if group:
+            yield self._part(group, minify)
+
+    def _part(self, group: list[Element], minify: bool) -> Work:
+        return Work(b"", group[0][0], Shape.ARRAY, self.source, tuple(group), minify)
+
+    def _elements(self) -> Iterator[Element | Reject]:
+        """Each element, or the reject of one too large to load; :class:`_Broken` where the array breaks."""
+        position = self._skip_ws(0) + 1  # after the [ that the shape was told from
+        expect_value, after_comma = True, False
+        while True:
+            position = self._skip_ws(position)
+            if position - self.base >= len(self.buf):
+                raise _Broken("unexpected end of input: the array is not closed", position)
+            char = self._byte(position)
+            if not expect_value and char == 0x2C:  # ,
+                expect_value, after_comma = True, True
+                position += 1
+                continue
+            if char == 0x5D and not after_comma:  # ]
+                end = self._skip_ws(position + 1)
+                if end - self.base < len(self.buf):
+                    raise _Broken("unexpected text after the array", end)
+                return
+            if char == 0x5D:
+                raise _Broken("trailing comma in array", position)
+            if not expect_value:
+                raise _Broken("expected ',' or ']' after an array element", position)
+            line, column = self._locate(position)
+            try:
+                position, data, length = self._element_end(position)
+            except _Broken as broken:
+                broken.where = line, column
+                raise
+            if length > self.limit:
+                yield oversized(self.source, line, length, data[:OVERSIZED_HEAD], self.limit)
+            else:
+                yield line, column, data
+            expect_value, after_comma = False, False
+
+    def _rest(self, broken: _Broken) -> Reject:
+        """What follows a break in the array, as one rejected record located at the break."""
+        line, column = broken.where or self._locate(broken.position)
+        start = broken.position
+        while self.base + len(self.buf) - start <= self.limit and self._more(start):
+            pass
+        rest = self.buf[start - self.base:]
+        size = len(rest)
+        if size > self.limit:
+            while self._more(self.base + len(self.buf)):
+                size += len(self.buf)
+            return oversized(self.source, line, size, rest[:OVERSIZED_HEAD], self.limit)
+        return Reject(self.source, line, column, f"invalid JSON: {broken.reason}", None, rest)
 
 
 class Record(NamedTuple):

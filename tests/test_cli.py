@@ -179,15 +179,47 @@ def test_array_rejects_elements_with_their_line(cli: Cli, tmp_path: Path) -> Non
     ]
 
 
-def test_invalid_array_is_one_rejected_record(cli: Cli, tmp_path: Path) -> None:
+def test_an_invalid_element_is_rejected_on_its_own(cli: Cli, tmp_path: Path) -> None:
     rejects = tmp_path / "r.ndjson"
     stdin = b'[\n  {"event_name": "a"},\n  {"event_name": "b",}\n]\n'
     result = cli("convert", "--rejects", rejects, stdin=stdin)
-    assert (result.code, result.out) == (1, b"")
-    assert result.err == summary(1, 0, 0, 1, see=str(rejects))
+    assert (result.code, result.out) == (1, b'[{"event_name":"a"}]\n')
+    assert result.err == summary(2, 0, 1, 1, see=str(rejects))
     [entry] = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert (entry["line"], entry["column"], entry["reason"]) == (3, 22, "invalid JSON: trailing comma in object")
-    assert entry["record"] == stdin.decode()
+    assert entry["record"] == '{"event_name": "b",}'
+
+
+@pytest.mark.parametrize(("stdin", "expected"), [
+    pytest.param(b'[{"a":1}\n {"b":2}]', (b'[{"context":{"a":1}}]\n', (2, 2),
+                 "expected ',' or ']' after an array element", '{"b":2}]'), id="missing-comma"),
+    pytest.param(b'[{"a":1},\n]', (b'[{"context":{"a":1}}]\n', (2, 1), "trailing comma in array", "]"),
+                 id="trailing-comma"),
+    pytest.param(b'[{"a":1},{"b":', (b'[{"context":{"a":1}}]\n', (1, 10),
+                 "unexpected end of input: an array element is incomplete", '{"b":'), id="cut-in-an-element"),
+    pytest.param(b'[{"a":1}\n', (b'[{"context":{"a":1}}]\n', (2, 1),
+                 "unexpected end of input: the array is not closed", ""), id="not-closed"),
+    pytest.param(b'[{"a":1}] [', (b'[{"context":{"a":1}}]\n', (1, 11), "unexpected text after the array", "["),
+                 id="text-after"),
+    pytest.param(b'[,{"a":1}]', (b"[]\n", (1, 2), "expected a value, got ','", ',{"a":1}]'), id="no-value"),
+])
+def test_a_break_in_the_array_rejects_what_follows(cli: Cli, tmp_path: Path, stdin: bytes,
+                                                   expected: tuple[bytes, tuple[int, int], str, str]) -> None:
+    """The elements before the break are converted; what follows it is one rejected record, located there."""
+    out, where, reason, record = expected
+    rejects = tmp_path / "r.ndjson"
+    result = cli("convert", "--rejects", rejects, "-q", stdin=stdin)
+    assert (result.code, result.out) == (1, out)
+    [entry] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert ((entry["line"], entry["column"]), entry["reason"], entry["record"]) == (where, f"invalid JSON: {reason}",
+                                                                                   record)
+
+
+def test_a_stopped_array_on_stdout_is_closed(cli: Cli) -> None:
+    stdin = b'[{"event_name":"a","properties":{}},{"properties":{"context":1}},{"properties":{}}]'
+    result = cli("convert", stdin=stdin)
+    assert (result.code, result.out) == (1, b'[{"event_name":"a","context":{}}]\n')
+    assert result.err.startswith("<stdin>:1: `context` inside `properties`")
 
 
 def test_pretty_object(cli: Cli) -> None:

@@ -1,0 +1,124 @@
+"""JSON arrays are streamed: read a block at a time, each element a record of its own."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench.generate import events
+from migrate1to2 import MigrateError, Version, convert_json, job
+from migrate1to2.cli import main
+from migrate1to2.records import Reject, Settings, Shape, array_close, array_open, array_separator
+from migrate1to2.streams import do_work, read_units
+from tests.strategies import v1_texts, v2_texts
+
+ELEMENTS = st.one_of(v1_texts(), v2_texts(), st.sampled_from(['{"event_name":"x","properties":{"event_name":"y"}}',
+                                                             '{"a":1,}', "3", '"s"', "[1, 2]", '{"a":"]"}']))
+
+
+def streamed(data: bytes, settings: Settings, chunk_bytes: int) -> tuple[bytes, list[tuple[int, int | None, str]]]:
+    """The output and the rejects (line, column, reason) of converting the array ``data``."""
+    shape, units = read_units(io.BytesIO(data), "x", settings, chunk_bytes=chunk_bytes)
+    assert shape is Shape.ARRAY
+    parts: list[bytes] = []
+    rejects: list[Reject] = []
+    for unit in units:
+        if isinstance(unit, Reject):
+            rejects.append(unit)
+            continue
+        done = do_work(unit, settings)
+        if done.output:
+            parts.append(done.output)
+        rejects.extend(done.rejects)
+    pretty = settings.pretty
+    output = (array_open(pretty) + array_separator(pretty).join(parts) + array_close(pretty, False) if parts
+              else array_close(pretty, True))
+    return output, [(reject.line, reject.column, reject.reason) for reject in rejects]
+
+
+@given(st.lists(ELEMENTS, max_size=8), st.sampled_from(["", " ", "\n", "\n  "]), st.booleans(),
+       st.integers(1, 64))
+def test_elements_convert_as_records_whatever_the_blocks(texts: list[str], space: str, pretty: bool,
+                                                         chunk_bytes: int) -> None:
+    """Each element converts as convert_json converts it, at its own line, however the input is cut into blocks."""
+    data = b"[" + space.encode()
+    expected, lines = [], []
+    for index, text in enumerate(texts):
+        if index:
+            data += b"," + space.encode()
+        line = 1 + data.count(b"\n")
+        data += text.encode("utf-8")
+        try:
+            expected.append(convert_json(text, Version.V2).output)
+        except MigrateError:
+            lines.append(line)
+    data += space.encode() + b"]"
+    if b"\n" in data:  # a multi-line array is written on one line
+        expected = [msgspec.json.format(output, indent=-1) for output in expected]
+    whole = b"[" + b",".join(expected) + b"]"
+    settings = Settings(Version.V2, stop_at_reject=False, pretty=pretty)
+    output, rejects = streamed(data, settings, chunk_bytes)
+    assert output == (msgspec.json.format(whole, indent=2) if pretty else whole) + b"\n"
+    assert [line for line, _, _ in rejects] == lines
+    assert (output, rejects) == streamed(data, settings, 1 << 20)
+
+
+def big_array(path: Path, records: int) -> list[str]:
+    stream = events(7)
+    texts = [next(stream) for _ in range(records)]
+    path.write_text("[\n" + ",\n".join(texts) + "\n]\n")
+    return texts
+
+
+@pytest.mark.parametrize("pool", ["threads", "processes"])
+def test_a_large_array_converts_like_its_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: str) -> None:
+    monkeypatch.setattr(job, "POOL_BYTES", 0)
+    monkeypatch.setattr(job, "THREADS", pool == "threads")
+    source = tmp_path / "big.json"
+    texts = big_array(source, 3000)
+    expected = b"[" + b",".join(convert_json(text, Version.V2).output for text in texts) + b"]\n"
+    assert source.stat().st_size > 2 << 20  # several blocks
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}.json"
+        assert main(["convert", str(source), "-o", str(out), "-q", "-j", jobs]) == 0
+        assert out.read_bytes() == expected
+
+
+def test_an_element_over_the_limit_is_rejected_unread(tmp_path: Path) -> None:
+    source, out, rejects = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "r.ndjson"
+    giant = '{"properties":{"x":"' + "y" * 300_000 + '"}}'
+    source.write_text('[{"properties":{}},\n' + giant + ',\n{"event_name":"e"}]')
+    assert main(["convert", str(source), "-o", str(out), "--rejects", str(rejects), "-q",
+                 "--max-record-bytes", "64K"]) == 1
+    assert out.read_bytes() == b'[{"context":{}},{"event_name":"e"}]\n'
+    [entry] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert (entry["line"], entry["record_truncated"], len(entry["record"])) == (2, True, 1024)
+
+
+def test_memory_stays_flat_on_a_large_array(tmp_path: Path) -> None:
+    """A 60 MB array is converted in a process whose memory grows by far less than the array."""
+    source = tmp_path / "big.json"
+    stream = events(3)
+    with source.open("w") as out:
+        out.write("[")
+        for index in range(60_000):
+            out.write(("," if index else "") + next(stream))
+        out.write("]")
+    assert source.stat().st_size > 50 << 20
+    code = ("import resource, sys; from migrate1to2.cli import main; before = resource.getrusage("
+            "resource.RUSAGE_SELF).ru_maxrss; code = main(sys.argv[1:]); print(code, resource.getrusage("
+            "resource.RUSAGE_SELF).ru_maxrss - before)")
+    done = subprocess.run([sys.executable, "-c", code, "convert", str(source), "-o", str(tmp_path / "out.json"), "-q",
+                           "-j", "1"], capture_output=True, text=True, check=True)
+    exit_code, grown_kb = map(int, done.stdout.split())
+    print(f"memory grew by {grown_kb} KB")
+    assert exit_code == 0
+    assert grown_kb < 25 << 10, f"memory grew by {grown_kb} KB"
