@@ -386,6 +386,61 @@ static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize
     return Py_BuildValue("(Nnn)", result, texts, newlines);
 }
 
+/* Where the value at p ends, looking only at strings and brackets (the value is checked later, when
+ * it is converted): an offset past it, or -1 when [p, end) stops first. */
+static Py_ssize_t loose_end(ptr start, ptr p, ptr end) {
+    unsigned char first = *p;
+    Py_ssize_t depth = 0;
+    if (first != '{' && first != '[' && first != '"') {
+        while (p < end && !strchr(" \t\r\n,[]{}\"", *p)) p++;
+        return p < end ? p - start : -1;
+    }
+    while (p < end) {
+        unsigned char c = *p++;
+        if (c == '"') {
+            for (;;) {
+                ptr q = memchr(p, '"', (size_t)(end - p));
+                if (!q) return -1;
+                /* the quote closes the string unless an odd number of backslashes precedes it */
+                ptr b = q;
+                while (b > p && b[-1] == '\\') b--;
+                p = q + 1;
+                if ((q - b) % 2 == 0) break;
+            }
+            if (depth == 0) return p - start;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth <= 0) return p - start;
+        }
+    }
+    return -1;
+}
+
+PyDoc_STRVAR(element_end_doc,
+"element_end(buffer, position, /)\n--\n\n"
+"Where the JSON value starting at ``position`` of ``buffer`` ends, going by its strings and\n"
+"brackets only (it is not checked): an offset, or -1 when the buffer ends first.");
+
+static PyObject *element_end(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "element_end takes exactly 2 arguments");
+        return NULL;
+    }
+    Py_ssize_t position = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    if (position == -1 && PyErr_Occurred()) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    Py_ssize_t result = -1;
+    if (position >= 0 && position < view.len) {
+        ptr start = (ptr)view.buf;
+        result = loose_end(start, start + position, start + view.len);
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(result);
+}
+
 PyDoc_STRVAR(retain_freed_memory_doc,
 "retain_freed_memory(nbytes, /)\n--\n\n"
 "Let the C allocator keep up to ``nbytes`` of freed memory for reuse instead of giving it back\n"
@@ -410,6 +465,7 @@ static PyObject *retain_freed_memory(PyObject *module, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"convert_chunk", (PyCFunction)(void (*)(void))convert_chunk, METH_FASTCALL, convert_chunk_doc},
     {"retain_freed_memory", retain_freed_memory, METH_O, retain_freed_memory_doc},
+    {"element_end", (PyCFunction)(void (*)(void))element_end, METH_FASTCALL, element_end_doc},
     {NULL, NULL, 0, NULL},
 };
 

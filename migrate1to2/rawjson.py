@@ -241,10 +241,13 @@ def fast_converter(target: Version) -> FastConverter:
 _FAST = {Version.V2: fast_converter(Version.V2), Version.V1: fast_converter(Version.V1)}
 
 _compiled: Callable[[bytes, bool], tuple[bytes, int, int] | None] | None
+#: Where an array element ends (see ``migrate1to2/_speedups.c``), where compiled.
+element_end: Callable[[bytes, int], int] | None
 try:
     from ._speedups import convert_chunk as _compiled
+    from ._speedups import element_end
 except ImportError:  # not compiled on this machine: the same conversion runs in Python
-    _compiled = None
+    _compiled = element_end = None
 
 #: Whether the C accelerator is compiled here (the tests require it; it is an optional speed-up).
 COMPILED = _compiled is not None
@@ -272,7 +275,7 @@ def fast_convert(text: bytes, target: Version) -> bytes | None:
     """The common case for one record (see :func:`fast_converter`), or ``None``."""
     if b"\n" in text:
         return None
-    done = _FAST[target](text)
+    done = fast_chunk(text, target)
     return done[0][:-1] if done is not None else None
 
 

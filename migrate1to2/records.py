@@ -303,6 +303,15 @@ def convert_elements(elements: Iterable[Element], source: str, settings: Setting
     Each element is a record: converted, unchanged or rejected on its own, at its own line.
     ``minify``: the array spans several lines, and its elements are written on one.
     """
+    elements = list(elements)
+    if not settings.payload_path:  # the common case: every element converts, all at once
+        done = fast_chunk(b"\n".join(record for _, _, record in elements), settings.target)
+        if done is not None and done[1] == len(elements):
+            body = b"[" + done[0][:-1].replace(b"\n", b",") + b"]"
+            if settings.pretty or minify:
+                body = msgspec.json.format(body, indent=2 if settings.pretty else -1)
+            output = body[2:-2] if settings.pretty else body[1:-1]  # without the brackets (and their newlines)
+            return Converted(output, Counts(records=done[1], converted=done[1]))
     outputs: list[bytes] = []
     result = Converted()
     indent = b"\n" + b" " * 2

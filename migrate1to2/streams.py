@@ -15,6 +15,7 @@ from typing import BinaryIO, NamedTuple
 import msgspec
 
 from .errors import InputError, os_reason
+from .rawjson import element_end
 from .records import (
     BOM,
     OVERSIZED_HEAD,
@@ -300,6 +301,13 @@ class ArrayReader:
         first = self._byte(start)
         if first in b"]},:":
             raise _Broken(f"expected a value, got {chr(first)!r}", start)
+        if element_end is not None:  # compiled: rescan from the start after each block (up to the limit)
+            while True:
+                stop = element_end(self.buf, start - self.base)
+                if stop >= 0:
+                    return stop + self.base, self.buf[start - self.base:stop], stop + self.base - start
+                if self.base + len(self.buf) - start > self.limit or not self._more(start):
+                    break  # too large: read on below, keeping only its first bytes; or the input ended
         depth = 0
         scan = start  # where scanning resumes
         head = b""  # an oversized element's first bytes

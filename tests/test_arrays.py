@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import msgspec
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.generate import events
-from migrate1to2 import MigrateError, Version, convert_json, job
+from migrate1to2 import MigrateError, Version, convert_json, job, rawjson, streams
 from migrate1to2.cli import main
 from migrate1to2.records import Reject, Settings, Shape, array_close, array_open, array_separator
 from migrate1to2.streams import do_work, read_units
@@ -44,11 +45,20 @@ def streamed(data: bytes, settings: Settings, chunk_bytes: int) -> tuple[bytes, 
     return output, [(reject.line, reject.column, reject.reason) for reject in rejects]
 
 
+@pytest.mark.parametrize("converter", ["compiled", "python"])
 @given(st.lists(ELEMENTS, max_size=8), st.sampled_from(["", " ", "\n", "\n  "]), st.booleans(),
        st.integers(1, 64))
-def test_elements_convert_as_records_whatever_the_blocks(texts: list[str], space: str, pretty: bool,
+def test_elements_convert_as_records_whatever_the_blocks(converter: str, texts: list[str], space: str, pretty: bool,
                                                          chunk_bytes: int) -> None:
-    """Each element converts as convert_json converts it, at its own line, however the input is cut into blocks."""
+    """Each element converts as convert_json converts it, at its own line, however the input is cut into blocks
+    (with the C accelerator, and with the Python code used where it is not compiled)."""
+    python = converter == "python"
+    with mock.patch.object(streams, "element_end", None if python else streams.element_end), \
+            mock.patch.object(rawjson, "_compiled", None if python else rawjson._compiled):
+        check_elements(texts, space, pretty, chunk_bytes)
+
+
+def check_elements(texts: list[str], space: str, pretty: bool, chunk_bytes: int) -> None:
     data = b"[" + space.encode()
     expected, lines = [], []
     for index, text in enumerate(texts):
