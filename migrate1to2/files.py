@@ -205,10 +205,19 @@ class AtomicFile:
             os.fsync(self._file.fileno())
             self._file.close()
             try:
-                mode = self.target.stat().st_mode & 0o7777
+                replaced = self.target.stat()
             except FileNotFoundError:
-                mode = 0o666 & ~_umask()
-            os.chmod(self.temp, mode)
+                os.chmod(self.temp, 0o666 & ~_umask())
+            else:
+                # A replaced file keeps its owner and group where this process may give them (root may;
+                # others keep their own), then its permissions (set last: chown clears set-id bits).
+                if (replaced.st_uid, replaced.st_gid) != (os.geteuid(), os.getegid()):
+                    try:
+                        os.chown(self.temp, replaced.st_uid, replaced.st_gid)
+                    except PermissionError:
+                        with contextlib.suppress(PermissionError):
+                            os.chown(self.temp, -1, replaced.st_gid)
+                os.chmod(self.temp, replaced.st_mode & 0o7777)
             if self.backup:
                 self._keep_backup()
             os.replace(self.temp, self.target)

@@ -248,6 +248,19 @@ def test_in_place_with_backup(cli: Cli, tmp_path: Path) -> None:
     assert {path: path.stat().st_mtime_ns for path in source.rglob("*") if path.is_file()} == before
 
 
+def test_in_place_keeps_owner_group_and_mode(cli: Cli, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user takes root")
+    source = tmp_path / "a.ndjson"
+    source.write_bytes(RECORDS)
+    os.chown(source, 1234, 5678)
+    source.chmod(0o640)
+    assert cli("convert", source, "--in-place", "-q").code == 0
+    assert source.read_bytes() == CONVERTED
+    facts = source.stat()
+    assert (facts.st_uid, facts.st_gid, facts.st_mode & 0o7777) == (1234, 5678, 0o640)
+
+
 def test_in_place_refuses_to_overwrite_a_backup(cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "a.ndjson"
     target.write_bytes(RECORDS)
