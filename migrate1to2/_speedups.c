@@ -88,6 +88,7 @@ static ptr scan_string(ptr p, ptr end, int *escaped) {
         /* Eight bytes at a time, up to the first quote, backslash, control or non-ASCII byte. The
          * borrows of the subtractions only run upwards from a byte that is one of those, so the
          * lowest flag set is exact (flags above it may be spurious, and are not looked at). */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         while (end - p >= 8) {
             uint64_t word;
             memcpy(&word, p, 8);
@@ -99,6 +100,7 @@ static ptr scan_string(ptr p, ptr end, int *escaped) {
             }
             p += 8;
         }
+#endif
         if (p >= end) return NULL;
         unsigned char c = *p;
         if (c == '"') return p + 1;
@@ -365,6 +367,10 @@ static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize
     /* Each record grows by at most the container's new name, one comma and the newline. */
     Py_ssize_t newlines = 0;
     for (ptr p = start; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) newlines++;
+    if (newlines >= (PY_SSIZE_T_MAX - view.len) / (d->wrapped_length + 8) - 1) {
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE;  /* too large to size here: record by record */
+    }
     Py_ssize_t capacity = view.len + (newlines + 1) * (d->wrapped_length + 8);
     PyObject *result = PyBytes_FromStringAndSize(NULL, capacity);
     if (!result) {
@@ -374,9 +380,13 @@ static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize
     unsigned char *out_start = (unsigned char *)PyBytes_AS_STRING(result);
     unsigned char *out_end;
     Py_ssize_t texts = 0;
-    Py_BEGIN_ALLOW_THREADS
-    out_end = convert_all(start, end, d, out_start, &texts);
-    Py_END_ALLOW_THREADS
+    if (view.readonly) {  /* bytes: no other thread can change them (and so the newline count) meanwhile */
+        Py_BEGIN_ALLOW_THREADS
+        out_end = convert_all(start, end, d, out_start, &texts);
+        Py_END_ALLOW_THREADS
+    } else {
+        out_end = convert_all(start, end, d, out_start, &texts);
+    }
     PyBuffer_Release(&view);
     if (!out_end || texts == 0) {
         Py_DECREF(result);
@@ -386,13 +396,22 @@ static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize
     return Py_BuildValue("(Nnn)", result, texts, newlines);
 }
 
+static int ends_scalar(unsigned char c) {
+    switch (c) {
+    case ' ': case '\t': case '\r': case '\n': case ',': case '[': case ']': case '{': case '}': case '"':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Where the value at p ends, looking only at strings and brackets (the value is checked later, when
  * it is converted): an offset past it, or -1 when [p, end) stops first. */
 static Py_ssize_t loose_end(ptr start, ptr p, ptr end) {
     unsigned char first = *p;
     Py_ssize_t depth = 0;
     if (first != '{' && first != '[' && first != '"') {
-        while (p < end && !strchr(" \t\r\n,[]{}\"", *p)) p++;
+        while (p < end && !ends_scalar(*p)) p++;
         return p < end ? p - start : -1;
     }
     while (p < end) {
@@ -453,6 +472,10 @@ static PyObject *retain_freed_memory(PyObject *module, PyObject *arg) {
     (void)module;
     Py_ssize_t nbytes = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
     if (nbytes == -1 && PyErr_Occurred()) return NULL;
+    if (nbytes < 1 << 20) {
+        PyErr_SetString(PyExc_ValueError, "retain_freed_memory takes at least 1 MiB (1048576)");
+        return NULL;
+    }
 #ifdef __GLIBC__
     if (nbytes > INT_MAX) nbytes = INT_MAX;
     int done = mallopt(M_MMAP_THRESHOLD, (int)(nbytes / 2)) && mallopt(M_TRIM_THRESHOLD, (int)nbytes);

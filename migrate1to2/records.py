@@ -301,7 +301,8 @@ def convert_elements(elements: Iterable[Element], source: str, settings: Setting
     :func:`array_separator` (the caller writes :func:`array_open` and :func:`array_close` around them).
 
     Each element is a record: converted, unchanged or rejected on its own, at its own line.
-    ``minify``: the array spans several lines, and its elements are written on one.
+    ``minify``: the array spans several lines, and its elements are written on one (an element
+    that spans lines is, whatever the array does).
     """
     elements = list(elements)
     if not settings.payload_path:  # the common case: every element converts, all at once
@@ -324,7 +325,7 @@ def convert_elements(elements: Iterable[Element], source: str, settings: Setting
                 result.stopped = True
                 break
             continue
-        output = _layout(converted.output, settings.pretty, minify)
+        output = _layout(converted.output, settings.pretty, minify or b"\n" in record)
         outputs.append(b"  " + output.replace(b"\n", indent) if settings.pretty else output)
         result.counts.converted += converted.converted
     result.counts.records = len(outputs) + len(result.rejects)

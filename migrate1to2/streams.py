@@ -181,8 +181,8 @@ def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_on
 
     With ``payloads_only``, an input that does not start like JSON payloads gives ``(None, [])``;
     so does an empty one, unless its name says it holds payloads.
-    A whole document (object or array) is one unit; an object larger than ``max_record_bytes``
-    is rejected without being loaded.
+    An array comes as groups of its elements (see :class:`ArrayReader`); an object document is
+    one unit, rejected without being loaded when larger than ``max_record_bytes``.
     """
     shape, head, at_eof = _start(stream, source)
     if payloads_only and not is_payload(head) and (head.strip(_JSON_WS) or not named_like_payloads(source)):
@@ -192,7 +192,8 @@ def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_on
                              count_lines=count_lines)
         return shape, units
     if shape is Shape.ARRAY:
-        minify = b"\n" in head.strip(_JSON_WS) if at_eof else b"\n" in head
+        # Spanning several lines, as far as the head tells (an element spanning lines is minified anyway).
+        minify = b"\n" in (head.strip(_JSON_WS) if at_eof else head.lstrip(_JSON_WS))
         return shape, ArrayReader(stream, head, source, limit=settings.max_record_bytes,
                                   chunk_bytes=chunk_bytes).units(minify=minify)
     return shape, _document(stream, head, source, shape=shape, at_eof=at_eof, settings=settings)
@@ -212,9 +213,12 @@ def _document(stream: BinaryIO, head: bytes, source: str, *, shape: Shape, at_eo
     yield Work(data, 1, shape, source)
 
 
-#: What matters in finding where an array element ends: a whole string, a quote that opens a string
-#: not read to its end yet, a bracket.
-_ELEMENT_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|["\[\]{}]', re.DOTALL)
+#: What matters in finding where an array element ends: quotes and brackets outside strings, and
+#: inside a string, where it ends (up to its closing quote, or to a backslash that ends the block).
+_STRUCTURE = re.compile(rb'["\[\]{}]')
+_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+#: How much of an unfinished element the compiled scan reads again from its start, block after block.
+_RESCAN_BYTES = 8 << 20
 _SCALAR_END = re.compile(rb'[ \t\r\n,\[\]{}"]')
 _NOT_WS = re.compile(rb"[^ \t\r\n]")
 
@@ -301,57 +305,65 @@ class ArrayReader:
         first = self._byte(start)
         if first in b"]},:":
             raise _Broken(f"expected a value, got {chr(first)!r}", start)
-        if element_end is not None:  # compiled: rescan from the start after each block (up to the limit)
+        if element_end is not None:  # compiled: rescan from the start after each block, a few times
             while True:
                 stop = element_end(self.buf, start - self.base)
                 if stop >= 0:
                     return stop + self.base, self.buf[start - self.base:stop], stop + self.base - start
-                if self.base + len(self.buf) - start > self.limit or not self._more(start):
-                    break  # too large: read on below, keeping only its first bytes; or the input ended
+                if self.base + len(self.buf) - start > min(self.limit, _RESCAN_BYTES) or not self._more(start):
+                    break  # large: read on below, where scanning resumes where it stopped
+        return self._scan(start, first)
+
+    def _scan(self, start: int, first: int) -> tuple[int, bytes, int]:
+        """:meth:`_element_end` a block at a time, resuming where the last block ended (inside a string too)."""
         depth = 0
-        scan = start  # where scanning resumes
+        in_string = first == 0x22
+        scan = start + 1 if in_string else start  # where scanning resumes
         head = b""  # an oversized element's first bytes
         while True:
-            end = -1
-            at = scan - self.base
-            if first in b"{[" or first == 0x22:
-                for token in _ELEMENT_TOKEN.finditer(self.buf, at):
-                    char = self.buf[token.start()]
-                    if token.end() - token.start() == 1 and char == 0x22:  # a string not read to its end
-                        at = token.start()
-                        break
-                    if char in b"{[":
-                        depth += 1
-                    elif char in b"}]":
-                        depth -= 1
-                    if depth <= 0:
-                        end = token.end() + self.base
-                        break
-                    at = token.end()
-                else:
-                    at = len(self.buf)
-            else:
-                found = _SCALAR_END.search(self.buf, at)
-                if found:
-                    end = found.start() + self.base
-                else:
-                    at = len(self.buf)
+            end, at, depth, in_string = self._scan_block(scan - self.base, first, depth, in_string)
             if end >= 0:
-                if head:
-                    return end, head, end - start
-                return end, self.buf[start - self.base:end - self.base], end - start
+                end += self.base
+                return end, head or self.buf[start - self.base:end - self.base], end - start
             scan = at + self.base
+            keep = start
             if scan - start > self.limit:  # keep only its first bytes; read on to its end
-                if not head:
-                    head = self.buf[start - self.base:start - self.base + OVERSIZED_HEAD]
+                head = head or self.buf[start - self.base:start - self.base + OVERSIZED_HEAD]
                 keep = scan
-            else:
-                keep = start
             if not self._more(keep):
                 end = self.base + len(self.buf)
                 if first in b"{[\"" and not head:
                     raise _Broken("unexpected end of input: an array element is incomplete", start)
                 return end, head or self.buf[start - self.base:], end - start  # too large, or a scalar
+
+    def _scan_block(self, at: int, first: int, depth: int, in_string: bool) -> tuple[int, int, int, bool]:
+        """Scan the buffer from ``at``: ``(end of the element or -1, where to resume, depth, in a string)``."""
+        buf = self.buf
+        if first not in b"{[\"":
+            found = _SCALAR_END.search(buf, at)
+            return (found.start(), 0, 0, False) if found else (-1, len(buf), 0, False)
+        while True:
+            if in_string:
+                at = _STRING_BODY.match(buf, at).end()  # type: ignore[union-attr]  # always matches
+                if at >= len(buf) or buf[at] != 0x22:  # the string goes on (``at``: its end, or a last backslash)
+                    return -1, at, depth, True
+                at += 1
+                in_string = False
+                if depth == 0:
+                    return at, at, depth, False
+                continue
+            found = _STRUCTURE.search(buf, at)
+            if not found:
+                return -1, len(buf), depth, False
+            char, at = buf[found.start()], found.end()
+            if char == 0x22:
+                in_string = True
+            elif char in b"{[":
+                depth += 1
+            else:
+                depth -= 1
+                if depth <= 0:
+                    return at, at, depth, False
 
     def units(self, *, minify: bool) -> Iterator[Work | Reject]:
         """Groups of elements of about ``chunk_bytes``, and rejects, in input order."""

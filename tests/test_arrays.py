@@ -132,3 +132,48 @@ def test_memory_stays_flat_on_a_large_array(tmp_path: Path) -> None:
     print(f"memory grew by {grown_kb} KB")
     assert exit_code == 0
     assert grown_kb < 25 << 10, f"memory grew by {grown_kb} KB"
+
+
+TRICKY = {
+    "nul after a scalar": b'[1\x00,{"properties":{}}]',
+    "nul as an element": b'[\x00,{"properties":{}}]',
+    "escaped quotes and backslashes": b'[{"properties":{"a":"\\\\\\"]}"}},"\\\\"]',
+    "a newline late in a one-line array": b"[" + b'{"properties":{"p":"' + b"x" * 70_000 + b'"}},'
+                                          + b'{"properties":{"a":[1,\n 2]}}]',
+    "a one-line array after a blank line": b"\n[" + b'{"properties":{"p":"' + b"x" * 70_000 + b'"}},'
+                                           + b'{"properties":{"a":[1, 2]}}]',
+}
+
+
+@pytest.mark.parametrize("data", list(TRICKY.values()), ids=list(TRICKY))
+def test_compiled_and_python_agree(data: bytes) -> None:
+    settings = Settings(Version.V2, stop_at_reject=False)
+    compiled = streamed(data, settings, 4096)
+    with mock.patch.object(streams, "element_end", None), mock.patch.object(rawjson, "_compiled", None):
+        assert streamed(data, settings, 4096) == compiled
+    assert b"\n" not in compiled[0][:-1]  # one line, whatever the input
+
+
+def test_the_blank_line_before_a_one_line_array_does_not_minify_it() -> None:
+    output, _ = streamed(TRICKY["a one-line array after a blank line"], Settings(Version.V2), 4096)
+    assert output.endswith(b'{"a":[1, 2],"context":{}}]\n')
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_long_string_over_the_limit_is_read_in_bounded_memory(compiled: bool) -> None:
+    """An element over the limit is skipped a block at a time, also when a long string spans the blocks."""
+    data = b'[{"properties":{"x":"' + b"y" * 200_000 + b'"}},{"properties":{}}]'
+    sizes: list[int] = []
+    more = streams.ArrayReader._more
+
+    def recording(self: streams.ArrayReader, keep_from: int) -> bool:
+        sizes.append(len(self.buf))
+        return more(self, keep_from)
+
+    settings = Settings(Version.V2, stop_at_reject=False, max_record_bytes=8192)
+    with mock.patch.object(streams.ArrayReader, "_more", recording), \
+            mock.patch.object(streams, "element_end", streams.element_end if compiled else None):
+        output, rejects = streamed(data, settings, 1024)
+    assert output == b'[{"context":{}}]\n'
+    assert [(line, reason[:9]) for line, _, reason in rejects] == [(1, "record of")]
+    assert max(sizes) < 8192 + 3 * 1024 + (1 << 16)  # the limit, a few blocks, and the 64 KB head

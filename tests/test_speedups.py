@@ -207,3 +207,21 @@ def test_retain_freed_memory() -> None:
     from migrate1to2 import _speedups
 
     assert isinstance(_speedups.retain_freed_memory(64 << 20), bool)
+    with pytest.raises(ValueError, match="at least 1 MiB"):
+        _speedups.retain_freed_memory(0)
+
+
+def test_any_buffer_is_taken() -> None:
+    """Bytes let go of the GIL while converting; a bytearray (which another thread could change) keeps it."""
+    chunk = b'{"event_name":"e","properties":{"a":1}}\n'
+    expected = compiled(chunk, Version.V2)
+    assert expected is not None
+    assert compiled(bytearray(chunk), Version.V2) == compiled(memoryview(chunk), Version.V2) == expected  # type: ignore[arg-type]
+
+
+def test_element_end() -> None:
+    from migrate1to2._speedups import element_end
+
+    cases = {b'[{"a":"x\\"}"}]': 13, b"[123,4]": 4, b"[123": -1, b'["ab\\\\",1]': 7, b'["abc': -1,
+             b"[1\x00,2]": 3, b'[{"a":[1,{}]}, 2]': 13}
+    assert {data: element_end(data, 1) for data in cases} == cases
