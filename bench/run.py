@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         ratio = mine / theirs
         failed += ratio > target
         missed = "" if ratio <= target else " (missed)"
-        print(f"| {name} | {mine:.2f} s | {theirs:.2f} s | **{ratio:.3f}x** | <= {target}x{missed} |")
+        cell = name.replace("|", "\\|")  # a pipe in a Markdown table cell is escaped
+        print(f"| {cell} | {mine:.2f} s | {theirs:.2f} s | **{ratio:.3f}x** | <= {target}x{missed} |")
     for jobs, megabytes in rss.items():
         failed += megabytes > 100
         print(f"| peak RSS, {big.stat().st_size >> 20} MB file, --jobs {jobs} | {megabytes:.0f} MB | | | <= 100 MB"

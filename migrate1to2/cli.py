@@ -53,7 +53,8 @@ Pretty = Annotated[bool, typer.Option("--pretty", help="Indent the output of a J
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Do not print the summary on stderr.")]
 Jobs = Annotated[int | None, typer.Option(
     "-j", "--jobs", metavar="N", show_default="the number of CPUs",
-    help="Convert with N processes, across files and inside large files; the output is the same.")]
+    help="Convert with N workers (threads, or processes where the C accelerator is not compiled), across files "
+         "and inside large files; the output is the same.")]
 Include = Annotated[list[str] | None, typer.Option(
     "--include", metavar="GLOB", show_default=False,
     help="In directories, convert only files matching GLOB (a name such as '*.ndjson.gz', or a path such as "
@@ -122,7 +123,7 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
         if in_place and compress is not None:
             raise UsageError("--in-place keeps each file's name and compression: --compress cannot go with it")
         if jobs is not None and jobs < 1:
-            raise UsageError("--jobs takes a number of processes, 1 or more")
+            raise UsageError("--jobs takes a number of workers, 1 or more")
         try:
             pointer = parse_pointer(payload_path)
         except ValueError as error:

@@ -279,7 +279,7 @@ def test_in_place_refuses_to_overwrite_a_backup(cli: Cli, tmp_path: Path) -> Non
     pytest.param(["--in-place", "-o", "x"], "--in-place replaces each input: it cannot be used with -o", id="in-place-o"),
     pytest.param(["--in-place", "--compress", "gzip"], "--in-place keeps each file's name and compression: --compress "
                  "cannot go with it", id="in-place-compress"),
-    pytest.param(["-j", "0"], "--jobs takes a number of processes, 1 or more", id="jobs-0"),
+    pytest.param(["-j", "0"], "--jobs takes a number of workers, 1 or more", id="jobs-0"),
     pytest.param(["--max-record-bytes", "lots"], "--max-record-bytes takes a size such as 65536, 512K or 16M, not "
                  "'lots'", id="max-record-bytes"),
     pytest.param(["--payload-path", "body"], "--payload-path: a JSON Pointer starts with '/' (got 'body'), e.g. /body",
