@@ -40,8 +40,8 @@ from .workers import Region, Spooled, convert_region, regions, run_task, spool_d
 
 __all__ = ["FileReport", "JobResult", "Options", "run_job"]
 
-#: Jobs reading more than this (or reading stdin) use a pool of processes when ``jobs > 1``;
-#: smaller ones are converted faster than the pool would start.
+#: Jobs reading more than this (or reading stdin) use a pool of workers when ``jobs > 1``;
+#: smaller ones are converted faster than a pool of processes would start.
 POOL_BYTES = 8 << 20
 #: With ``jobs > 1``: a pool of threads (where the compiled converter lets go of the GIL), else of processes.
 THREADS = COMPILED

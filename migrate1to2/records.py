@@ -265,7 +265,7 @@ def detect_shape(head: bytes, at_eof: bool) -> Shape:
     return Shape.NDJSON if lines[1].startswith(b"{") else Shape.OBJECT
 
 
-def convert_document(text: bytes, shape: Shape, source: str, settings: Settings) -> Converted:
+def convert_document(text: bytes, source: str, settings: Settings) -> Converted:
     """Convert a whole JSON document holding one object (arrays: :func:`convert_elements`).
 
     The output is compact on one line (a multi-line document is minified; a one-line document keeps

@@ -63,7 +63,7 @@ class Work:
     source: str
     #: Arrays: the elements (``data`` is empty), each with its line and column in the input.
     elements: tuple[Element, ...] = ()
-    #: Arrays: the input spans several lines, so the output is minified (as a multi-line object is).
+    #: Arrays: the input spans several lines, so the elements are minified (as a multi-line object is).
     minify: bool = False
 
 
@@ -73,7 +73,7 @@ def do_work(work: Work, settings: Settings) -> Converted:
         return convert_lines(work.data, work.first_line, work.source, settings)
     if work.shape is Shape.ARRAY:
         return convert_elements(work.elements, work.source, settings, minify=work.minify)
-    return convert_document(work.data, work.shape, work.source, settings)
+    return convert_document(work.data, work.source, settings)
 
 
 def rejected(reject: Reject, settings: Settings, *, lines: int = 1) -> Converted:
