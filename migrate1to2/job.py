@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,7 +31,7 @@ import msgspec
 from .compression import Codec, Reader
 from .errors import InputError, MigrateError, os_reason
 from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, open_stdout, printable, stdout_error
-from .plan import Plan, Skipped, Task, UsageError
+from .plan import Plan, Skipped, Task
 from .progress import Progress
 from .rawjson import COMPILED
 from .records import BOM, Converted, Counts, Reject, Settings, Shape, array_close, array_open, array_separator
@@ -129,7 +129,9 @@ class _Runner:
                  progress: Progress | None) -> None:
         self.plan = plan
         self.options = options
-        self.settings = options.settings
+        # Several inputs joined into one output make NDJSON: arrays among them give their elements as lines.
+        joined = plan.output is not None and len(plan.tasks) > 1
+        self.settings = replace(options.settings, arrays_as_lines=True) if joined else options.settings
         self.warn = warn
         self.progress = progress
         #: Worker processes, for jobs large enough to be worth them (see :func:`run_job`).
@@ -171,7 +173,7 @@ class _Runner:
                 self.result.skipped.append(Skipped(task.input, f"not a payload file ({why})"))
                 self.result.files.append(FileReport(task.input, task.output, "skipped: not a payload file"))
                 return
-            self._check_shape(shape, task, source)
+            self._check_shape(shape, source)
             entry = _Input(task, reader, self._sink(task, reader), FileReport(task.input, task.output, "converted"),
                            started, shape)
             if self.executor is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
@@ -206,10 +208,7 @@ class _Runner:
         self.pending.append((entry, item))
         self._drain(self.limit)
 
-    def _check_shape(self, shape: Shape, task: Task, source: str) -> None:
-        if self.plan.output is not None and len(self.plan.tasks) > 1 and shape is Shape.ARRAY:
-            raise UsageError(f"{source} is a JSON array: several inputs can only be joined into one output as "
-                             "NDJSON; convert it on its own, or give -o DIR")
+    def _check_shape(self, shape: Shape, source: str) -> None:
         if self.settings.pretty and shape is Shape.NDJSON:
             self.warn(f"{source}: --pretty has no effect on NDJSON input (one record per line)")
 
@@ -282,7 +281,7 @@ class _Runner:
                 self._write(entry, converted)
 
     def _write(self, entry: _Input, converted: Converted) -> None:
-        if entry.shape is not Shape.ARRAY:
+        if entry.shape is not Shape.ARRAY or self.settings.arrays_as_lines:
             entry.sink.write(converted.output)
         elif converted.output:
             pretty = self.settings.pretty
@@ -305,7 +304,7 @@ class _Runner:
             raise _Stopped
 
     def _close_array(self, entry: _Input) -> None:
-        if entry.shape is Shape.ARRAY:
+        if entry.shape is Shape.ARRAY and not self.settings.arrays_as_lines:
             entry.sink.write(array_close(self.settings.pretty, empty=not entry.array_started))
 
     def _finish(self, entry: _Input) -> None:

@@ -125,6 +125,8 @@ class Settings:
     #: The JSON Pointer tokens of the payload inside each record (``()``: the record is the payload).
     payload_path: tuple[str, ...] = ()
     max_record_bytes: int = MAX_RECORD_BYTES
+    #: Several inputs joined into one NDJSON output: an array's elements are written as lines.
+    arrays_as_lines: bool = False
 
 
 def oversized(source: str, line: int, size: int, head: bytes, limit: int) -> Reject:
@@ -298,7 +300,8 @@ Element = tuple[int, int, bytes]
 
 def convert_elements(elements: Iterable[Element], source: str, settings: Settings, *, minify: bool) -> Converted:
     """Convert elements of a JSON array; the output is the converted elements joined by
-    :func:`array_separator` (the caller writes :func:`array_open` and :func:`array_close` around them).
+    :func:`array_separator` (the caller writes :func:`array_open` and :func:`array_close` around them),
+    or with ``arrays_as_lines``, one NDJSON line each.
 
     Each element is a record: converted, unchanged or rejected on its own, at its own line.
     ``minify``: the array spans several lines, and its elements are written on one (an element
@@ -308,6 +311,11 @@ def convert_elements(elements: Iterable[Element], source: str, settings: Setting
     if not settings.payload_path:  # the common case: every element converts, all at once
         done = fast_chunk(b"\n".join(record for _, _, record in elements), settings.target)
         if done is not None and done[1] == len(elements):
+            if settings.arrays_as_lines:
+                output = done[0]
+                if minify:
+                    output = b"".join(msgspec.json.format(line, indent=-1) + b"\n" for line in output.split(b"\n")[:-1])
+                return Converted(output, Counts(records=done[1], converted=done[1]))
             body = b"[" + done[0][:-1].replace(b"\n", b",") + b"]"
             if settings.pretty or minify:
                 body = msgspec.json.format(body, indent=2 if settings.pretty else -1)
@@ -331,7 +339,10 @@ def convert_elements(elements: Iterable[Element], source: str, settings: Setting
     result.counts.records = len(outputs) + len(result.rejects)
     result.counts.unchanged = len(outputs) - result.counts.converted
     result.counts.rejected = len(result.rejects)
-    result.output = array_separator(settings.pretty).join(outputs)
+    if settings.arrays_as_lines:
+        result.output = b"".join(output + b"\n" for output in outputs)
+    else:
+        result.output = array_separator(settings.pretty).join(outputs)
     return result
 
 

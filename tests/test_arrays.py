@@ -79,6 +79,11 @@ def check_elements(texts: list[str], space: str, pretty: bool, chunk_bytes: int)
     assert output == (msgspec.json.format(whole, indent=2) if pretty else whole) + b"\n"
     assert [line for line, _, _ in rejects] == lines
     assert (output, rejects) == streamed(data, settings, 1 << 20)
+    # Joined with other inputs into NDJSON: the same elements, a line each.
+    joined = Settings(Version.V2, stop_at_reject=False, arrays_as_lines=True)
+    _, units = read_units(io.BytesIO(data), "x", joined, chunk_bytes=chunk_bytes)
+    outputs = [do_work(unit, joined).output for unit in units if not isinstance(unit, Reject)]
+    assert b"".join(outputs) == b"".join(output + b"\n" for output in expected)
 
 
 def big_array(path: Path, records: int) -> list[str]:

@@ -215,6 +215,20 @@ def test_a_break_in_the_array_rejects_what_follows(cli: Cli, tmp_path: Path, std
                                                                                    record)
 
 
+def test_several_inputs_join_into_ndjson_arrays_included(cli: Cli, tmp_path: Path) -> None:
+    first, second, third = tmp_path / "a.ndjson", tmp_path / "b.json", tmp_path / "c.json"
+    first.write_bytes(b'{"event_name":"a","properties":{}}\n')
+    second.write_bytes(b'[\n  {"event_name": "b", "properties": {"x": [1, 2]}},\n  {"event_name": "c", "context": {}}\n]\n')
+    third.write_bytes(b'{"event_name":"d","properties":{}}')
+    expected = (b'{"event_name":"a","context":{}}\n{"event_name":"b","x":[1,2],"context":{}}\n'
+                b'{"event_name":"c","context":{}}\n{"event_name":"d","context":{}}\n')
+    assert cli("convert", first, second, third, "-q") == Run(0, expected, "")
+    out = tmp_path / "all.ndjson"
+    assert cli("convert", second, first, "-o", out, "-q").code == 0
+    assert out.read_bytes() == (b'{"event_name":"b","x":[1,2],"context":{}}\n{"event_name":"c","context":{}}\n'
+                                b'{"event_name":"a","context":{}}\n')
+
+
 def test_a_stopped_array_on_stdout_is_closed(cli: Cli) -> None:
     stdin = b'[{"event_name":"a","properties":{}},{"properties":{"context":1}},{"properties":{}}]'
     result = cli("convert", stdin=stdin)
