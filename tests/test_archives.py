@@ -19,7 +19,7 @@ import pytest
 import zstandard
 
 from bench.generate import events
-from migrate1to2 import job, upgrade_json, workers
+from migrate1to2 import job, rawjson, upgrade_json, workers
 from migrate1to2.cli import main
 from migrate1to2.compression import GZIP_LEVEL
 from tests.conftest import FIXTURES
@@ -306,7 +306,7 @@ def processes_always(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_threads_are_used_where_the_converter_is_compiled() -> None:
-    assert job.THREADS
+    assert job.THREADS is rawjson.COMPILED
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain-file-regions", "gzip-spooled-chunks"])
