@@ -223,3 +223,15 @@ def v2_texts(draw: st.DrawFn, *, spaces: bool | None = None) -> str:
         for key in draw(st.lists(keys(exclude=(*RESERVED, *container)), max_size=2, unique=True)):
             container[key] = draw(text_values(max_leaves=4))
     return _render(draw, event, spaces)
+
+
+def damage(raw: bytearray, data: st.DataObject, insertable: bytes) -> None:
+    """Cut, insert (one of ``insertable``) or flip one byte of ``raw``, in place, as ``data`` draws."""
+    at = data.draw(st.integers(0, len(raw) - 1))
+    action = data.draw(st.sampled_from(["cut", "insert", "flip"]))
+    if action == "cut":
+        del raw[at]
+    elif action == "insert":
+        raw.insert(at, data.draw(st.sampled_from(insertable)))
+    else:
+        raw[at] ^= data.draw(st.integers(1, 255))

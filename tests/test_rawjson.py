@@ -32,7 +32,7 @@ from migrate1to2 import (
 )
 from migrate1to2.rawjson import TOO_DEEP, fast_convert
 from tests.conftest import FIXTURES
-from tests.strategies import v1_collisions, v1_texts, v2_collisions, v2_texts
+from tests.strategies import damage, v1_collisions, v1_texts, v2_collisions, v2_texts
 
 PAIRS = sorted(FIXTURES.glob("pairs/*.v1.json"))
 
@@ -260,14 +260,7 @@ def test_damaged_text_converts_or_raises_a_migrate_error(text: str, data: st.Dat
     """Cutting, inserting or flipping a byte never causes anything but a result or a MigrateError."""
     raw = bytearray(text.encode("utf-8"))
     assume(raw)
-    at = data.draw(st.integers(0, len(raw) - 1))
-    action = data.draw(st.sampled_from(["cut", "insert", "flip"]))
-    if action == "cut":
-        del raw[at]
-    elif action == "insert":
-        raw.insert(at, data.draw(st.sampled_from(b',:{}[]"\\ \xff\x00e-.')))
-    else:
-        raw[at] ^= data.draw(st.integers(1, 255))
+    damage(raw, data, b',:{}[]"\\ \xff\x00e-.')
     for convert in (upgrade_json, downgrade_json):
         with contextlib.suppress(MigrateError):
             convert(bytes(raw))

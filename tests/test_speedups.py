@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from migrate1to2 import MigrateError, Version, convert_json, rawjson
 from migrate1to2.rawjson import fast_converter
-from tests.strategies import v1_texts, v2_texts
+from tests.strategies import damage, v1_texts, v2_texts
 
 BOTH = [Version.V2, Version.V1]
 
@@ -104,14 +104,7 @@ def test_it_agrees_with_the_python_fast_path(texts: list[str], target: Version) 
 def test_damaged_chunks_are_refused_or_converted_exactly(texts: list[str], data: st.DataObject) -> None:
     raw = bytearray(b"\n".join(one_line(text) for text in texts))
     for _ in range(data.draw(st.integers(1, 3))):
-        at = data.draw(st.integers(0, len(raw) - 1))
-        action = data.draw(st.sampled_from(["cut", "insert", "flip"]))
-        if action == "cut":
-            del raw[at]
-        elif action == "insert":
-            raw.insert(at, data.draw(st.sampled_from(b',:{}[]"\\ \t\r\n\xff\xc3\x80\x00e-.0u')))
-        else:
-            raw[at] ^= data.draw(st.integers(1, 255))
+        damage(raw, data, b',:{}[]"\\ \t\r\n\xff\xc3\x80\x00e-.0u')
     check(bytes(raw), Version.V2)
 
 
