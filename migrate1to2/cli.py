@@ -82,6 +82,11 @@ PayloadPath = Annotated[str, typer.Option(
     "--payload-path", metavar="POINTER", show_default=False,
     help="The payload is inside each record at this JSON Pointer (e.g. /body), as an object or a JSON string; "
          "the rest of the record is left untouched.")]
+Fsync = Annotated[bool, typer.Option(
+    "--fsync/--no-fsync",
+    help="Flush each output file to disk before it appears under its name, so that it is complete even after a "
+         "crash or power cut and --skip-existing can trust it. --no-fsync leaves the writing to the system: "
+         "faster while outputs fit in memory, but after a crash rerun without --skip-existing.")]
 MaxRecordBytes = Annotated[str, typer.Option(
     "--max-record-bytes", metavar="SIZE", show_default="16M",
     help="Reject a record larger than SIZE (bytes, or with K, M or G) instead of loading it.")]
@@ -116,12 +121,15 @@ def _summary(result: JobResult, target: Version, rejects: str | None, *, per_fil
 def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects: str | None, pretty: bool,
              quiet: bool, jobs: int | None, include: list[str] | None, exclude: list[str] | None,
              skip_existing: bool, in_place: bool, backup: str | None, compress: Codec | None, stats: str | None,
-             payload_path: str, max_record_bytes: str) -> int:
+             payload_path: str, max_record_bytes: str, fsync: bool) -> int:
     try:
         if backup is not None and not in_place:
             raise UsageError("--backup goes with --in-place")
         if in_place and compress is not None:
             raise UsageError("--in-place keeps each file's name and compression: --compress cannot go with it")
+        if in_place and not fsync:
+            raise UsageError("--in-place replaces the only copy of each file: it always flushes it to disk first, "
+                             "and --no-fsync cannot go with it")
         if jobs is not None and jobs < 1:
             raise UsageError("--jobs takes a number of workers, 1 or more")
         try:
@@ -143,7 +151,7 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
             raise UsageError("--pretty goes with a single input: several inputs are joined into one NDJSON output")
         options = Options(settings, jobs=jobs or os.cpu_count() or 1, rejects=rejects, skip_existing=skip_existing,
                           backup=backup, in_place=in_place, compress=compress if plan.output is not None else None,
-                          stats=stats)
+                          stats=stats, fsync=fsync)
         result = run_job(plan, options, warn=lambda text: _say(f"{PROG}: warning: {text}"),
                          show_progress=not quiet and sys.stderr.isatty())
     except MigrateError as error:
@@ -194,11 +202,12 @@ def convert(inputs: Inputs = None, output: Output = STDIO, rejects: Rejects = No
             quiet: Quiet = False, jobs: Jobs = None, include: Include = None, exclude: Exclude = None,
             skip_existing: SkipExisting = False, in_place: InPlace = False, backup: Backup = None,
             compress: Compress = None, stats: Stats = None, payload_path: PayloadPath = "",
-            max_record_bytes: MaxRecordBytes = "16M") -> int:
+            max_record_bytes: MaxRecordBytes = "16M", fsync: Fsync = True) -> int:
     """Convert payloads from format 1.0 to 2.0. Records already in 2.0 pass through unchanged."""
     return _convert(Version.V2, inputs, output=output, rejects=rejects, pretty=pretty, quiet=quiet, jobs=jobs,
                     include=include, exclude=exclude, skip_existing=skip_existing, in_place=in_place, backup=backup,
-                    compress=compress, stats=stats, payload_path=payload_path, max_record_bytes=max_record_bytes)
+                    compress=compress, stats=stats, payload_path=payload_path, max_record_bytes=max_record_bytes,
+                    fsync=fsync)
 
 
 @app.command()
@@ -206,11 +215,12 @@ def downgrade(inputs: Inputs = None, output: Output = STDIO, rejects: Rejects = 
               quiet: Quiet = False, jobs: Jobs = None, include: Include = None, exclude: Exclude = None,
               skip_existing: SkipExisting = False, in_place: InPlace = False, backup: Backup = None,
               compress: Compress = None, stats: Stats = None, payload_path: PayloadPath = "",
-              max_record_bytes: MaxRecordBytes = "16M") -> int:
+              max_record_bytes: MaxRecordBytes = "16M", fsync: Fsync = True) -> int:
     """Convert payloads from format 2.0 back to 1.0. Records already in 1.0 pass through unchanged."""
     return _convert(Version.V1, inputs, output=output, rejects=rejects, pretty=pretty, quiet=quiet, jobs=jobs,
                     include=include, exclude=exclude, skip_existing=skip_existing, in_place=in_place, backup=backup,
-                    compress=compress, stats=stats, payload_path=payload_path, max_record_bytes=max_record_bytes)
+                    compress=compress, stats=stats, payload_path=payload_path, max_record_bytes=max_record_bytes,
+                    fsync=fsync)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

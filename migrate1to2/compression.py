@@ -12,19 +12,14 @@ truncated: a damaged archive is never read as a shorter one.
 
 from __future__ import annotations
 
-import bz2
 import contextlib
+import functools
 import io
-import lzma
 import zlib
 from collections.abc import Callable
 from enum import Enum
 from pathlib import PurePath
 from typing import BinaryIO, NamedTuple, Protocol
-
-import zstandard
-from zlib_ng import gzip_ng
-from zlib_ng import zlib_ng as zng
 
 from .errors import InputError, os_reason
 
@@ -56,9 +51,19 @@ MAGIC_BYTES = 6
 #: gzip level: measured to give output within 10 % of ``gzip -6`` at a fraction of its time.
 GZIP_LEVEL = 4
 ZSTD_LEVEL = 3
-_ZLIB_NG_ERROR: type[Exception] = zng.error  # type: ignore[assignment]  # typed as an instance in its stubs
-_CORRUPT: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error, _ZLIB_NG_ERROR, lzma.LZMAError,
-                                          zstandard.ZstdError, ValueError)
+
+
+# The codec libraries are imported when a file needs them: a run on plain files does not pay for them.
+@functools.cache
+def _corrupt() -> tuple[type[Exception], ...]:
+    """What the codec libraries raise on corrupt or truncated data."""
+    import lzma
+
+    import zstandard
+    from zlib_ng import zlib_ng
+
+    zlib_ng_error: type[Exception] = zlib_ng.error  # type: ignore[assignment]  # typed as an instance in its stubs
+    return OSError, EOFError, zlib.error, zlib_ng_error, lzma.LZMAError, zstandard.ZstdError, ValueError
 
 
 class _Readable(Protocol):
@@ -156,14 +161,14 @@ class _Checked(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         try:
             return self._stream.readinto(buffer) or 0
-        except _CORRUPT as error:
+        except _corrupt() as error:
             detail = str(error) or type(error).__name__
             raise InputError(f"cannot read {self.source}: its {self.codec.value} data is corrupt or truncated "
                              f"({detail})") from None
 
     def close(self) -> None:
         if not self.closed:
-            with contextlib.suppress(*_CORRUPT):
+            with contextlib.suppress(*_corrupt()):
                 self._stream.close()
             self._underlying.close()
         super().close()
@@ -225,13 +230,24 @@ def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True, head: byte
     stream: _Readable
     if codec is Codec.GZIP:
         if threaded:
-            from zlib_ng import gzip_ng_threaded  # imported when needed: it pulls in multiprocessing
-        stream = gzip_ng_threaded.open(whole, "rb") if threaded else gzip_ng.open(whole, "rb")  # type: ignore[no-untyped-call]
+            from zlib_ng import gzip_ng_threaded  # it pulls in multiprocessing
+
+            stream = gzip_ng_threaded.open(whole, "rb")  # type: ignore[no-untyped-call]
+        else:
+            from zlib_ng import gzip_ng
+
+            stream = gzip_ng.open(whole, "rb")  # type: ignore[no-untyped-call]
     elif codec is Codec.BZIP2:
+        import bz2
+
         stream = _Streams(whole, bz2.BZ2Decompressor, "bzip2")
     elif codec is Codec.XZ:
+        import lzma
+
         stream = _Streams(whole, lzma.LZMADecompressor, "xz", padding=True)
     else:
+        import zstandard
+
         stream = _Streams(whole, lambda: zstandard.ZstdDecompressor().decompressobj(), "zstd")
     checked = _Checked(stream, codec, source, whole)
     return Reader(io.BufferedReader(checked, buffer_size=1 << 20), codec, counted)
@@ -250,14 +266,22 @@ class _Writer(io.RawIOBase):
             self._stream = gzip_ng_threaded.open(  # type: ignore[no-untyped-call]
                 raw, "wb", compresslevel=GZIP_LEVEL, threads=threads)
         elif codec is Codec.GZIP:
+            from zlib_ng import gzip_ng
+
             # mtime 0, as the threaded writer does: the same input gives the same bytes.
             self._stream = gzip_ng.GzipNGFile(  # type: ignore[no-untyped-call]
                 fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
         elif codec is Codec.BZIP2:
+            import bz2
+
             self._stream = bz2.BZ2File(raw, "wb")
         elif codec is Codec.XZ:
+            import lzma
+
             self._stream = lzma.LZMAFile(raw, "wb")  # noqa: SIM115 - closed by close()
         else:
+            import zstandard
+
             self._stream = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(raw, closefd=False)
 
     def writable(self) -> bool:

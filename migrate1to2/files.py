@@ -116,16 +116,19 @@ class AtomicFile:
     """
 
     def __init__(self, path: str | os.PathLike[str], codec: Codec | None = None, *, backup: str | None = None,
-                 threads: int = 1, keep_existing: bool = False) -> None:
+                 threads: int = 1, keep_existing: bool = False, sync: bool = True) -> None:
         """``codec``: how to compress what is written (default: as the file name says).
 
         ``backup``: a suffix; the file being replaced is kept under its name plus this suffix.
         ``threads``: compress gzip in that many background threads (0: none, for small outputs).
         ``keep_existing``: start from the file's current content (what is written is appended).
+        ``sync``: flush the file to disk (``fsync``) before the rename, so that it is complete under its
+        final name even after a crash or power cut; ``False`` leaves the writing to the system.
         """
         self.path = Path(path)
         self.codec = codec_for_name(self.path) if codec is None else codec
         self.backup = backup
+        self.sync = sync
         self.done = False
         self.size = 0
         self.target = self.path
@@ -158,7 +161,7 @@ class AtomicFile:
         except OSError as error:
             self.discard()
             raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
-        if self.temp is not None:
+        if self.temp is not None and self.sync:
             self._unsynced += len(data)
             if self._unsynced >= SYNC_BYTES:
                 self._sync_in_background()
@@ -187,7 +190,7 @@ class AtomicFile:
         self._syncing.start()
 
     def commit(self) -> None:
-        """Flush to disk and rename into place."""
+        """Flush to disk (unless ``sync`` is off) and rename into place."""
         if self.done:
             return
         self.done = True
@@ -202,7 +205,8 @@ class AtomicFile:
             self._file.flush()
             if self._syncing is not None:
                 self._syncing.join()
-            os.fsync(self._file.fileno())
+            if self.sync:
+                os.fsync(self._file.fileno())
             self._file.close()
             try:
                 replaced = self.target.stat()

@@ -61,6 +61,8 @@ class Options:
     #: The compression of the single output (``None``: as its name says).
     compress: Codec | None = None
     stats: str | None = None
+    #: Flush every output file to disk before renaming it into place (see :class:`AtomicFile`).
+    fsync: bool = True
 
 
 @dataclass
@@ -260,7 +262,7 @@ class _Runner:
             except OSError as error:
                 raise InputError(f"cannot write {task.output}: {os_reason(error)}") from None
         own = AtomicFile(task.output, codec, backup=self.options.backup if self.options.in_place else None,
-                         threads=self.options.jobs if is_large(task.input) else 0)
+                         threads=self.options.jobs if is_large(task.input) else 0, sync=self.options.fsync)
         self.open_files.append(own)
         return _Sink(own.write, own)
 
@@ -337,14 +339,15 @@ class _Runner:
             self.start_pool()
         if options.rejects is not None:
             # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.
-            self.reject_file = AtomicFile(options.rejects, keep_existing=options.skip_existing or options.in_place)
+            self.reject_file = AtomicFile(options.rejects, keep_existing=options.skip_existing or options.in_place,
+                                          sync=options.fsync)
             self.open_files.append(self.reject_file)
             self.rejects_mark = self.reject_file.mark()
         if plan.output == STDIO:
             self.stdout = open_stdout(options.compress or Codec.NONE)
             self.shared = _Sink(_guarded(self.stdout.write), None)
         elif plan.output is not None:
-            shared = AtomicFile(plan.output, options.compress, threads=options.jobs)
+            shared = AtomicFile(plan.output, options.compress, threads=options.jobs, sync=options.fsync)
             self.open_files.append(shared)
             self.shared = _Sink(shared.write, None)  # committed at the end, with the rejects file
 
@@ -427,7 +430,7 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     try:
         runner.open_outputs(total)
         # Opened now: an unwritable path fails before the work, not after.
-        stats = AtomicFile(options.stats, Codec.NONE) if options.stats is not None else None
+        stats = AtomicFile(options.stats, Codec.NONE, sync=options.fsync) if options.stats is not None else None
         runner.run()
         runner.commit_outputs()
     except _Stopped:

@@ -230,6 +230,36 @@ def test_killed_run_leaves_only_complete_files(tmp_path: Path) -> None:
     assert all(path.name.startswith(".part-") and path.name.endswith(".part") for path in dest.glob(".*"))
 
 
+@pytest.mark.parametrize(("argv", "flushed"), [([], True), (["--fsync"], True), (["--no-fsync"], False)],
+                         ids=["default", "fsync", "no-fsync"])
+def test_outputs_are_flushed_to_disk_unless_no_fsync(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    argv: list[str], flushed: bool) -> None:
+    """Each output file, the rejects file and the stats file are flushed before they are renamed into place;
+    --no-fsync leaves all of them to the system. Either way the files are the same."""
+    source = make_tree(tmp_path)
+    first = source / "2023" / "01" / "part-00.ndjson"
+    first.write_bytes(first.read_bytes() + b"{not json\n")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:  # a spy: the real call still happens
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    dest, rejects, stats = tmp_path / "dest", tmp_path / "rejects.ndjson", tmp_path / "stats.json"
+    result = cli("convert", source, "-o", dest, "-q", "-j", "1", "--rejects", rejects, "--stats", stats, *argv)
+    assert result.code == 1
+    outputs = ["part-00.ndjson", "part-01.ndjson.gz", "part-00.ndjson.zst", "pairs.json", "rejects.ndjson",
+               "stats.json"]
+    # Flushed under their temporary names (".NAME.random.part"), before the rename.
+    assert sorted(name[1:].rsplit(".", 2)[0] for name in synced) == (sorted(outputs) if flushed else [])
+    assert tree(dest) == ["2023/01/part-00.ndjson", "2023/01/part-01.ndjson.gz", "2023/02/part-00.ndjson.zst",
+                          "pairs.json"]
+    assert (dest / "2023" / "01" / "part-00.ndjson").read_bytes() == b"".join(CONVERTED.splitlines(True)[:100])
+    assert rejects.read_bytes().count(b"\n") == 1
+
+
 # --- in place ------------------------------------------------------------------------------------
 
 def test_in_place_with_backup(cli: Cli, tmp_path: Path) -> None:
@@ -279,6 +309,8 @@ def test_in_place_refuses_to_overwrite_a_backup(cli: Cli, tmp_path: Path) -> Non
     pytest.param(["--in-place", "-o", "x"], "--in-place replaces each input: it cannot be used with -o", id="in-place-o"),
     pytest.param(["--in-place", "--compress", "gzip"], "--in-place keeps each file's name and compression: --compress "
                  "cannot go with it", id="in-place-compress"),
+    pytest.param(["--in-place", "--no-fsync"], "--in-place replaces the only copy of each file: it always flushes it "
+                 "to disk first, and --no-fsync cannot go with it", id="in-place-no-fsync"),
     pytest.param(["-j", "0"], "--jobs takes a number of workers, 1 or more", id="jobs-0"),
     pytest.param(["--max-record-bytes", "lots"], "--max-record-bytes takes a size such as 65536, 512K or 16M, not "
                  "'lots'", id="max-record-bytes"),

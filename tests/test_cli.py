@@ -324,10 +324,10 @@ def test_io_errors_exit_2(cli: Cli, monkeypatch: pytest.MonkeyPatch, argv: list[
 
 
 def test_unknown_option_exits_2(cli: Cli) -> None:
-    result = cli("convert", "--nonsense")
+    result = cli("convert", "--zzz")
     assert (result.code, result.out) == (2, b"")
     assert result.err == ("Usage: migrate1to2 convert [OPTIONS] [INPUT...]\nTry 'migrate1to2 convert --help' for "
-                          "help.\n\nError: No such option: --nonsense\n")
+                          "help.\n\nError: No such option: --zzz\n")
 
 
 def test_help_lists_the_commands(cli: Cli) -> None:
@@ -387,3 +387,12 @@ def test_stdin_is_a_terminal_is_a_usage_error() -> None:
 def test_importing_the_library_does_not_import_the_cli() -> None:
     code = "import sys, migrate1to2; assert 'typer' not in sys.modules and 'migrate1to2.cli' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_start_up_imports_only_what_plain_files_need() -> None:
+    """Every run pays for what the command line imports: the codec libraries and the process pool come in
+    only when a file or a job needs them (the standard library's shutil brings bz2 and lzma anyway)."""
+    code = ("import sys, migrate1to2.cli; print(sorted(name for name in ('zstandard', 'zlib_ng', 'multiprocessing', "
+            "'pydantic', 'migrate1to2.audit.walk') if name in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert done.stdout == "[]\n"
