@@ -21,10 +21,9 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import msgspec
 
@@ -123,7 +122,10 @@ class _Input:
     array_started: bool = False
 
 
-Item = Future[Converted] | Converted | None  # None: the end of an input
+if TYPE_CHECKING:  # the pool is imported when a job needs one
+    from concurrent.futures import Executor, Future
+
+    Item = Future[Converted] | Converted | None  # None: the end of an input
 
 
 class _Runner:
@@ -221,6 +223,8 @@ class _Runner:
         process has no other thread: every worker is started here, at once, and none later.
         """
         if self.executor is None and self.options.jobs > 1 and THREADS:
+            from concurrent.futures import ThreadPoolExecutor
+
             self.executor = ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="migrate1to2")
             self.limit = 2 * self.options.jobs + 2
         elif self.executor is None and self.options.jobs > 1:
@@ -276,7 +280,7 @@ class _Runner:
             else:
                 # Units number their lines from 1: renumber from the line this one starts on.
                 try:
-                    converted = take(item.result() if isinstance(item, Future) else item, entry.line_base)
+                    converted = take(item if isinstance(item, Converted) else item.result(), entry.line_base)
                 except OSError as error:  # a worker or this process could not use the spool directory
                     raise self._spool_error(error) from None
                 entry.line_base += converted.lines

@@ -390,9 +390,27 @@ def test_importing_the_library_does_not_import_the_cli() -> None:
 
 
 def test_start_up_imports_only_what_plain_files_need() -> None:
-    """Every run pays for what the command line imports: the codec libraries and the process pool come in
+    """Every run pays for what the command line imports: the codec libraries and the worker pools come in
     only when a file or a job needs them (the standard library's shutil brings bz2 and lzma anyway)."""
     code = ("import sys, migrate1to2.cli; print(sorted(name for name in ('zstandard', 'zlib_ng', 'multiprocessing', "
-            "'pydantic', 'migrate1to2.audit.walk') if name in sys.modules))")
+            "'concurrent.futures', 'pydantic', 'migrate1to2.audit.walk') if name in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert done.stdout == "[]\n"
+
+
+@pytest.mark.parametrize("compress", ["none", "gzip"])
+def test_console_script_writes_everything_before_it_exits(tmp_path: Path, compress: str) -> None:
+    """The program leaves without tearing its modules down: stdout, stderr and the files it wrote must
+    all be complete by then (several MB here, more than a pipe holds)."""
+    from bench.generate import events
+
+    stream = events(5)
+    source = tmp_path / "in.ndjson"
+    source.write_text("".join(next(stream) + "\n" for _ in range(4000)))
+    expected = b"".join(upgrade_json(line) + b"\n" for line in source.read_bytes().splitlines())
+    done = subprocess.run([sys.executable, "-m", "migrate1to2", "convert", str(source), "--compress", compress,
+                           "-j", "1", "--rejects", str(tmp_path / "rejects.ndjson")], capture_output=True, check=False)
+    assert done.returncode == 0
+    assert (gzip.decompress(done.stdout) if compress == "gzip" else done.stdout) == expected
+    assert done.stderr.decode() == summary(4000, 4000, 0, 0)
+    assert (tmp_path / "rejects.ndjson").read_bytes() == b""
