@@ -8,7 +8,7 @@ Every record keeps its location: the line it starts on in its source.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -365,21 +365,4 @@ def array_close(pretty: bool, empty: bool) -> bytes:
 def list_of_raw(text: bytes) -> list[Raw]:
     """The elements of a JSON array, each as its raw bytes (``msgspec`` errors if it is not one)."""
     return _RAW_LIST.decode(text)
-
-
-def locate_elements(text: bytes, elements: Iterable[Raw]) -> Iterator[tuple[int, bytes]]:
-    """Each array element's bytes with the line it starts on.
-
-    Between two elements there is only a comma and whitespace, so the first
-    occurrence of an element's bytes after the previous one is the element itself.
-    """
-    pos = 0
-    line = 1
-    for element in elements:
-        data = bytes(element)
-        start = text.index(data, pos)
-        line += text.count(b"\n", pos, start)
-        yield line, data
-        line += data.count(b"\n")
-        pos = start + len(data)
 

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
-import msgspec
-
 from .errors import InputError, os_reason
 from .rawjson import element_end
 from .records import (
@@ -29,8 +27,6 @@ from .records import (
     convert_elements,
     convert_lines,
     detect_shape,
-    list_of_raw,
-    locate_elements,
     oversized,
 )
 
@@ -369,26 +365,28 @@ class ArrayReader:
         """Groups of elements of about ``chunk_bytes``, and rejects, in input order."""
         group: list[Element] = []
         size = 0
-        try:
-            for element in self._elements():
-                if isinstance(element, Reject):
-                    if group:
-                        yield self._part(group, minify)
-                        group, size = [], 0
-                    yield element
-                    continue
-                group.append(element)
-                size += len(element[2])
-                if size >= self.chunk_bytes:
+        for element in self.elements():
+            if isinstance(element, Reject):
+                if group:
                     yield self._part(group, minify)
                     group, size = [], 0
-        except _Broken as broken:
-            if group:
+                yield element
+                continue
+            group.append(element)
+            size += len(element[2])
+            if size >= self.chunk_bytes:
                 yield self._part(group, minify)
-            yield self._rest(broken)
-            return
+                group, size = [], 0
         if group:
             yield self._part(group, minify)
+
+    def elements(self) -> Iterator[Element | Reject]:
+        """Each element as ``(line, column, bytes)``, in input order, or a reject: an element too large to
+        load (its first bytes), or, last, what follows a break in the array."""
+        try:
+            yield from self._elements()
+        except _Broken as broken:
+            yield self._rest(broken)
 
     def _part(self, group: list[Element], minify: bool) -> Work:
         return Work(b"", group[0][0], Shape.ARRAY, self.source, tuple(group), minify)
@@ -443,10 +441,11 @@ class ArrayReader:
 
 
 class Record(NamedTuple):
-    """One record's bytes and the line it starts on."""
+    """One record's bytes and the line (and column: array elements) it starts on."""
 
     line: int
     data: bytes
+    column: int = 1
 
 
 class TruncatedRecord(NamedTuple):
@@ -462,16 +461,14 @@ def _truncated(reject: Reject, limit: int) -> TruncatedRecord:
     return TruncatedRecord(reject.line, reject.record, reject.size if reject.size is not None else limit + 1)
 
 
-def iter_records(stream: BinaryIO, source: str, *, limit: int,
-                 document_limit: int | None = None) -> Iterator[Record | TruncatedRecord]:
+def iter_records(stream: BinaryIO, source: str, *, limit: int) -> Iterator[Record | TruncatedRecord]:
     """Every record of a payload stream in order, whatever its shape; blank lines are not records.
 
-    Memory stays bounded: an NDJSON line or an object document larger than ``limit``
-    bytes is not loaded (a giant line is skipped unread by :func:`ndjson_units`) but
-    comes as a :class:`TruncatedRecord`: its first bytes and its full size. An array
-    document is read whole up to ``document_limit`` bytes (default ``limit``); a larger
-    one comes as one :class:`TruncatedRecord` at line 1. An array or object document
-    that is not valid JSON is one record (the whole text): its records cannot be told apart.
+    Memory stays bounded: an NDJSON line, an array element or an object document larger
+    than ``limit`` bytes is not loaded (it is skipped unread) but comes as a
+    :class:`TruncatedRecord`: its first bytes and its full size. Arrays are streamed
+    element by element (see :class:`ArrayReader`); where an array breaks (a missing comma,
+    its end missing, ...) what follows is one record, which is not valid JSON.
     """
     shape, data, at_eof = _start(stream, source)
     if shape is Shape.NDJSON:
@@ -486,23 +483,22 @@ def iter_records(stream: BinaryIO, source: str, *, limit: int,
                 elif line.strip(_JSON_WS):
                     yield Record(number, line)
         return
-    cap = limit if shape is Shape.OBJECT else (limit if document_limit is None else document_limit)
-    if not at_eof and len(data) <= cap:
-        data += _read(stream, cap + 1 - len(data), source)
-    if len(data) > cap:
+    if shape is Shape.ARRAY:
+        for element in ArrayReader(stream, data, source, limit=limit, chunk_bytes=CHUNK_BYTES).elements():
+            if isinstance(element, tuple):
+                number, column, text = element
+                yield Record(number, text, column)
+            elif element.truncated:
+                yield _truncated(element, limit)
+            else:  # what follows a break in the array
+                yield Record(element.line, element.record, element.column or 1)
+        return
+    if not at_eof and len(data) <= limit:
+        data += _read(stream, limit + 1 - len(data), source)
+    if len(data) > limit:
         size = len(data)
         while block := _read(stream, CHUNK_BYTES, source):
             size += len(block)
         yield TruncatedRecord(1, data[:OVERSIZED_HEAD], size)
         return
-    if shape is Shape.ARRAY:
-        try:
-            data.decode("utf-8")
-            elements = list_of_raw(data)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
-            yield Record(1, data)
-            return
-        for start, element in locate_elements(data, elements):
-            yield Record(start, element)
-    else:
-        yield Record(1, data)
+    yield Record(1, data)

@@ -5,11 +5,12 @@ directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
 virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
 ``include_vendored``; paths given explicitly are always audited. Payload files
 are read through :func:`migrate1to2.files.open_input` (compressed archives) and
-:func:`migrate1to2.streams.iter_records`, in bounded memory: NDJSON is streamed
-record by record, and a record (an NDJSON line, or a JSON object document) over
-:data:`MAX_RECORD_BYTES` is not read (it is reported ``too-large`` from its size);
-a JSON array is read whole up to :data:`MAX_DOCUMENT_BYTES`, and so are HAR
-captures and Postman collections (a larger one is skipped with a note). Source,
+:func:`migrate1to2.streams.iter_records`, in bounded memory: NDJSON and JSON
+arrays are streamed record by record, and a record (an NDJSON line, an array
+element or a JSON object document) over :data:`MAX_RECORD_BYTES` is not read (it
+is reported ``too-large`` from its size); HAR captures and Postman collections
+are read whole up to :data:`MAX_DOCUMENT_BYTES` (a larger one is skipped with a
+note). Source,
 build, configuration and text files are read whole up to :data:`MAX_TEXT_BYTES`
 (a larger one is skipped with a note), as UTF-8 with undecodable bytes replaced.
 Whether a file found in a folder may be audited is decided from its name before
@@ -62,8 +63,9 @@ SKIPPED_DIRS = frozenset({
 })
 #: Source, build, configuration and text files larger than this are not read (a note says so).
 MAX_TEXT_BYTES = 32 << 20
-#: JSON arrays, HAR captures and Postman collections larger than this are not read (a note says so).
-#: (NDJSON lines and JSON objects over :data:`MAX_RECORD_BYTES`, 16 MiB, are reported ``too-large`` unread.)
+#: HAR captures and Postman collections larger than this are not read (a note says so).
+#: (NDJSON lines, array elements and JSON objects over :data:`MAX_RECORD_BYTES`, 16 MiB, are reported
+#: ``too-large`` unread.)
 MAX_DOCUMENT_BYTES = 128 << 20
 #: How many distinct event names a payload file's counts keep; the rest count as ``(other)``.
 MAX_EVENT_NAMES = 1000
@@ -257,7 +259,8 @@ class _Auditor:
                 return False
             self.capture(read_har(data) if kind == "har" else read_postman(data), display, kind)
             return True
-        return self.records(path, display)
+        self.records(path, display)
+        return True
 
     def _whole_text(self, path: str, display: str) -> str | None:
         with open_input(path) as stream:
@@ -267,34 +270,26 @@ class _Auditor:
             return None
         return data.decode("utf-8", "replace")
 
-    def records(self, path: str, display: str) -> bool:
-        """Audit the records of a payload file; False if it was not read (an array too large)."""
+    def records(self, path: str, display: str) -> None:
+        """Audit the records of a payload file."""
         stats = PayloadStats(display, "records")
         self.report.payloads.append(stats)
         with open_input(path) as stream:
-            # An array element's first line does not start at column 1, and where it starts is not known.
-            array = stream.read(_HEAD_BYTES).lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"[")
-        with open_input(path) as stream:
-            for record in iter_records(stream, display, limit=MAX_RECORD_BYTES, document_limit=MAX_DOCUMENT_BYTES):
+            for record in iter_records(stream, display, limit=MAX_RECORD_BYTES):
                 if isinstance(record, TruncatedRecord):
-                    if array:
-                        self.report.payloads.remove(stats)
-                        self.note(f"skipped {display}: a JSON array of {record.size} bytes is over the "
-                                  f"{_size(MAX_DOCUMENT_BYTES)} read at most; write it as NDJSON (one record "
-                                  "per line) to audit it")
-                        return False
                     audits = [oversized_record(record.size, MAX_RECORD_BYTES)]
+                    start = 1
                 else:
                     audits = audit_record(record.data)
+                    start = record.column  # an array element's first line starts where the element does
                 for audit in audits:
                     _count(stats, audit, record.line)
                     for item in audit.findings:
-                        column = None if array and item.line == 1 else item.column
+                        column = item.column + start - 1 if item.line == 1 and item.column is not None else item.column
                         self.sink.add(item.at(display, record.line + item.line - 1, column))
         summary = _v1_summary(stats, "records")
         if summary is not None:
             self.sink.add(summary)
-        return True
 
     def capture(self, capture: Capture, display: str, kind: str) -> None:
         stats = PayloadStats(display, kind)

@@ -97,11 +97,9 @@ def test_a_record_over_the_cap_is_reported_from_its_size(tmp_path: Path, monkeyp
     pytest.param("checkout.har", "skipped {path}: a HAR capture larger than 2048 bytes is not read", id="har"),
     pytest.param("collect.postman_collection.json",
                  "skipped {path}: a Postman collection larger than 2048 bytes is not read", id="postman"),
-    pytest.param("array.json", "skipped {path}: a JSON array of 287 bytes is over the 256 bytes read at most; "
-                               "write it as NDJSON (one record per line) to audit it", id="array"),
 ])
 def test_documents_over_the_cap_are_not_read(monkeypatch: pytest.MonkeyPatch, name: str, note: str) -> None:
-    monkeypatch.setattr(walk, "MAX_DOCUMENT_BYTES", 256 if name == "array.json" else 2048)
+    monkeypatch.setattr(walk, "MAX_DOCUMENT_BYTES", 2048)
     path = str(PAYLOADS / name)
     report = audit_paths([path])
     assert (report.findings, report.payloads, report.files) == ([], [], 0)
@@ -122,18 +120,37 @@ BIG_LINE = b'{"event_name":"a","blob":"' + b"x" * (3 << 20) + b'"}'
     pytest.param(b'{\n "event_name": "a",\n "blob": "' + b"x" * 200 + b'"\n}\n', 100,
                  [TruncatedRecord(1, b'{\n "event_name": "a",\n "blob": "' + b"x" * 200 + b'"\n}\n', 236)],
                  id="object-over-the-cap"),
-    pytest.param(b'[{"a":1},\n {"b":2}]', 100, [Record(1, b'{"a":1}'), Record(2, b'{"b":2}')], id="array"),
+    pytest.param(b'[{"a":1},\n {"b":2}]', 100, [Record(1, b'{"a":1}', 2), Record(2, b'{"b":2}', 2)], id="array"),
+    pytest.param(b'[{"a":1}, {"b":"' + b"x" * 100 + b'"},\n{"c":3}]', 50,
+                 [Record(1, b'{"a":1}', 2), TruncatedRecord(1, b'{"b":"' + b"x" * 100 + b'"}', 108),
+                  Record(2, b'{"c":3}', 1)], id="array-element-over-the-cap"),
+    pytest.param(b'[{"a":1},\n {"b":2} {"c":3}]', 100, [Record(1, b'{"a":1}', 2), Record(2, b'{"b":2}', 2),
+                                                       Record(2, b'{"c":3}]', 10)], id="array-broken-after-an-element"),
+    pytest.param(b'[{"a":1},\n {"b":2', 100, [Record(1, b'{"a":1}', 2), Record(2, b'{"b":2', 2)],
+                 id="array-not-closed"),
 ])
 def test_iter_records_caps_records(data: bytes, limit: int, expected: list[Record | TruncatedRecord]) -> None:
     assert list(iter_records(io.BytesIO(data), "test", limit=limit)) == expected
 
 
-def test_iter_records_caps_arrays_separately() -> None:
-    data = b'[{"a":1},\n {"b":2}]'
-    assert list(iter_records(io.BytesIO(data), "t", limit=5, document_limit=100)) == [
-        Record(1, b'{"a":1}'), Record(2, b'{"b":2}')]
-    assert list(iter_records(io.BytesIO(data), "t", limit=100, document_limit=10)) == [
-        TruncatedRecord(1, data, len(data))]
+def test_a_large_array_is_streamed_element_by_element(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON array is not read whole: each element is a record, one over the cap is reported too-large
+    from its size, and the findings of the others are located in the file."""
+    monkeypatch.setattr(walk, "MAX_RECORD_BYTES", 4096)
+    monkeypatch.setattr(walk, "MAX_DOCUMENT_BYTES", 1024)  # the cap on captures: arrays are not read whole
+    path = tmp_path / "events.json"
+    big = {"event_name": "a", "event_id": "b", "properties": {"blob": "x" * 10000}}
+    small = {"event_name": "page_view", "event_id": "c", "properties": {"user": "u"}}
+    path.write_text("[" + ",\n".join([json.dumps(small)] * 1000 + [json.dumps(big)] + [json.dumps(small)]) + "]")
+    report = audit_paths([str(path)], limit=0)
+    assert report.notes == []
+    assert [finding for finding in as_tuples(report) if finding[0] != "user-not-object"] == [
+        ("payload-1.0", 1, None, "1.0"), ("too-large", 1001, None, None)]
+    # Each element's findings are located in the file: the first element starts at column 2.
+    assert [finding for finding in as_tuples(report) if finding[0] == "user-not-object"][:2] == [
+        ("user-not-object", 1, 2 + json.dumps(small).index('"user"'), None),
+        ("user-not-object", 2, 1 + json.dumps(small).index('"user"'), None)]
+    assert report.payloads[0].versions == {"1.0": 1001, "2.0": 0, "either": 0, "invalid": 1}
 
 
 def test_a_gzip_stream_is_capped_too(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_corrupt_archive_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 def test_json_array_lines_and_columns() -> None:
     report = audit_paths([str(PAYLOADS / "array.json")])
-    # The element's own first line has no column: where the element starts in the file is not known.
+    # A finding about the whole record has no column; one inside it is located in the file.
     assert as_tuples(report) == [("payload-1.0", 7, None, "1.0"), ("user-not-object", 11, 7, None)]
     assert report.payloads[0].versions == {"1.0": 1, "2.0": 1, "either": 1, "invalid": 0}
 
