@@ -10,9 +10,9 @@ arrays are streamed record by record, and a record (an NDJSON line, an array
 element or a JSON object document) over :data:`MAX_RECORD_BYTES` is not read (it
 is reported ``too-large`` from its size); HAR captures and Postman collections
 are read whole up to :data:`MAX_DOCUMENT_BYTES` (a larger one is skipped with a
-note). Source,
-build, configuration and text files are read whole up to :data:`MAX_TEXT_BYTES`
-(a larger one is skipped with a note), as UTF-8 with undecodable bytes replaced.
+note). Source, build, configuration and text files are read whole up to
+:data:`MAX_TEXT_BYTES` (a larger one is skipped with a note), as UTF-8 with
+undecodable bytes replaced.
 Whether a file found in a folder may be audited is decided from its name before
 it is read (:func:`.classify.may_audit`).
 
