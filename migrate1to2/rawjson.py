@@ -253,8 +253,8 @@ except ImportError:  # not compiled on this machine: the same conversion runs in
 COMPILED = _compiled is not None
 
 
-def fast_chunk(chunk: bytes, target: Version) -> tuple[bytes, int, int] | None:
-    """:func:`fast_converter` for ``target``, on bytes not yet checked to be UTF-8.
+def fast_chunk(chunk: bytes, target: Version, *, utf8_checked: bool = False) -> tuple[bytes, int, int] | None:
+    """:func:`fast_converter` for ``target``, on bytes not yet checked to be UTF-8 (unless ``utf8_checked``).
 
     Where the C accelerator (``migrate1to2/_speedups.c``) is compiled, it does the same in one
     pass, validating every byte as it goes, about ten times faster.
@@ -263,7 +263,7 @@ def fast_chunk(chunk: bytes, target: Version) -> tuple[bytes, int, int] | None:
         return _compiled(chunk, target is Version.V2)
     if b"\r" in chunk:
         return None
-    if not chunk.isascii():
+    if not utf8_checked and not chunk.isascii():
         try:
             chunk.decode("utf-8")
         except UnicodeDecodeError:
@@ -271,11 +271,11 @@ def fast_chunk(chunk: bytes, target: Version) -> tuple[bytes, int, int] | None:
     return _FAST[target](chunk)
 
 
-def fast_convert(text: bytes, target: Version) -> bytes | None:
+def fast_convert(text: bytes, target: Version, *, utf8_checked: bool = False) -> bytes | None:
     """The common case for one record (see :func:`fast_converter`), or ``None``."""
     if b"\n" in text:
         return None
-    done = fast_chunk(text, target)
+    done = fast_chunk(text, target, utf8_checked=utf8_checked)
     return done[0][:-1] if done is not None else None
 
 

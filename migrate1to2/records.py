@@ -215,7 +215,7 @@ def _convert_each(chunk: bytes, first_line: int, source: str, settings: Settings
             if not ascii_only:
                 check_utf8(line)
             if not pointer:
-                output = fast_record(line, target)
+                output = fast_record(line, target, utf8_checked=True)
                 if output is not None:
                     append(output)
                     converted += 1
