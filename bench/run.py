@@ -18,9 +18,9 @@ the ratios the project's targets are about (machines are noisy: only ratios are 
 Each run starts from the same state: the previous outputs are deleted and the system's dirty
 pages written out (``sync``) before the clock starts, so no run pays for another's writing.
 
-Its peers leave their output to the system, so the rows compared with targets run
-``migrate1to2 convert --no-fsync`` too. Two more rows show the default, which flushes every
-output to disk before renaming it into place: there the disk's write speed is the floor.
+Its peers leave their output to the system, so the rows compared with them, and the ``--jobs``
+rows, run ``migrate1to2 convert --no-fsync`` too. Two more rows run the default, which flushes
+every output to disk before renaming it into place: there the disk's write speed is the floor.
 
 Exit code 0 when every target is met, 1 otherwise.
 """

@@ -84,9 +84,10 @@ PayloadPath = Annotated[str, typer.Option(
          "the rest of the record is left untouched.")]
 Fsync = Annotated[bool, typer.Option(
     "--fsync/--no-fsync",
-    help="Flush each output file to disk before it appears under its name, so that it is complete even after a "
-         "crash or power cut and --skip-existing can trust it. --no-fsync leaves the writing to the system: "
-         "faster while outputs fit in memory, but after a crash rerun without --skip-existing.")]
+    help="Flush each output file (and the rejects and stats files) to disk before it appears under its name, so "
+         "that it is complete even after a crash or power cut and --skip-existing can trust it. --no-fsync leaves "
+         "the writing to the system: faster while outputs fit in memory, but after a crash rerun without "
+         "--skip-existing.")]
 MaxRecordBytes = Annotated[str, typer.Option(
     "--max-record-bytes", metavar="SIZE", show_default="16M",
     help="Reject a record larger than SIZE (bytes, or with K, M or G) instead of loading it.")]
@@ -253,8 +254,9 @@ def run() -> None:
     # module and object one by one, which takes tens of milliseconds on every run. Where stdout or
     # stderr cannot be flushed, the usual exit reports it.
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with that descriptor closed
+                stream.flush()
     except (OSError, ValueError):
         sys.exit(code)
     os._exit(code)

@@ -32,6 +32,7 @@ from .records import (
 
 __all__ = [
     "CHUNK_BYTES",
+    "BrokenRecord",
     "Record",
     "Work",
     "do_work",
@@ -456,19 +457,28 @@ class TruncatedRecord(NamedTuple):
     size: int
 
 
+class BrokenRecord(NamedTuple):
+    """Where an array breaks (a missing comma, text after it, its end missing): what follows is not read."""
+
+    line: int
+    column: int
+    reason: str
+
+
 def _truncated(reject: Reject, limit: int) -> TruncatedRecord:
     """The record :func:`ndjson_units` skipped unread."""
     return TruncatedRecord(reject.line, reject.record, reject.size if reject.size is not None else limit + 1)
 
 
-def iter_records(stream: BinaryIO, source: str, *, limit: int) -> Iterator[Record | TruncatedRecord]:
+def iter_records(stream: BinaryIO, source: str, *,
+                 limit: int) -> Iterator[Record | TruncatedRecord | BrokenRecord]:
     """Every record of a payload stream in order, whatever its shape; blank lines are not records.
 
     Memory stays bounded: an NDJSON line, an array element or an object document larger
     than ``limit`` bytes is not loaded (it is skipped unread) but comes as a
     :class:`TruncatedRecord`: its first bytes and its full size. Arrays are streamed
     element by element (see :class:`ArrayReader`); where an array breaks (a missing comma,
-    its end missing, ...) what follows is one record, which is not valid JSON.
+    text after it, its end missing) a :class:`BrokenRecord` says where and why, and ends it.
     """
     shape, data, at_eof = _start(stream, source)
     if shape is Shape.NDJSON:
@@ -484,14 +494,17 @@ def iter_records(stream: BinaryIO, source: str, *, limit: int) -> Iterator[Recor
                     yield Record(number, line)
         return
     if shape is Shape.ARRAY:
-        for element in ArrayReader(stream, data, source, limit=limit, chunk_bytes=CHUNK_BYTES).elements():
-            if isinstance(element, tuple):
-                number, column, text = element
-                yield Record(number, text, column)
-            elif element.truncated:
-                yield _truncated(element, limit)
-            else:  # what follows a break in the array
-                yield Record(element.line, element.record, element.column or 1)
+        reader = ArrayReader(stream, data, source, limit=limit, chunk_bytes=CHUNK_BYTES)
+        try:
+            for element in reader._elements():
+                if isinstance(element, Reject):  # too large to load
+                    yield _truncated(element, limit)
+                else:
+                    number, column, text = element
+                    yield Record(number, text, column)
+        except _Broken as broken:
+            at_line, column = broken.where or reader._locate(broken.position)
+            yield BrokenRecord(at_line, column, broken.reason)
         return
     if not at_eof and len(data) <= limit:
         data += _read(stream, limit + 1 - len(data), source)

@@ -414,3 +414,13 @@ def test_console_script_writes_everything_before_it_exits(tmp_path: Path, compre
     assert (gzip.decompress(done.stdout) if compress == "gzip" else done.stdout) == expected
     assert done.stderr.decode() == summary(4000, 4000, 0, 0)
     assert (tmp_path / "rejects.ndjson").read_bytes() == b""
+
+
+def test_console_script_with_stdout_closed(tmp_path: Path) -> None:
+    """Started with descriptor 1 closed (as some schedulers do), a run that writes to a file succeeds quietly."""
+    out = tmp_path / "out.ndjson"
+    done = subprocess.run(["sh", "-c", 'exec "$0" "$@" >&-', sys.executable, "-m", "migrate1to2", "convert",
+                           str(ARCHIVE), "-o", str(out), "-q"], capture_output=False, stderr=subprocess.PIPE,
+                          check=False)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert out.read_bytes() == b"".join(upgrade_json(line) + b"\n" for line in ARCHIVE.read_bytes().splitlines())

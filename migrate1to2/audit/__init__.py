@@ -19,7 +19,7 @@ Schema; a file named on the command line is always audited: for source keys, or
 as text, when it holds no payload). Records are counted by version (``1.0``,
 ``2.0``, ``either``, ``invalid``) and by ``event_name``; a 2.0 batch body
 ``{"batch": [...]}`` counts each of its events. Memory is bounded (see
-:mod:`.walk`): NDJSON is streamed, a record over 16 MiB is not read, and arrays
+:mod:`.walk`): NDJSON and arrays are streamed, a record over 16 MiB is not read,
 and captures are read up to 128 MiB.
 
 - a file holding 1.0 records: one finding per file, at the first [payload-1.0];

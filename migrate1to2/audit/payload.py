@@ -328,6 +328,12 @@ def _audit_object(value: Any, data: bytes, start: int = 0, end: int | None = Non
     return EventAudit(audit.version, audit.event_name, located)
 
 
+def invalid_record(reason: str, line: int = 1, column: int | None = 1) -> EventAudit:
+    """A record that is not valid JSON, for ``reason``, at ``line`` and ``column`` of the record."""
+    invalid = finding("invalid-json", f"invalid JSON: {reason}", match=reason)
+    return EventAudit("invalid", None, [invalid.at(_PAYLOAD, line, column)])
+
+
 def oversized_record(size: int, limit: int) -> EventAudit:
     """A record too large to be read (over ``limit`` bytes): only its size is known."""
     return EventAudit("invalid", None, [finding(
@@ -363,8 +369,7 @@ def audit_record(data: bytes) -> list[EventAudit]:
     """
     value, error = _decode(data)
     if error is not None:
-        invalid = finding("invalid-json", f"invalid JSON: {error.reason}", match=error.reason)
-        return [EventAudit("invalid", None, [invalid.at(_PAYLOAD, error.lineno, error.colno)])]
+        return [invalid_record(error.reason, error.lineno, error.colno)]
     if isinstance(value, dict) and isinstance(value.get("batch"), list) and len(value) == 1:
         spans = _batch(data)
         if spans is not None:

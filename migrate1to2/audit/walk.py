@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from ..errors import MigrateError, os_reason
 from ..files import open_input
 from ..records import MAX_RECORD_BYTES
-from ..streams import TruncatedRecord, iter_records
+from ..streams import BrokenRecord, TruncatedRecord, iter_records
 from .capture import Capture, read_har, read_postman
 from .classify import (
     SNIFF_BYTES,
@@ -45,7 +45,7 @@ from .classify import (
 from .comments import CommentStyle
 from .masking import hide
 from .model import AuditReport, Finding, PayloadStats
-from .payload import EventAudit, audit_record, oversized_record
+from .payload import EventAudit, audit_record, invalid_record, oversized_record
 from .rules import finding
 from .sdk import scan_sdk
 from .sink import Sink
@@ -279,6 +279,9 @@ class _Auditor:
                 if isinstance(record, TruncatedRecord):
                     audits = [oversized_record(record.size, MAX_RECORD_BYTES)]
                     start = 1
+                elif isinstance(record, BrokenRecord):  # the array breaks here: the rest is one invalid record
+                    audits = [invalid_record(record.reason)]
+                    start = record.column
                 else:
                     audits = audit_record(record.data)
                     start = record.column  # an array element's first line starts where the element does

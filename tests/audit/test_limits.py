@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from migrate1to2.audit import audit_paths, walk
-from migrate1to2.streams import Record, TruncatedRecord, iter_records
+from migrate1to2.streams import BrokenRecord, Record, TruncatedRecord, iter_records
 from tests.audit.helpers import FIXTURES, as_tuples
 
 PAYLOADS = FIXTURES / "payloads"
@@ -124,12 +124,19 @@ BIG_LINE = b'{"event_name":"a","blob":"' + b"x" * (3 << 20) + b'"}'
     pytest.param(b'[{"a":1}, {"b":"' + b"x" * 100 + b'"},\n{"c":3}]', 50,
                  [Record(1, b'{"a":1}', 2), TruncatedRecord(1, b'{"b":"' + b"x" * 100 + b'"}', 108),
                   Record(2, b'{"c":3}', 1)], id="array-element-over-the-cap"),
-    pytest.param(b'[{"a":1},\n {"b":2} {"c":3}]', 100, [Record(1, b'{"a":1}', 2), Record(2, b'{"b":2}', 2),
-                                                       Record(2, b'{"c":3}]', 10)], id="array-broken-after-an-element"),
-    pytest.param(b'[{"a":1},\n {"b":2', 100, [Record(1, b'{"a":1}', 2), Record(2, b'{"b":2', 2)],
-                 id="array-not-closed"),
+    pytest.param(b'[{"a":1},\n {"b":2} {"c":3}]', 100,
+                 [Record(1, b'{"a":1}', 2), Record(2, b'{"b":2}', 2),
+                  BrokenRecord(2, 10, "expected ',' or ']' after an array element")], id="array-missing-comma"),
+    pytest.param(b'[{"a":1},\n {"b":2', 100,
+                 [Record(1, b'{"a":1}', 2),
+                  BrokenRecord(2, 2, "unexpected end of input: an array element is incomplete")],
+                 id="array-element-not-closed"),
+    pytest.param(b'[{"a":1}]\n{"b":2}\n', 100,
+                 [Record(1, b'{"a":1}', 2), BrokenRecord(2, 1, "unexpected text after the array")],
+                 id="text-after-the-array"),
 ])
-def test_iter_records_caps_records(data: bytes, limit: int, expected: list[Record | TruncatedRecord]) -> None:
+def test_iter_records_caps_records(data: bytes, limit: int,
+                                   expected: list[Record | TruncatedRecord | BrokenRecord]) -> None:
     assert list(iter_records(io.BytesIO(data), "test", limit=limit)) == expected
 
 
@@ -151,6 +158,26 @@ def test_a_large_array_is_streamed_element_by_element(tmp_path: Path, monkeypatc
         ("user-not-object", 1, 2 + json.dumps(small).index('"user"'), None),
         ("user-not-object", 2, 1 + json.dumps(small).index('"user"'), None)]
     assert report.payloads[0].versions == {"1.0": 1001, "2.0": 0, "either": 0, "invalid": 1}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param('[{"event_name":"a","properties":{}}]\n{"event_name":"b","properties":{}}\n',
+                 ("invalid-json", 2, 1, "invalid JSON: unexpected text after the array"), id="text-after"),
+    pytest.param('[{"event_name":"a","properties":{}} {"event_name":"b","properties":{}}',
+                 ("invalid-json", 1, 37, "invalid JSON: expected ',' or ']' after an array element"),
+                 id="missing-comma"),
+    pytest.param('[{"event_name":"a","properties":{}}]\n[{"event_name":"b","properties":{}}]\n',
+                 ("invalid-json", 2, 1, "invalid JSON: unexpected text after the array"), id="two-arrays-joined"),
+])
+def test_a_broken_array_is_invalid_where_it_breaks(tmp_path: Path, text: str,
+                                                   expected: tuple[str, int, int, str]) -> None:
+    """The elements before the break are audited; the break is one invalid record, located and explained as
+    `convert` explains it; what follows is not read as records."""
+    path = tmp_path / "broken.json"
+    path.write_text(text)
+    report = audit_paths([str(path)], limit=0)
+    assert [(f.rule, f.line, f.column, f.message) for f in report.findings if f.rule == "invalid-json"] == [expected]
+    assert report.payloads[0].versions == {"1.0": 1, "2.0": 0, "either": 0, "invalid": 1}
 
 
 def test_a_gzip_stream_is_capped_too(tmp_path: Path) -> None:
