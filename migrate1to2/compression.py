@@ -13,7 +13,6 @@ truncated: a damaged archive is never read as a shorter one.
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import zlib
 from collections.abc import Callable
@@ -53,17 +52,27 @@ GZIP_LEVEL = 4
 ZSTD_LEVEL = 3
 
 
-# The codec libraries are imported when a file needs them: a run on plain files does not pay for them.
-@functools.cache
-def _corrupt() -> tuple[type[Exception], ...]:
-    """What the codec libraries raise on corrupt or truncated data."""
-    import lzma
+#: What any reader raises on corrupt or truncated data (each codec's library adds its own error).
+_CORRUPT: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error, ValueError)
 
-    import zstandard
-    from zlib_ng import zlib_ng
 
-    zlib_ng_error: type[Exception] = zlib_ng.error  # type: ignore[assignment]  # typed as an instance in its stubs
-    return OSError, EOFError, zlib.error, zlib_ng_error, lzma.LZMAError, zstandard.ZstdError, ValueError
+def _corrupt(codec: Codec) -> tuple[type[Exception], ...]:
+    """What reading ``codec`` raises on corrupt or truncated data. The codec libraries are imported
+    when a file needs them: a run on plain files does not pay for them."""
+    if codec is Codec.GZIP:
+        from zlib_ng import zlib_ng
+
+        error: type[Exception] = zlib_ng.error  # type: ignore[assignment]  # typed as an instance in its stubs
+        return (*_CORRUPT, error)
+    if codec is Codec.XZ:
+        import lzma
+
+        return (*_CORRUPT, lzma.LZMAError)
+    if codec is Codec.ZSTD:
+        import zstandard
+
+        return (*_CORRUPT, zstandard.ZstdError)
+    return _CORRUPT
 
 
 class _Readable(Protocol):
@@ -154,6 +163,7 @@ class _Checked(io.RawIOBase):
         self._underlying = underlying
         self.codec = codec
         self.source = source
+        self._errors = _corrupt(codec)
 
     def readable(self) -> bool:
         return True
@@ -161,14 +171,14 @@ class _Checked(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         try:
             return self._stream.readinto(buffer) or 0
-        except _corrupt() as error:
+        except self._errors as error:
             detail = str(error) or type(error).__name__
             raise InputError(f"cannot read {self.source}: its {self.codec.value} data is corrupt or truncated "
                              f"({detail})") from None
 
     def close(self) -> None:
         if not self.closed:
-            with contextlib.suppress(*_corrupt()):
+            with contextlib.suppress(*self._errors):
                 self._stream.close()
             self._underlying.close()
         super().close()
