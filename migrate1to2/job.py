@@ -180,7 +180,7 @@ class _Runner:
             self._check_shape(shape, source)
             entry = _Input(task, reader, self._sink(task, reader), FileReport(task.input, task.output, "converted"),
                            started, shape)
-            if self.executor is not None and shape is Shape.NDJSON and _plain_file(task.input, reader):
+            if shape is Shape.NDJSON and _plain_file(task.input, reader):
                 self._submit_regions(entry, source)
             else:
                 for unit in units:
@@ -192,8 +192,7 @@ class _Runner:
         self._drain(self.limit)
 
     def _submit_regions(self, entry: _Input, source: str) -> None:
-        """Let the workers read an uncompressed file themselves, a region each."""
-        assert self.executor is not None
+        """Read an uncompressed file a region at a time, here or (with a pool) in the workers themselves."""
         path = entry.task.input
         size = os.path.getsize(path)
         with open(path, "rb") as stream:
@@ -202,7 +201,9 @@ class _Runner:
             if self.progress:
                 self.progress.read(end)
             region = Region(path, begin, end, source)
-            if self.spool is None:  # threads
+            if self.executor is None:  # one job: no copy of the lines into chunks
+                self._push(entry, convert_region(region, self.settings))
+            elif self.spool is None:  # threads
                 self._push(entry, self.executor.submit(convert_region, region, self.settings))
             else:
                 self._push(entry, self.executor.submit(run_task, region, self.settings, self.spool))

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
+from .errors import InputError, os_reason
 from .records import Converted, Reject, Settings, Shape
 from .streams import Work, do_work, ndjson_units, rejected
 
@@ -112,30 +113,41 @@ def run_task(task: Region | Spooled, settings: Settings, spool: str) -> Converte
 
 
 def convert_region(region: Region, settings: Settings) -> Converted:
-    """Read and convert a region of a file (in a worker process, or in a thread of the main one)."""
+    """Read and convert a region of a file (in a worker process or thread, or in the main one).
+
+    :class:`InputError` if the file cannot be read.
+    """
     length = region.end - region.start
-    with open(region.path, "rb") as stream:
-        stream.seek(region.start)
-        if length <= settings.max_record_bytes:
-            return do_work(Work(stream.read(length), 1, Shape.NDJSON, region.source), settings)
-        # A region holding a giant line: stream it, so that the line is rejected unread.
-        total = Converted()
-        lines = 0
-        outputs: list[bytes] = []
-        window = io.BufferedReader(_Window(stream, length), buffer_size=1 << 20)
-        for unit in ndjson_units(window, b"", region.source, limit=settings.max_record_bytes):
-            if isinstance(unit, Reject):
-                part = rejected(unit, settings)
-                lines += 1
-            else:
-                part = do_work(unit, settings)
-                lines += unit.data.count(b"\n")
-            outputs.append(part.output)
-            total.counts.add(part.counts)
-            total.rejects.extend(part.rejects)
-            if part.stopped:
-                total.stopped = True
-                break
+    try:
+        with open(region.path, "rb") as stream:
+            stream.seek(region.start)
+            if length > settings.max_record_bytes:
+                return _convert_window(stream, length, region, settings)
+            data = stream.read(length)
+    except OSError as error:
+        raise InputError(f"cannot read {region.source}: {os_reason(error)}") from None
+    return do_work(Work(data, 1, Shape.NDJSON, region.source), settings)
+
+
+def _convert_window(stream: BinaryIO, length: int, region: Region, settings: Settings) -> Converted:
+    """A region holding a giant line: streamed, so that the line is rejected unread."""
+    total = Converted()
+    lines = 0
+    outputs: list[bytes] = []
+    window = io.BufferedReader(_Window(stream, length), buffer_size=1 << 20)
+    for unit in ndjson_units(window, b"", region.source, limit=settings.max_record_bytes):
+        if isinstance(unit, Reject):
+            part = rejected(unit, settings)
+            lines += 1
+        else:
+            part = do_work(unit, settings)
+            lines += unit.data.count(b"\n")
+        outputs.append(part.output)
+        total.counts.add(part.counts)
+        total.rejects.extend(part.rejects)
+        if part.stopped:
+            total.stopped = True
+            break
     total.output = b"".join(outputs)
     total.lines = lines
     return total

@@ -19,9 +19,11 @@ import pytest
 import zstandard
 
 from bench.generate import events
-from migrate1to2 import job, rawjson, upgrade_json, workers
+from migrate1to2 import Version, job, rawjson, upgrade_json, workers
 from migrate1to2.cli import main
 from migrate1to2.compression import GZIP_LEVEL
+from migrate1to2.errors import InputError
+from migrate1to2.records import Settings
 from tests.conftest import FIXTURES
 from tests.helpers import Cli, Run, summary
 
@@ -335,6 +337,15 @@ def pool_always(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest)
 def processes_always(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(job, "POOL_BYTES", 0)
     monkeypatch.setattr(job, "THREADS", False)
+
+
+@pytest.mark.parametrize("giant", [False, True], ids=["region", "region-with-a-giant-line"])
+def test_a_region_that_cannot_be_read_is_an_input_error(tmp_path: Path, giant: bool) -> None:
+    """A file gone (or unreadable) when a worker, or the main thread, reads a region of it: an error naming
+    the file, whichever thread or process reads it."""
+    settings = Settings(Version.V2, max_record_bytes=10 if giant else 1 << 20)
+    with pytest.raises(InputError, match=r"^cannot read gone\.ndjson: no such file or directory$"):
+        workers.convert_region(workers.Region(str(tmp_path / "gone.ndjson"), 0, 100, "gone.ndjson"), settings)
 
 
 def test_threads_are_used_where_the_converter_is_compiled() -> None:
