@@ -193,21 +193,22 @@ def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_on
         minify = b"\n" in (head.strip(_JSON_WS) if at_eof else head.lstrip(_JSON_WS))
         return shape, ArrayReader(stream, head, source, limit=settings.max_record_bytes,
                                   chunk_bytes=chunk_bytes).units(minify=minify)
-    return shape, _document(stream, head, source, shape=shape, at_eof=at_eof, settings=settings)
+    return shape, _document(stream, head, source, at_eof=at_eof, limit=settings.max_record_bytes)
 
 
-def _document(stream: BinaryIO, head: bytes, source: str, *, shape: Shape, at_eof: bool,
-              settings: Settings) -> Iterator[Work | Reject]:
+def _document(stream: BinaryIO, head: bytes, source: str, *, at_eof: bool, limit: int) -> Iterator[Work | Reject]:
+    """An object document as one unit, or, when it is larger than ``limit``, its reject (the rest is
+    read only to count its size)."""
     data = head
-    if not at_eof:
-        data += _read(stream, settings.max_record_bytes + 1 - len(head), source)
-        if len(data) > settings.max_record_bytes:
-            size = len(data)
-            while block := _read(stream, CHUNK_BYTES, source):
-                size += len(block)
-            yield oversized(source, 1, size, data[:OVERSIZED_HEAD], settings.max_record_bytes)
-            return
-    yield Work(data, 1, shape, source)
+    if not at_eof and len(data) <= limit:
+        data += _read(stream, limit + 1 - len(data), source)
+    if len(data) > limit:
+        size = len(data)
+        while block := _read(stream, CHUNK_BYTES, source):
+            size += len(block)
+        yield oversized(source, 1, size, data[:OVERSIZED_HEAD], limit)
+        return
+    yield Work(data, 1, Shape.OBJECT, source)
 
 
 #: What matters in finding where an array element ends: quotes and brackets outside strings, and
@@ -466,7 +467,7 @@ class BrokenRecord(NamedTuple):
 
 
 def _truncated(reject: Reject, limit: int) -> TruncatedRecord:
-    """The record :func:`ndjson_units` skipped unread."""
+    """The record a reader skipped unread (its reject keeps the first bytes and the size)."""
     return TruncatedRecord(reject.line, reject.record, reject.size if reject.size is not None else limit + 1)
 
 
@@ -506,12 +507,5 @@ def iter_records(stream: BinaryIO, source: str, *,
             at_line, column = broken.where or reader._locate(broken.position)
             yield BrokenRecord(at_line, column, broken.reason)
         return
-    if not at_eof and len(data) <= limit:
-        data += _read(stream, limit + 1 - len(data), source)
-    if len(data) > limit:
-        size = len(data)
-        while block := _read(stream, CHUNK_BYTES, source):
-            size += len(block)
-        yield TruncatedRecord(1, data[:OVERSIZED_HEAD], size)
-        return
-    yield Record(1, data)
+    for unit in _document(stream, data, source, at_eof=at_eof, limit=limit):
+        yield _truncated(unit, limit) if isinstance(unit, Reject) else Record(1, unit.data)

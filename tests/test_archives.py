@@ -14,12 +14,13 @@ import sys
 import time
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 import zstandard
 
 from bench.generate import events
-from migrate1to2 import Version, job, rawjson, upgrade_json, workers
+from migrate1to2 import Version, job, rawjson, streams, upgrade_json, workers
 from migrate1to2.cli import main
 from migrate1to2.compression import GZIP_LEVEL
 from migrate1to2.errors import InputError
@@ -453,6 +454,26 @@ def test_max_record_bytes_rejects_giants_without_loading_them(cli: Cli, tmp_path
     assert entry["record"] == giant[:1024].decode()
     assert entry["reason"] == ("record of 300043 bytes is larger than --max-record-bytes (65536); only its first 1024 "
                                "bytes are kept here")
+
+
+@pytest.mark.parametrize("limit", ["100", "1M"])
+def test_an_object_document_over_the_limit_is_never_read_whole(cli: Cli, limit: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A multi-line object larger than --max-record-bytes is rejected after reading at most a block at a
+    time, also when the limit is smaller than the head read to tell the shape."""
+    document = b'{\n "event_name": "x",\n "properties": {"blob": "' + b"a" * (3 << 20) + b'"}\n}\n'
+    reads: list[int] = []
+    real_read = streams._read
+
+    def read(stream: BinaryIO, size: int, source: str) -> bytes:  # a spy: the real read still happens
+        reads.append(size)
+        return real_read(stream, size, source)
+
+    monkeypatch.setattr(streams, "_read", read)
+    result = cli("convert", "--max-record-bytes", limit, "-j", "1", stdin=document)
+    assert result.code == 1
+    assert f"record of {len(document)} bytes is larger than --max-record-bytes" in result.err
+    assert reads and all(0 < size <= (1 << 20) + 1 for size in reads)  # a block, or the limit and one byte
 
 
 def test_stats_file(cli: Cli, tmp_path: Path) -> None:
