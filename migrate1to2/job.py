@@ -218,17 +218,18 @@ class _Runner:
             self.warn(f"{source}: --pretty has no effect on NDJSON input (one record per line)")
 
     def start_pool(self) -> None:
-        """Start the worker processes, before any input is opened.
+        """Start the workers (threads, or processes), before any input is opened.
 
-        They are forked (instant: they share what this process has imported) while this
+        Processes are forked (instant: they share what this process has imported) while this
         process has no other thread: every worker is started here, at once, and none later.
         """
-        if self.executor is None and self.options.jobs > 1 and THREADS:
+        if self.executor is not None or self.options.jobs < 2:
+            return
+        if THREADS:
             from concurrent.futures import ThreadPoolExecutor
 
             self.executor = ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="migrate1to2")
-            self.limit = 2 * self.options.jobs + 2
-        elif self.executor is None and self.options.jobs > 1:
+        else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
@@ -238,7 +239,7 @@ class _Runner:
                                                 initializer=_ignore_interrupts)
             for _ in range(self.options.jobs):  # each submit forks a worker while none is idle
                 self.executor.submit(time.sleep, 0.01)
-            self.limit = 2 * self.options.jobs + 2
+        self.limit = 2 * self.options.jobs + 2
 
     def _submit(self, unit: Work | Reject, shape: Shape) -> Item:
         if isinstance(unit, Reject):  # array elements carry their own line numbers

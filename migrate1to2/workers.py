@@ -136,12 +136,8 @@ def _convert_window(stream: BinaryIO, length: int, region: Region, settings: Set
     outputs: list[bytes] = []
     window = io.BufferedReader(_Window(stream, length), buffer_size=1 << 20)
     for unit in ndjson_units(window, b"", region.source, limit=settings.max_record_bytes):
-        if isinstance(unit, Reject):
-            part = rejected(unit, settings)
-            lines += 1
-        else:
-            part = do_work(unit, settings)
-            lines += unit.data.count(b"\n")
+        part = rejected(unit, settings) if isinstance(unit, Reject) else do_work(unit, settings)
+        lines += part.lines
         outputs.append(part.output)
         total.counts.add(part.counts)
         total.rejects.extend(part.rejects)
