@@ -188,7 +188,8 @@ def _unwritten(result: JobResult, output: str | None) -> str:
     if output is None:
         stopped = result.files[-1]
         done = sum(1 for file in result.files if file.status == "converted")
-        finished = f"the {done} file{'s' if done != 1 else ''} finished before it are complete" if done else ""
+        finished = (f"the {done} files finished before it are complete" if done > 1 else
+                    "the file finished before it is complete" if done else "")
         return f"{stopped.output} was not written" + (f"; {finished}" if finished else "")
     if output != STDIO:
         return f"{output} was not written"

@@ -52,6 +52,18 @@ class Shape(str, Enum):
     ARRAY = "array"
 
 
+#: Added to the reason of a record that holds several records separated by a lone CR (old Mac line ends).
+CR_LINE_ENDS = ("; the file seems to use CR line ends (old Mac style), but records must end with LF or CRLF: "
+                "convert its line ends first (e.g. tr '\\r' '\\n' < FILE > FILE.lf)")
+
+
+def _cr_line_ends(record: bytes) -> bool:
+    """Whether ``record``, with trailing characters after its value, looks like several records ended by a
+    lone CR: a CR inside, no LF."""
+    body = record.rstrip(_JSON_WS)
+    return b"\r" in body and b"\n" not in body
+
+
 @dataclass(frozen=True)
 class Reject:
     """A record that could not be converted, with its location and original bytes."""
@@ -75,7 +87,10 @@ class Reject:
         """
         if isinstance(error, InvalidJSONError):
             colno = error.colno + column - 1 if error.lineno == 1 else error.colno
-            return cls(source, line + error.lineno - 1, colno, f"invalid JSON: {error.reason}", None, record)
+            reason = f"invalid JSON: {error.reason}"
+            if error.reason == "trailing characters" and _cr_line_ends(record):
+                reason += CR_LINE_ENDS
+            return cls(source, line + error.lineno - 1, colno, reason, None, record)
         line += record[: len(record) - len(record.lstrip(_JSON_WS))].count(b"\n")
         if isinstance(error, ConversionError):
             return cls(source, line, None, error.reason, error.path, record)

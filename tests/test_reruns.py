@@ -1,0 +1,68 @@
+"""Nothing lost on crash and rerun: kills at any moment, resumes, messy trees, signals, closed stdout.
+
+The crash tests run the real console script as a subprocess and kill it (SIGKILL, SIGTERM) at named
+moments of the I/O layer, which it pauses at when ``MIGRATE1TO2_TEST_PAUSE`` names them (see
+:func:`migrate1to2.files.pause_point`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.generate import events
+from migrate1to2 import upgrade_json
+from tests.conftest import FIXTURES
+from tests.helpers import Cli, Run
+
+ARCHIVE = FIXTURES / "archive" / "events-2023.v1.ndjson"
+RECORDS = ARCHIVE.read_bytes()
+LINES = RECORDS.splitlines(keepends=True)
+BAD = b'{"event_name":"x","properties":{"event_name":"y"}}\n'
+CLI = [sys.executable, "-m", "migrate1to2"]
+
+
+def converted(data: bytes) -> bytes:
+    return b"".join(upgrade_json(line) + b"\n" for line in data.splitlines() if line.strip())
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+def test_one_finished_file_is_singular(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(b"".join(LINES[:3]))
+    (source / "b.ndjson").write_bytes(BAD)
+    result = cli("convert", source, "-o", tmp_path / "dest", "-q", "-j", "1")
+    assert result.code == 1
+    assert result.err.endswith(f"migrate1to2: stopped at the first record that cannot be converted; "
+                               f"{tmp_path}/dest/b.ndjson was not written; the file finished before it is "
+                               "complete. Use --rejects FILE to set such records aside and convert the rest.\n")
+
+
+def test_cr_only_line_ends_are_named(cli: Cli, tmp_path: Path) -> None:
+    """A file whose records end with a lone CR is one long line to NDJSON: the reason says why."""
+    source = tmp_path / "mac.ndjson"
+    source.write_bytes(b"".join(line.rstrip(b"\n") + b"\r" for line in LINES[:3]))
+    rejects = tmp_path / "rejects.ndjson"
+    result = cli("convert", source, "--rejects", rejects, "-q")
+    assert result == Run(1, b"", "")
+    [entry] = map(json.loads, rejects.read_text().splitlines())
+    assert entry["reason"] == ("invalid JSON: trailing characters; the file seems to use CR line ends (old Mac "
+                               "style), but records must end with LF or CRLF: convert its line ends first (e.g. "
+                               "tr '\\r' '\\n' < FILE > FILE.lf)")
+    assert (entry["line"], entry["record"]) == (1, source.read_bytes().decode())
+    # Trailing characters on an LF line say nothing about line ends.
+    plain = cli("convert", "-q", stdin=LINES[0].rstrip(b"\n") + b" x\n")
+    assert plain.code == 1
+    assert plain.err.startswith("<stdin>:1:") and "trailing characters\n" in plain.err
