@@ -18,7 +18,7 @@ import typer
 from .compression import Codec
 from .envelope import parse_pointer
 from .errors import MigrateError
-from .files import STDIO, OutputClosed
+from .files import STDIO, STDOUT_CLOSED, OutputClosed, stdout_error
 from .job import JobResult, Options, run_job
 from .plan import UsageError, make_plan
 from .records import Counts, Settings
@@ -301,11 +301,20 @@ def audit(paths: AuditPaths = None, *, output_format: AuditFormat = OutputFormat
     """
     from .audit.command import run_audit
 
+    if sys.stdout is None:
+        _say(f"{PROG}: error: {STDOUT_CLOSED}")
+        return EXIT_USAGE
     result = run_audit(paths or ["."], output_format=output_format, baseline=baseline, write_baseline=write_baseline,
                        fail_on=fail_on, include_vendored=include_vendored, exclude=exclude or (), limit=limit)
-    sys.stdout.flush()
-    sys.stdout.buffer.write(result.output.encode("utf-8", "backslashreplace"))
-    sys.stdout.buffer.flush()
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(result.output.encode("utf-8", "backslashreplace"))
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise  # main() reports it
+    except OSError as error:
+        _say(f"{PROG}: error: {stdout_error(error)}")
+        return EXIT_USAGE
     for line in result.diagnostics:
         _say(line)
     return result.exit_code

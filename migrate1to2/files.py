@@ -275,8 +275,18 @@ class AtomicFile:
 
 
 def open_stdout(codec: Codec) -> BinaryIO:
-    """Standard output, compressed with ``codec``; close the result to finish the format."""
+    """Standard output, compressed with ``codec``; close the result to finish the format.
+
+    :class:`InputError` if the program was started with stdout closed (``>&-``).
+    """
+    if sys.stdout is None:
+        raise STDOUT_CLOSED
     return open_writer(sys.stdout.buffer, codec)
+
+
+#: The program was started with no standard output (``>&-``).
+STDOUT_CLOSED = InputError("cannot write to stdout: it is closed (started with >&-); give -o FILE, or redirect "
+                           "stdout to a file or a pipe")
 
 
 def stdout_error(error: OSError) -> InputError:

@@ -66,3 +66,25 @@ def test_cr_only_line_ends_are_named(cli: Cli, tmp_path: Path) -> None:
     plain = cli("convert", "-q", stdin=LINES[0].rstrip(b"\n") + b" x\n")
     assert plain.code == 1
     assert plain.err.startswith("<stdin>:1:") and "trailing characters\n" in plain.err
+
+
+# --- stdout closed -------------------------------------------------------------------------------
+
+CLOSED = "migrate1to2: error: cannot write to stdout: it is closed (started with >&-); give -o FILE, or redirect " \
+         "stdout to a file or a pipe\n"
+
+
+@pytest.mark.parametrize("argv", [["convert", str(ARCHIVE)], ["convert", "-", "-j", "2"], ["audit", str(ARCHIVE)]],
+                         ids=["convert", "convert-stdin", "audit"])
+def test_stdout_closed_is_an_error_without_traceback(argv: list[str]) -> None:
+    with open(ARCHIVE, "rb") as stdin:
+        done = subprocess.run(["sh", "-c", 'exec "$0" "$@" >&-', *CLI, *argv], stdin=stdin, stderr=subprocess.PIPE,
+                              check=False)
+    assert (done.returncode, done.stderr.decode()) == (2, CLOSED)
+
+
+def test_audit_reports_a_full_stdout() -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([*CLI, "audit", str(ARCHIVE)], stdout=full, stderr=subprocess.PIPE, check=False)
+    assert (done.returncode, done.stderr) == (2, b"migrate1to2: error: cannot write to stdout: no space left on "
+                                                 b"device\n")
