@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -25,12 +26,36 @@ __all__ = [
     "open_raw",
     "open_reader_for",
     "open_stdout",
+    "pause_point",
     "printable",
     "stdout_error",
 ]
 
 #: The name that means standard input (or output).
 STDIO = "-"
+
+#: Test hook (see :func:`pause_point`): ``NAME`` or ``NAME#N``.
+_PAUSE = os.environ.get("MIGRATE1TO2_TEST_PAUSE")
+_paused: dict[str, int] = {}
+
+
+def pause_point(name: str) -> None:
+    """A named moment of the I/O layer where the crash tests stop the process to kill it (or change its files).
+
+    Only when the environment variable ``MIGRATE1TO2_TEST_PAUSE`` is ``NAME`` (or ``NAME#N``): the first
+    (or ``N``-th) time the process reaches the point ``NAME``, it stops itself with ``SIGSTOP``; the test
+    sees it stop (``waitpid`` with ``WUNTRACED``), acts, and continues it with ``SIGCONT`` or kills it.
+    Points: ``input-size`` (the size of a plain input taken, before its regions are read), ``written``
+    (a unit of output written), ``rename`` (an output complete, just before it is renamed into place,
+    after the backup link of ``--in-place``), ``committed`` (an output renamed into place).
+    """
+    if _PAUSE is None:
+        return
+    wanted, _, count = _PAUSE.partition("#")
+    if name == wanted:
+        _paused[name] = _paused.get(name, 0) + 1
+        if _paused[name] == int(count or 1):
+            os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def display_name(name: str) -> str:
@@ -224,7 +249,9 @@ class AtomicFile:
                 os.chmod(self.temp, replaced.st_mode & 0o7777)
             if self.backup:
                 self._keep_backup()
+            pause_point("rename")
             os.replace(self.temp, self.target)
+            pause_point("committed")
         except InputError:
             self.done = False
             self.discard()

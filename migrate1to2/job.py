@@ -29,7 +29,17 @@ import msgspec
 
 from .compression import Codec, Reader
 from .errors import InputError, MigrateError, os_reason
-from .files import STDIO, AtomicFile, display_name, is_large, open_reader_for, open_stdout, printable, stdout_error
+from .files import (
+    STDIO,
+    AtomicFile,
+    display_name,
+    is_large,
+    open_reader_for,
+    open_stdout,
+    pause_point,
+    printable,
+    stdout_error,
+)
 from .plan import Plan, Skipped, Task
 from .progress import Progress
 from .rawjson import COMPILED
@@ -195,9 +205,10 @@ class _Runner:
         """Read an uncompressed file a region at a time, here or (with a pool) in the workers themselves."""
         path = entry.task.input
         size = os.path.getsize(path)
+        pause_point("input-size")
         with open(path, "rb") as stream:
             start = len(BOM) if stream.read(len(BOM)) == BOM else 0
-        for begin, end in regions(path, start, size, CHUNK_BYTES):
+        for begin, end in regions(path, start, size, CHUNK_BYTES, source):
             if self.progress:
                 self.progress.read(end)
             region = Region(path, begin, end, source)
@@ -303,6 +314,7 @@ class _Runner:
                 self.reject_file.write(reject.to_json() + b"\n")
         if self.progress:
             self.progress.records_done(converted.counts.records)
+        pause_point("written")
         if converted.stopped:
             self._close_array(entry)  # on stdout, what was written stays valid JSON
             entry.report.status = "stopped"

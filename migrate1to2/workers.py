@@ -56,10 +56,11 @@ def spool_directory() -> str:
     return tempfile.mkdtemp(prefix="migrate1to2-", dir=parent)
 
 
-def regions(path: str, start: int, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
+def regions(path: str, start: int, size: int, chunk_bytes: int, source: str | None = None) -> Iterator[tuple[int, int]]:
     """Cut ``path`` from ``start`` into spans of about ``chunk_bytes`` that end just after a newline.
 
     Only small windows around the cuts are read, so a line of any length costs no memory.
+    :class:`InputError` if the file is shorter than ``size`` (it shrank since its size was taken).
     """
     with open(path, "rb") as stream:
         position = start
@@ -68,6 +69,8 @@ def regions(path: str, start: int, size: int, chunk_bytes: int) -> Iterator[tupl
             while cut < size:
                 stream.seek(cut)
                 window = stream.read(1 << 16)
+                if not window:
+                    raise shrank(source or path, size)
                 newline = window.find(b"\n")
                 if newline >= 0:
                     cut += newline + 1
@@ -78,22 +81,29 @@ def regions(path: str, start: int, size: int, chunk_bytes: int) -> Iterator[tupl
             position = end
 
 
+def shrank(source: str, size: int) -> InputError:
+    """The error for a file found shorter than the ``size`` it had when its reading started."""
+    return InputError(f"cannot read {source}: the file shrank while being read (it had {size} bytes); something "
+                      "is writing to it (a log rotation, a truncating writer): convert a copy, or wait until it is "
+                      "complete")
+
+
 class _Window(io.RawIOBase):
     """``length`` bytes of ``stream`` from its current position."""
 
     def __init__(self, stream: BinaryIO, length: int) -> None:
         self._stream = stream
-        self._left = length
+        self.left = length
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        size = min(len(buffer), self._left)
+        size = min(len(buffer), self.left)
         if size <= 0:
             return 0
         got = self._stream.readinto(buffer[:size])  # type: ignore[attr-defined]
-        self._left -= got
+        self.left -= got
         return int(got)
 
 
@@ -126,6 +136,8 @@ def convert_region(region: Region, settings: Settings) -> Converted:
             data = stream.read(length)
     except OSError as error:
         raise InputError(f"cannot read {region.source}: {os_reason(error)}") from None
+    if len(data) < length:
+        raise shrank(region.source, region.end)
     return do_work(Work(data, 1, Shape.NDJSON, region.source), settings)
 
 
@@ -134,7 +146,8 @@ def _convert_window(stream: BinaryIO, length: int, region: Region, settings: Set
     total = Converted()
     lines = 0
     outputs: list[bytes] = []
-    window = io.BufferedReader(_Window(stream, length), buffer_size=1 << 20)
+    raw = _Window(stream, length)
+    window = io.BufferedReader(raw, buffer_size=1 << 20)
     for unit in ndjson_units(window, b"", region.source, limit=settings.max_record_bytes):
         part = rejected(unit, settings) if isinstance(unit, Reject) else do_work(unit, settings)
         lines += part.lines
@@ -144,6 +157,9 @@ def _convert_window(stream: BinaryIO, length: int, region: Region, settings: Set
         if part.stopped:
             total.stopped = True
             break
+    else:
+        if raw.left:
+            raise shrank(region.source, region.end)
     total.output = b"".join(outputs)
     total.lines = lines
     return total

@@ -88,3 +88,58 @@ def test_audit_reports_a_full_stdout() -> None:
         done = subprocess.run([*CLI, "audit", str(ARCHIVE)], stdout=full, stderr=subprocess.PIPE, check=False)
     assert (done.returncode, done.stderr) == (2, b"migrate1to2: error: cannot write to stdout: no space left on "
                                                  b"device\n")
+
+
+# --- the pause hook ------------------------------------------------------------------------------
+
+def start(argv: list[str], pause: str, **kwargs: object) -> subprocess.Popen[bytes]:
+    """Start the console script and wait until it stops itself at the point ``pause`` (``NAME[#N]``)."""
+    env = {**os.environ, "MIGRATE1TO2_TEST_PAUSE": pause}
+    process = subprocess.Popen([*CLI, *argv], env=env, stderr=subprocess.PIPE, **kwargs)  # type: ignore[call-overload]
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"{argv} ended before the point {pause}: {process.stderr.read().decode()}"
+    return process  # type: ignore[no-any-return]
+
+
+def finish(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGCONT) -> tuple[int, str]:
+    """Continue (or signal) a stopped process; its exit code and stderr."""
+    process.send_signal(how)
+    if how is not signal.SIGCONT and how is not signal.SIGKILL:
+        process.send_signal(signal.SIGCONT)
+    assert process.stderr is not None
+    err = process.stderr.read().decode()
+    return process.wait(60), err
+
+
+# --- a file that shrinks -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_that_shrinks_while_read_is_an_error(tmp_path: Path, jobs: str) -> None:
+    """Truncated after its size was taken (a log rotation): an error naming the file, never a spin."""
+    source = tmp_path / "growing.ndjson"
+    stream = events(3)
+    source.write_text("".join(next(stream) + "\n" for _ in range(3000)))  # several regions
+    size = source.stat().st_size
+    process = start(["convert", str(source), "-o", str(tmp_path / "out.ndjson"), "-j", jobs], "input-size")
+    with open(source, "r+b") as truncate:
+        truncate.truncate(size // 3)
+    code, err = finish(process)
+    assert (code, err) == (2, f"migrate1to2: error: cannot read {source}: the file shrank while being read (it "
+                              f"had {size} bytes); something is writing to it (a log rotation, a truncating "
+                              "writer): convert a copy, or wait until it is complete\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["growing.ndjson"]
+
+
+@pytest.mark.parametrize("limit", [1 << 20, 10], ids=["region", "region-with-a-giant-line"])
+def test_a_region_past_the_end_is_an_error(tmp_path: Path, limit: int) -> None:
+    from migrate1to2 import Version, workers
+    from migrate1to2.errors import InputError
+    from migrate1to2.records import Settings
+
+    source = tmp_path / "short.ndjson"
+    source.write_bytes(b"".join(LINES[:3]))
+    with pytest.raises(InputError, match="the file shrank while being read"):
+        list(workers.regions(str(source), 0, 10 << 20, 100, "short.ndjson"))
+    region = workers.Region(str(source), 0, source.stat().st_size + 50, "short.ndjson")
+    with pytest.raises(InputError, match=r"^cannot read short\.ndjson: the file shrank while being read"):
+        workers.convert_region(region, Settings(Version.V2, stop_at_reject=False, max_record_bytes=limit))
