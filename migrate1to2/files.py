@@ -124,6 +124,13 @@ def _quiet_fdatasync(fd: int) -> None:
         os.fdatasync(fd)
 
 
+def _same_inode(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -268,6 +275,8 @@ class AtomicFile:
         try:
             os.link(self.target, backup)
         except FileExistsError:
+            if _same_inode(self.target, backup):
+                return  # a run killed between this link and the rename made it: it is the original
             raise exists from None
         except OSError:  # no hard links here: copy, never over an existing file
             try:

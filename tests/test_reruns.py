@@ -143,3 +143,21 @@ def test_a_region_past_the_end_is_an_error(tmp_path: Path, limit: int) -> None:
     region = workers.Region(str(source), 0, source.stat().st_size + 50, "short.ndjson")
     with pytest.raises(InputError, match=r"^cannot read short\.ndjson: the file shrank while being read"):
         workers.convert_region(region, Settings(Version.V2, stop_at_reject=False, max_record_bytes=limit))
+
+
+# --- in place: a kill between the backup link and the rename -------------------------------------
+
+def test_a_kill_between_backup_link_and_rename_is_resumed(tmp_path: Path) -> None:
+    """The backup is then a second name of the input itself (same inode): the rerun goes on."""
+    target = tmp_path / "a.ndjson"
+    target.write_bytes(RECORDS)
+    argv = ["convert", str(target), "--in-place", "--backup", ".v1", "-q"]
+    process = start(argv, "rename")
+    assert finish(process, signal.SIGKILL)[0] == -signal.SIGKILL
+    backup = tmp_path / "a.ndjson.v1"
+    assert os.path.samefile(target, backup) and target.read_bytes() == RECORDS
+    done = subprocess.run([*CLI, *argv], capture_output=True, check=False)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert target.read_bytes() == converted(RECORDS)
+    assert backup.read_bytes() == RECORDS
+    assert not os.path.samefile(target, backup)
