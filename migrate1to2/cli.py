@@ -116,6 +116,9 @@ def _summary(result: JobResult, target: Version, rejects: str | None, *, per_fil
     existing = sum(1 for file in result.files if file.status == "skipped: output exists")
     if existing:
         line += f"; {existing} file{'s' if existing != 1 else ''} skipped, output already there"
+    failed = len(result.failed)
+    if failed:
+        line += f"; {failed} path{'s' if failed != 1 else ''} could not be read (not converted: see above)"
     return line
 
 
@@ -147,7 +150,7 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
                              "rerunning --in-place is safe on its own (files with nothing to convert are left alone)")
         sides = [(option, path) for option, path in (("--rejects", rejects), ("--stats", stats)) if path is not None]
         plan = make_plan(names, output, include=include or (), exclude=exclude or (), in_place=in_place,
-                         compress=compress, side_outputs=sides)
+                         compress=compress, side_outputs=sides, backup=backup)
         if pretty and plan.output is not None and len(plan.tasks) > 1:
             raise UsageError("--pretty goes with a single input: several inputs are joined into one NDJSON output")
         options = Options(settings, jobs=jobs or os.cpu_count() or 1, rejects=rejects, skip_existing=skip_existing,
@@ -166,13 +169,17 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
         return EXIT_INTERRUPTED
     for skipped in result.skipped:
         _say(f"{PROG}: skipped {skipped.path}: {skipped.reason}")
+    for failed in result.failed:
+        _say(f"{PROG}: error: {failed.path}: {failed.reason}")
     if result.stopped_at is not None:
         _say(result.stopped_at.message())
         _say(f"{PROG}: stopped at the first record that cannot be converted; {_unwritten(result, plan.output)}. "
              "Use --rejects FILE to set such records aside and convert the rest.")
-        return EXIT_REJECTED
+        return EXIT_USAGE if result.failed else EXIT_REJECTED
     if not quiet:
         _say(_summary(result, target, rejects, per_file=plan.output is None))
+    if result.failed:
+        return EXIT_USAGE
     return EXIT_REJECTED if result.counts.rejected else EXIT_OK
 
 

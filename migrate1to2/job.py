@@ -100,6 +100,8 @@ class JobResult:
     files: list[FileReport] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
     skipped: list[Skipped] = field(default_factory=list)
+    #: Entries of a tree that could not be read (see :attr:`Plan.failed`): the run fails (exit code 2).
+    failed: list[Skipped] = field(default_factory=list)
     #: The record that stopped the run (when not collecting rejects).
     stopped_at: Reject | None = None
 
@@ -152,7 +154,7 @@ class _Runner:
         self.executor: Executor | None = None
         #: Where the workers' input and output wait (a directory of its own, removed at the end).
         self.spool: str | None = None
-        self.result = JobResult(skipped=list(plan.skipped))
+        self.result = JobResult(skipped=list(plan.skipped), failed=list(plan.failed))
         self.pending: deque[tuple[_Input, Item]] = deque()
         self.limit = 0
         self.open_files: list[AtomicFile] = []
@@ -483,12 +485,14 @@ def _write_stats(out: AtomicFile, result: JobResult, seconds: float) -> None:
     counts = result.counts
     report = {
         "files": [file.to_dict() for file in result.files],
-        "total": {"files": len(result.files), "records": counts.records, "converted": counts.converted,
+        "total": {"files": len(result.files), "failed": len(result.failed), "records": counts.records,
+                  "converted": counts.converted,
                   "unchanged": counts.unchanged, "rejected": counts.rejected,
                   "bytes_in": sum(file.bytes_in for file in result.files),
                   "bytes_out": sum(file.bytes_out for file in result.files),
                   "seconds": round(seconds, 6)},
         "skipped": [{"path": printable(skipped.path), "reason": skipped.reason} for skipped in result.skipped],
+        "failed": [{"path": printable(failed.path), "reason": failed.reason} for failed in result.failed],
     }
     with out:
         out.write(msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n")

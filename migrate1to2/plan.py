@@ -53,6 +53,8 @@ class Skipped:
 class Plan:
     tasks: list[Task] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    #: Entries of a tree that could not be read (a folder, a link loop): what they hold is not converted.
+    failed: list[Skipped] = field(default_factory=list)
     #: The single output all tasks write to (``-`` for stdout), or ``None`` when each has its own.
     output: str | None = None
 
@@ -70,21 +72,38 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def _resolve(path: str | Path) -> Path:
+    """``Path(path).resolve()``, also for a link loop (which Python 3.10-3.12 raise ``RuntimeError`` for)."""
+    return Path(os.path.realpath(path))
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _walk(source: Path, include: Sequence[str], exclude: Sequence[str],
-          skipped: list[Skipped]) -> Iterator[tuple[Path, PurePosixPath]]:
+def _is_backup(name: str, backup: str | None) -> bool:
+    """Whether ``name`` is a backup kept by ``--backup SUFFIX`` (the file's name plus the suffix)."""
+    return bool(backup) and name.endswith(str(backup)) and len(name) > len(str(backup))
+
+
+def _backup_note(backup: str | None) -> str:
+    return f"a backup kept by --backup {backup} (backups are never converted)"
+
+
+def _walk(source: Path, include: Sequence[str], exclude: Sequence[str], plan: Plan,
+          backup: str | None = None) -> Iterator[tuple[Path, PurePosixPath]]:
     """Files under ``source`` in a stable order, with their path relative to it.
 
     Links to directories are not followed; links to files are followed only when the file is
-    inside ``source``. Both cases are reported in ``skipped`` otherwise.
+    inside ``source``. Both cases are reported in ``plan.skipped`` otherwise, as are dangling links, this
+    program's own temporary files and the backups named with ``backup``. What cannot be read (a folder,
+    a link loop) goes to ``plan.failed``.
     """
-    real_source = source.resolve()
+    real_source = _resolve(source)
+    skipped, failed = plan.skipped, plan.failed
 
     def unreadable(error: OSError) -> None:
-        skipped.append(Skipped(str(error.filename), f"cannot be read: {os_reason(error)}"))
+        failed.append(Skipped(str(error.filename), f"cannot be read: {os_reason(error)}"))
 
     for folder, dirs, files in os.walk(source, followlinks=False, onerror=unreadable):
         dirs.sort()
@@ -96,11 +115,22 @@ def _walk(source: Path, include: Sequence[str], exclude: Sequence[str],
             if _TEMPORARY.fullmatch(name):
                 skipped.append(Skipped(str(path), "a temporary file left by an interrupted run (safe to delete)"))
                 continue
+            if _is_backup(name, backup):
+                skipped.append(Skipped(str(path), _backup_note(backup)))
+                continue
             relative = PurePosixPath(path.relative_to(source).as_posix())
             if (include and not _matches(relative, include)) or _matches(relative, exclude):
                 continue
             if path.is_symlink():
-                target = path.resolve()
+                try:
+                    os.stat(path)
+                except FileNotFoundError:
+                    skipped.append(Skipped(str(path), "a link to something that does not exist"))
+                    continue
+                except OSError as error:  # a link loop
+                    failed.append(Skipped(str(path), f"cannot be read: {os_reason(error)}"))
+                    continue
+                target = _resolve(path)
                 if not _inside(target, real_source):
                     skipped.append(Skipped(str(path), f"a link leading outside {source} is not followed"))
                     continue
@@ -124,37 +154,39 @@ def _renamed(relative: PurePosixPath, codec: Codec | None) -> PurePosixPath:
 
 def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
               in_place: bool = False, compress: Codec | None = None,
-              side_outputs: Sequence[tuple[str, str]] = ()) -> Plan:
+              side_outputs: Sequence[tuple[str, str]] = (), backup: str | None = None) -> Plan:
     """Decide which input goes where. Raises :class:`UsageError` for combinations that cannot work.
 
     ``side_outputs``: the other files the job writes, as ``(option, path)`` (``--rejects``,
     ``--stats``): none may be an input or an output; found in a source tree, one is left out.
+    ``backup``: the ``--backup`` suffix of an in-place run; files named so are backups, never inputs.
     """
     if list(inputs).count(STDIO) > 1:
         raise UsageError("stdin ('-') can be read only once")
-    plan = _plan(inputs, output, include=include, exclude=exclude, in_place=in_place, compress=compress)
+    plan = _plan(inputs, output, include=include, exclude=exclude, in_place=in_place, compress=compress,
+                 backup=backup)
     seen: dict[Path, str] = {}
     for option, path in side_outputs:
-        real = Path(path).resolve()
+        real = _resolve(path)
         if real in seen:
             raise UsageError(f"{option} and {seen[real]} name the same file: give each its own")
         seen[real] = option
         for task in list(plan.tasks):
-            if task.discovered and Path(task.input).resolve() == real:
+            if task.discovered and _resolve(task.input) == real:
                 plan.tasks.remove(task)
                 plan.skipped.append(Skipped(task.input, f"this run's {option} file"))
                 continue
-            if task.input != STDIO and (Path(task.input).resolve() == real or _same_file(task.input, path)):
+            if task.input != STDIO and (_resolve(task.input) == real or _same_file(task.input, path)):
                 raise UsageError(f"{option} {path} is also an input: write it somewhere else")
-            if task.output not in (None, STDIO) and Path(str(task.output)).resolve() == real:
+            if task.output not in (None, STDIO) and _resolve(str(task.output)) == real:
                 raise UsageError(f"{option} {path} is also an output: write it somewhere else")
-        if plan.output not in (None, STDIO) and Path(str(plan.output)).resolve() == real:
+        if plan.output not in (None, STDIO) and _resolve(str(plan.output)) == real:
             raise UsageError(f"{option} {path} is also the output: write it somewhere else")
     return plan
 
 
 def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude: Sequence[str], in_place: bool,
-          compress: Codec | None) -> Plan:
+          compress: Codec | None, backup: str | None) -> Plan:
     plan = Plan()
     directories = [name for name in inputs if name != STDIO and Path(name).is_dir()]
     if in_place:
@@ -165,7 +197,9 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
         for name in inputs:
             if name in directories:
                 plan.tasks.extend(Task(str(path), str(path), True, compress)
-                                  for path, _ in _walk(Path(name), include, exclude, plan.skipped))
+                                  for path, _ in _walk(Path(name), include, exclude, plan, backup))
+            elif _is_backup(Path(name).name, backup):  # e.g. a shell glob: backups are never converted
+                plan.skipped.append(Skipped(name, _backup_note(backup)))
             else:
                 plan.tasks.append(Task(name, name, False, compress))
         return plan
@@ -184,17 +218,17 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
     if Path(output).exists() and not Path(output).is_dir():
         raise UsageError(f"{output} is a file: a directory input needs -o DEST_DIR")
     destination = Path(output)
-    real_destination = destination.resolve()
+    real_destination = _resolve(destination)
     claimed: dict[Path, str] = {}
     for name in inputs:
         if name == STDIO:
             raise UsageError("stdin cannot go into an output directory: give -o FILE")
         if name in directories:
-            if _inside(real_destination, Path(name).resolve()):
+            if _inside(real_destination, _resolve(name)):
                 raise UsageError(f"the output directory {output} is inside the input {name}: choose a destination "
                                  "outside it")
             pairs = [(path, _renamed(relative, compress))
-                     for path, relative in _walk(Path(name), include, exclude, plan.skipped)]
+                     for path, relative in _walk(Path(name), include, exclude, plan)]
             discovered = True
         else:
             pairs = [(Path(name), _renamed(PurePosixPath(Path(name).name), compress))]

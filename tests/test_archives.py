@@ -627,8 +627,8 @@ def test_unreadable_directory_is_reported(cli: Cli, tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(os, "scandir", scandir)
     result = cli("convert", source, "-o", tmp_path / "dest", "-q", "-j", "1")
-    assert result.code == 0
-    assert f"migrate1to2: skipped {locked}: cannot be read: permission denied\n" in result.err
+    assert result.code == 2  # its files were not converted: the run failed
+    assert f"migrate1to2: error: {locked}: cannot be read: permission denied\n" in result.err
 
 
 def test_file_names_that_are_not_utf8(cli: Cli, tmp_path: Path) -> None:

@@ -161,3 +161,86 @@ def test_a_kill_between_backup_link_and_rename_is_resumed(tmp_path: Path) -> Non
     assert target.read_bytes() == converted(RECORDS)
     assert backup.read_bytes() == RECORDS
     assert not os.path.samefile(target, backup)
+
+
+# --- messy trees ---------------------------------------------------------------------------------
+
+def small_tree(root: Path) -> Path:
+    source = root / "src"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.ndjson").write_bytes(b"".join(LINES[:5]) + BAD)
+    (source / "sub" / "b.ndjson").write_bytes(b"".join(LINES[5:10]))
+    return source
+
+
+def test_in_place_reruns_never_convert_backups(cli: Cli, tmp_path: Path) -> None:
+    """With --backup SUFFIX, files named with the suffix are backups: never inputs, on any rerun."""
+    source = small_tree(tmp_path)
+    original = (source / "a.ndjson").read_bytes()
+    rejects = tmp_path / "rejects.ndjson"
+    argv = ["convert", source, "--in-place", "--backup", ".v1", "--rejects", rejects, "-j", "1"]
+    assert cli(*argv, "-q").code == 1
+    for _ in range(2):
+        again = cli(*argv)
+        assert again.code == 0
+        assert again.err == (f"migrate1to2: skipped {source}/a.ndjson.v1: a backup kept by --backup .v1 (backups "
+                             "are never converted)\n"
+                             f"migrate1to2: skipped {source}/sub/b.ndjson.v1: a backup kept by --backup .v1 "
+                             "(backups are never converted)\n"
+                             "migrate1to2: 10 records in 2 files: 0 converted, 10 unchanged (already 2.0 or the "
+                             "same in both), 0 rejected\n")
+    assert tree(source) == ["a.ndjson", "a.ndjson.v1", "sub/b.ndjson", "sub/b.ndjson.v1"]
+    assert (source / "a.ndjson.v1").read_bytes() == original
+    assert len(rejects.read_text().splitlines()) == 1
+    # Named on the command line (a shell glob), a backup is not converted either.
+    named = cli("convert", source / "a.ndjson", source / "a.ndjson.v1", "--in-place", "--backup", ".v1", "-q")
+    assert named == Run(0, b"", f"migrate1to2: skipped {source}/a.ndjson.v1: a backup kept by --backup .v1 "
+                                "(backups are never converted)\n")
+
+
+def test_unreadable_folder_fails_the_run(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest is converted, but the run exits 2 and the summary and the stats say what was not read."""
+    source = small_tree(tmp_path)
+    locked = source / "sub"
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str] = ".") -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    stats, rejects = tmp_path / "stats.json", tmp_path / "rejects.ndjson"
+    result = cli("convert", source, "-o", tmp_path / "dest", "--rejects", rejects, "--stats", stats, "-j", "1")
+    assert result == Run(2, b"", f"migrate1to2: error: {locked}: cannot be read: permission denied\n"
+                                 "migrate1to2: 6 records in 1 file: 5 converted, 0 unchanged (already 2.0 or the same "
+                                 f"in both), 1 rejected (see {rejects}); 1 path could not be read (not converted: "
+                                 "see above)\n")
+    report = json.loads(stats.read_text())
+    assert report["failed"] == [{"path": str(locked), "reason": "cannot be read: permission denied"}]
+    assert report["total"]["failed"] == 1
+    assert tree(tmp_path / "dest") == ["a.ndjson"]
+
+
+@pytest.mark.parametrize("mode", ["-o", "--in-place"])
+def test_link_loop_in_a_tree_is_an_unreadable_entry(cli: Cli, tmp_path: Path, mode: str) -> None:
+    source = small_tree(tmp_path)
+    (source / "sub" / "loop.ndjson").symlink_to("loop.ndjson")
+    argv = ["-o", str(tmp_path / "dest")] if mode == "-o" else ["--in-place"]
+    result = cli("convert", source, *argv, "--rejects", tmp_path / "rejects.ndjson", "-q", "-j", "1")
+    assert result == Run(2, b"", f"migrate1to2: error: {source}/sub/loop.ndjson: cannot be read: too many levels of "
+                                 "symbolic links\n")
+    done = (tmp_path / "dest" / "sub" / "b.ndjson") if mode == "-o" else source / "sub" / "b.ndjson"
+    assert done.read_bytes() == converted(b"".join(LINES[5:10]))
+
+
+def test_dangling_link_in_a_tree_is_a_note(cli: Cli, tmp_path: Path) -> None:
+    source = small_tree(tmp_path)
+    (source / "sub" / "current.ndjson").symlink_to("rotated-away.ndjson")
+    result = cli("convert", source, "-o", tmp_path / "dest", "--rejects", tmp_path / "rejects.ndjson", "-q", "-j", "1")
+    assert result == Run(1, b"", f"migrate1to2: skipped {source}/sub/current.ndjson: a link to something that does "
+                                 "not exist\n")
+    # Named on the command line, it is an input that cannot be read.
+    named = cli("convert", source / "sub" / "current.ndjson", "-q")
+    assert named == Run(2, b"", f"migrate1to2: error: cannot read {source}/sub/current.ndjson: no such file or "
+                                "directory\n")
