@@ -240,7 +240,11 @@ def test_dangling_link_in_a_tree_is_a_note(cli: Cli, tmp_path: Path) -> None:
     result = cli("convert", source, "-o", tmp_path / "dest", "--rejects", tmp_path / "rejects.ndjson", "-q", "-j", "1")
     assert result == Run(1, b"", f"migrate1to2: skipped {source}/sub/current.ndjson: a link to something that does "
                                  "not exist\n")
+    audited = cli("audit", source)
+    assert (audited.code, audited.err) == (1, f"migrate1to2: note: skipped {source}/sub/current.ndjson: a link to "
+                                              "something that does not exist\n")  # 1: 1.0 payloads found
     # Named on the command line, it is an input that cannot be read.
     named = cli("convert", source / "sub" / "current.ndjson", "-q")
     assert named == Run(2, b"", f"migrate1to2: error: cannot read {source}/sub/current.ndjson: no such file or "
                                 "directory\n")
+    assert cli("audit", source / "sub" / "current.ndjson").code == 2

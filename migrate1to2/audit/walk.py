@@ -124,6 +124,17 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
                 yield os.path.normpath(os.path.join(directory, name)), display, False
 
 
+def _dangling(path: str) -> bool:
+    """A symbolic link to nothing (not a link loop, which cannot be read)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return os.path.islink(path)
+    except OSError:
+        return False
+    return False
+
+
 def _size(size: int) -> str:
     """``32 MiB``, or ``4096 bytes`` for a size that is not a whole number of MiB."""
     return f"{size >> 20} MiB" if size >= 1 << 20 and not size % (1 << 20) else f"{size} bytes"
@@ -171,6 +182,9 @@ class _Auditor:
 
     def file(self, path: str, display: str, explicit: bool) -> None:
         if not explicit and not may_audit(os.path.basename(path)):  # decided before reading (a dangling link)
+            return
+        if not explicit and _dangling(path):  # in a folder, a note; named on the command line, an error
+            self.note(f"skipped {display}: a link to something that does not exist")
             return
         if os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
             if explicit:

@@ -156,10 +156,20 @@ def test_a_missing_path_is_a_usage_error_before_anything_is_read(project: Path) 
 
 
 def test_an_unreadable_file_is_an_error_naming_it_and_the_rest_is_audited(project: Path) -> None:
+    (project / "src" / "loop.py").symlink_to("loop.py")
+    report = audit_paths(["src"])
+    assert report.errors == ["cannot read src/loop.py: too many levels of symbolic links"]
+    assert [f.path for f in report.findings] == ["src/app.py"]
+
+
+def test_a_dangling_link_in_a_folder_is_a_note_and_named_an_error(project: Path) -> None:
+    """As in convert: inside a tree a link to nothing is skipped with a note; named, it cannot be read."""
     (project / "src" / "gone.py").symlink_to(project / "missing.py")
     report = audit_paths(["src"])
-    assert report.errors == ["cannot read src/gone.py: no such file or directory"]
+    assert (report.errors, report.notes) == ([], ["skipped src/gone.py: a link to something that does not exist"])
     assert [f.path for f in report.findings] == ["src/app.py"]
+    named = audit_paths(["src/gone.py"])
+    assert named.errors == ["cannot read src/gone.py: no such file or directory"]
 
 
 @pytest.mark.parametrize(("name", "head", "kind"), [
