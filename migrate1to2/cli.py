@@ -1,7 +1,7 @@
 """The command line: parses options, calls the I/O layer, reports on stderr. Data goes to stdout only.
 
 Exit codes: 0 success; 1 records rejected (or the run stopped at one), or audit findings;
-2 usage or I/O error.
+2 usage or I/O error; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Annotated
 
 import typer
@@ -24,7 +26,7 @@ from .plan import UsageError, make_plan
 from .records import Counts, Settings
 from .version import Version
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 PROG = "migrate1to2"
 
 app = typer.Typer(
@@ -156,17 +158,19 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
         options = Options(settings, jobs=jobs or os.cpu_count() or 1, rejects=rejects, skip_existing=skip_existing,
                           backup=backup, in_place=in_place, compress=compress if plan.output is not None else None,
                           stats=stats, fsync=fsync)
-        result = run_job(plan, options, warn=lambda text: _say(f"{PROG}: warning: {text}"),
-                         show_progress=not quiet and sys.stderr.isatty())
+        with _terminate_as_interrupt():
+            result = run_job(plan, options, warn=lambda text: _say(f"{PROG}: warning: {text}"),
+                             show_progress=not quiet and sys.stderr.isatty(), note=lambda text: _say(f"{PROG}: {text}"))
     except MigrateError as error:
         if isinstance(error, OutputClosed):
             _silence_stdout()
         _say(f"{PROG}: error: {error}")
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        _say(f"{PROG}: interrupted; finished output files are complete, unfinished ones were not written "
-             "(rerun with --skip-existing to resume)")
-        return EXIT_INTERRUPTED
+    except (KeyboardInterrupt, Terminated) as stop:
+        how = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        resume = "rerun to finish" if in_place else "rerun with --skip-existing to resume"
+        _say(f"{PROG}: {how}; finished output files are complete, unfinished ones were not written ({resume})")
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     for skipped in result.skipped:
         _say(f"{PROG}: skipped {skipped.path}: {skipped.reason}")
     for failed in result.failed:
@@ -181,6 +185,28 @@ def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects:
     if result.failed:
         return EXIT_USAGE
     return EXIT_REJECTED if result.counts.rejected else EXIT_OK
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: the job unwinds as on Ctrl-C (temporary files removed, finished files kept)."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While converting, SIGTERM stops the job as Ctrl-C does (only the main thread may set a handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(number: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the clean-up finish
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _silence_stdout() -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -18,6 +23,8 @@ from .errors import InputError, os_reason
 
 __all__ = [
     "STDIO",
+    "STDOUT_CLOSED",
+    "TEMPORARY",
     "AtomicFile",
     "OutputClosed",
     "display_name",
@@ -28,6 +35,7 @@ __all__ = [
     "open_stdout",
     "pause_point",
     "printable",
+    "remove_stale_temporaries",
     "stdout_error",
 ]
 
@@ -174,6 +182,8 @@ class AtomicFile:
             fd, temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
         except OSError as error:
             raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
+        with contextlib.suppress(OSError):  # held while this process lives: see remove_stale_temporaries
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.temp = Path(temp)
         self._file = os.fdopen(fd, "wb")
         if keep_existing and self.target.is_file():
@@ -259,14 +269,14 @@ class AtomicFile:
             pause_point("rename")
             os.replace(self.temp, self.target)
             pause_point("committed")
-        except InputError:
-            self.done = False
-            self.discard()
-            raise
         except OSError as error:
             self.done = False
             self.discard()
             raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
+        except BaseException:  # InputError, or an interrupt (Ctrl-C, SIGTERM) during the flush: no temp left
+            self.done = False
+            self.discard()
+            raise
 
     def _keep_backup(self) -> None:
         backup = self.target.with_name(self.target.name + str(self.backup))
@@ -308,6 +318,63 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+
+
+#: The name of a temporary file of :class:`AtomicFile`: ``.NAME.XXXXXXXX.part`` for the file NAME.
+TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.part")
+#: An empty temporary file younger than this may be one another run has just created, not locked yet.
+_FRESH_SECONDS = 5.0
+
+
+def remove_stale_temporaries(targets: Iterable[str]) -> list[str]:
+    """Remove the temporary files that runs killed (``kill -9``, a crash) left beside ``targets``.
+
+    Only this program's own names are considered (``.NAME.XXXXXXXX.part`` for a target named NAME),
+    and only files no running process holds: :class:`AtomicFile` locks its temporary file (``flock``)
+    for as long as the process that writes it lives, so a run going on beside this one is never
+    disturbed. Returns the paths removed.
+    """
+    wanted: dict[Path, set[str]] = {}
+    for target in targets:
+        if target == STDIO:
+            continue
+        real = Path(os.path.realpath(target))
+        wanted.setdefault(real.parent, set()).add(real.name)
+    removed = []
+    for folder, names in wanted.items():
+        try:
+            entries = sorted(entry.name for entry in os.scandir(folder))
+        except OSError:
+            continue  # not there yet, or unreadable: the run itself will say so
+        for name in entries:
+            match = TEMPORARY.fullmatch(name)
+            if match and match.group(1) in names and _stale(folder / name):
+                removed.append(str(folder / name))
+    return removed
+
+
+def _stale(path: Path) -> bool:
+    """Remove ``path`` if no process holds it; whether it was removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        facts = os.fstat(fd)
+        if not stat.S_ISREG(facts.st_mode):
+            return False
+        if facts.st_size == 0 and time.time() - facts.st_mtime < _FRESH_SECONDS:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a running process writes it
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def open_stdout(codec: Codec) -> BinaryIO:

@@ -38,6 +38,7 @@ from .files import (
     open_stdout,
     pause_point,
     printable,
+    remove_stale_temporaries,
     stdout_error,
 )
 from .plan import Plan, Skipped, Task
@@ -414,8 +415,9 @@ class _Runner:
 
 
 def _ignore_interrupts() -> None:
-    """In a worker: Ctrl-C is the main process's to handle (it stops the pool)."""
+    """In a worker: Ctrl-C is the main process's to handle (it stops the pool); SIGTERM ends the worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _plain_file(name: str, reader: Reader) -> bool:
@@ -440,8 +442,13 @@ def _read_ahead(stream: BinaryIO, size: int) -> bytes:
 
 
 def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = print,
-            show_progress: bool = False) -> JobResult:
-    """Convert every task of ``plan``; see the module docstring."""
+            show_progress: bool = False, note: Callable[[str], object] | None = None) -> JobResult:
+    """Convert every task of ``plan``; see the module docstring.
+
+    First the temporary files that killed runs left beside this job's outputs are removed, each
+    named through ``note`` (default: ``warn``).
+    """
+    _remove_leftovers(plan, options, note or warn)
     total = _total_bytes(plan)
     progress = Progress(total) if show_progress else None
     runner = _Runner(plan, options, warn, progress)
@@ -469,6 +476,18 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     if stats is not None:
         _write_stats(stats, runner.result, time.monotonic() - started)
     return runner.result
+
+
+def _remove_leftovers(plan: Plan, options: Options, note: Callable[[str], object]) -> None:
+    """Remove what runs that were killed left of this job's outputs (see :func:`remove_stale_temporaries`)."""
+    targets = [str(task.output) for task in plan.tasks if task.output is not None]
+    targets += [path for path in (plan.output, options.rejects, options.stats) if path is not None]
+    removed = remove_stale_temporaries(targets)
+    for path in removed:
+        note(f"removed {printable(path)}: a temporary file left by an interrupted run")
+    if removed:  # no longer there to skip
+        gone = {Path(path) for path in removed}
+        plan.skipped[:] = [skipped for skipped in plan.skipped if Path(os.path.realpath(skipped.path)) not in gone]
 
 
 def _guarded(write: Callable[[bytes], object]) -> Callable[[bytes], object]:

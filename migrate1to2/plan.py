@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .compression import Codec, codec_for_name
 from .errors import MigrateError, os_reason
-from .files import STDIO
+from .files import STDIO, TEMPORARY
 
 __all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
 
-#: The name of an output being written (see :class:`migrate1to2.files.AtomicFile`).
-_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
 
 
 class UsageError(MigrateError):
@@ -112,7 +109,7 @@ def _walk(source: Path, include: Sequence[str], exclude: Sequence[str], plan: Pl
                 skipped.append(Skipped(str(Path(folder) / name), "a link to a directory is not followed"))
         for name in sorted(files):
             path = Path(folder) / name
-            if _TEMPORARY.fullmatch(name):
+            if TEMPORARY.fullmatch(name):
                 skipped.append(Skipped(str(path), "a temporary file left by an interrupted run (safe to delete)"))
                 continue
             if _is_backup(name, backup):

@@ -156,8 +156,11 @@ def test_a_kill_between_backup_link_and_rename_is_resumed(tmp_path: Path) -> Non
     assert finish(process, signal.SIGKILL)[0] == -signal.SIGKILL
     backup = tmp_path / "a.ndjson.v1"
     assert os.path.samefile(target, backup) and target.read_bytes() == RECORDS
+    [temp] = tmp_path.glob(".a.ndjson.*.part")  # complete, never renamed
     done = subprocess.run([*CLI, *argv], capture_output=True, check=False)
-    assert (done.returncode, done.stderr) == (0, b"")
+    assert (done.returncode, done.stderr.decode()) == (
+        0, f"migrate1to2: removed {temp}: a temporary file left by an interrupted run\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.ndjson", "a.ndjson.v1"]
     assert target.read_bytes() == converted(RECORDS)
     assert backup.read_bytes() == RECORDS
     assert not os.path.samefile(target, backup)
@@ -248,3 +251,68 @@ def test_dangling_link_in_a_tree_is_a_note(cli: Cli, tmp_path: Path) -> None:
     assert named == Run(2, b"", f"migrate1to2: error: cannot read {source}/sub/current.ndjson: no such file or "
                                 "directory\n")
     assert cli("audit", source / "sub" / "current.ndjson").code == 2
+
+
+# --- SIGTERM, and what kill -9 leaves ------------------------------------------------------------
+
+def big_tree(root: Path, files: int = 3, records: int = 1500) -> Path:
+    source = root / "src"
+    source.mkdir()
+    for index in range(files):
+        stream = events(index)
+        (source / f"part-{index}.ndjson").write_text("".join(next(stream) + "\n" for _ in range(records)))
+    return source
+
+
+@pytest.mark.parametrize("mode", ["-o", "--in-place"])
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path, mode: str) -> None:
+    source = big_tree(tmp_path)
+    originals = {path.name: path.read_bytes() for path in source.iterdir()}
+    dest = tmp_path / "dest" if mode == "-o" else source
+    argv = ["convert", str(source), "-j", "1", "--rejects", str(tmp_path / "rejects.ndjson"),
+            *(["-o", str(dest)] if mode == "-o" else ["--in-place"])]
+    process = start(argv, "written#2")  # mid-file
+    code, err = finish(process, signal.SIGTERM)
+    resume = "rerun with --skip-existing to resume" if mode == "-o" else "rerun to finish"
+    assert (code, err) == (143, "migrate1to2: terminated (SIGTERM); finished output files are complete, unfinished "
+                                f"ones were not written ({resume})\n")
+    assert not [path for path in dest.iterdir() if path.name.endswith(".part")]
+    assert not (tmp_path / "rejects.ndjson").exists() or (tmp_path / "rejects.ndjson").read_bytes() == b""
+    if mode == "--in-place":
+        assert {path.name: path.read_bytes() for path in source.iterdir()} == originals
+    else:
+        assert list(dest.iterdir()) == []
+
+
+def test_a_later_run_removes_what_kill_9_left(tmp_path: Path) -> None:
+    source = big_tree(tmp_path)
+    dest = tmp_path / "dest"
+    argv = ["convert", str(source), "-o", str(dest), "-j", "1"]
+    process = start(argv, "written#2")
+    finish(process, signal.SIGKILL)
+    [left] = [path for path in dest.iterdir() if path.name.endswith(".part")]
+    assert left.name.startswith(".part-0.ndjson.")
+    # Another program's file named alike is not this run's business.
+    other = dest / ".notes.txt.abcdefgh.part"
+    other.write_text("not ours")
+    done = subprocess.run([*CLI, *argv, "--skip-existing", "-q"], capture_output=True, check=False)
+    assert (done.returncode, done.stderr.decode()) == (
+        0, f"migrate1to2: removed {left}: a temporary file left by an interrupted run\n")
+    assert sorted(path.name for path in dest.iterdir()) == [other.name, "part-0.ndjson", "part-1.ndjson",
+                                                            "part-2.ndjson"]
+
+
+def test_a_running_writers_temporary_file_is_left_alone(tmp_path: Path) -> None:
+    """Two runs at once: the second never removes what the first is writing (it holds a lock on it)."""
+    source = big_tree(tmp_path, files=1)
+    out = tmp_path / "out.ndjson"
+    first = start(["convert", str(source / "part-0.ndjson"), "-o", str(out), "-j", "1"], "written#2")
+    [temp] = [path for path in tmp_path.iterdir() if path.name.endswith(".part")]
+    done = subprocess.run([*CLI, "convert", str(source / "part-0.ndjson"), "-o", str(out), "-q"], capture_output=True,
+                          check=False)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert temp.exists()
+    assert finish(first) == (0, "migrate1to2: 1500 records: 1500 converted, 0 unchanged (already 2.0 or the same in "
+                                "both), 0 rejected\n")
+    assert out.read_bytes() == converted((source / "part-0.ndjson").read_bytes())
+    assert not temp.exists()
