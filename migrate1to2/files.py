@@ -12,8 +12,7 @@ import stat
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -132,6 +131,20 @@ def _quiet_fdatasync(fd: int) -> None:
         os.fdatasync(fd)
 
 
+def _locked_temporary(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target``, locked (``flock``) for as long as this process lives, so that
+    :func:`remove_stale_temporaries` in another run never takes it for a leftover."""
+    while True:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a clean-up holding it lets go at once
+        except OSError:  # no locks on this file system: nothing removes it either
+            return fd, temp
+        if os.fstat(fd).st_nlink:
+            return fd, temp
+        os.close(fd)  # removed by a clean-up before it was locked: take another
+
+
 def _same_inode(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -179,11 +192,9 @@ class AtomicFile:
                 self._sink = open_writer(self._file, self.codec, threads=threads)
                 return
             self.target = Path(os.path.realpath(self.path))
-            fd, temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
+            fd, temp = _locked_temporary(self.target)
         except OSError as error:
             raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
-        with contextlib.suppress(OSError):  # held while this process lives: see remove_stale_temporaries
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.temp = Path(temp)
         self._file = os.fdopen(fd, "wb")
         if keep_existing and self.target.is_file():
@@ -208,19 +219,6 @@ class AtomicFile:
             if self._unsynced >= SYNC_BYTES:
                 self._sync_in_background()
 
-    def mark(self) -> int | None:
-        """How much has been written so far, to :meth:`truncate` back to (``None`` if compressed)."""
-        if self.temp is None or self._sink is not self._file:
-            return None
-        self._file.flush()
-        return self._file.tell()
-
-    def truncate(self, position: int) -> None:
-        """Drop what was written after :meth:`mark` gave ``position``."""
-        self._file.flush()
-        self._file.truncate(position)
-        self._file.seek(position)
-
     def _sync_in_background(self) -> None:
         """Start writing what the system holds of this file to disk while the conversion goes on,
         so that the last ``fsync`` on commit is short. It does not touch Python's buffers."""
@@ -231,8 +229,12 @@ class AtomicFile:
         self._syncing = threading.Thread(target=_quiet_fdatasync, args=(fd,), daemon=True)
         self._syncing.start()
 
-    def commit(self) -> None:
-        """Flush to disk (unless ``sync`` is off) and rename into place."""
+    def commit(self, before_rename: Callable[[os.stat_result | None], object] | None = None) -> None:
+        """Flush to disk (unless ``sync`` is off) and rename into place.
+
+        ``before_rename`` is called with what the file about to be renamed is (device, inode, size,
+        time), once it is complete (``None`` when the file is written directly), before the rename.
+        """
         if self.done:
             return
         self.done = True
@@ -243,6 +245,8 @@ class AtomicFile:
             self.size = self._file.tell() if self.temp is not None else 0
             if self.temp is None:
                 self._file.close()
+                if before_rename is not None:
+                    before_rename(None)
                 return
             self._file.flush()
             if self._syncing is not None:
@@ -264,6 +268,8 @@ class AtomicFile:
                         with contextlib.suppress(PermissionError):
                             os.chown(self.temp, -1, replaced.st_gid)
                 os.chmod(self.temp, replaced.st_mode & 0o7777)
+            if before_rename is not None:
+                before_rename(os.stat(self.temp))
             if self.backup:
                 self._keep_backup()
             pause_point("rename")
@@ -322,8 +328,6 @@ class AtomicFile:
 
 #: The name of a temporary file of :class:`AtomicFile`: ``.NAME.XXXXXXXX.part`` for the file NAME.
 TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.part")
-#: An empty temporary file younger than this may be one another run has just created, not locked yet.
-_FRESH_SECONDS = 5.0
 
 
 def remove_stale_temporaries(targets: Iterable[str]) -> list[str]:
@@ -362,8 +366,6 @@ def _stale(path: Path) -> bool:
     try:
         facts = os.fstat(fd)
         if not stat.S_ISREG(facts.st_mode):
-            return False
-        if facts.st_size == 0 and time.time() - facts.st_mtime < _FRESH_SECONDS:
             return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -41,6 +41,7 @@ from .files import (
     remove_stale_temporaries,
     stdout_error,
 )
+from .journal import RejectsJournal
 from .plan import Plan, Skipped, Task
 from .progress import Progress
 from .rawjson import COMPILED
@@ -159,13 +160,14 @@ class _Runner:
         self.pending: deque[tuple[_Input, Item]] = deque()
         self.limit = 0
         self.open_files: list[AtomicFile] = []
+        #: The rejects file of a job with a single output (committed with it).
         self.reject_file: AtomicFile | None = None
+        #: The rejects of a job whose inputs each have their own output, input by input.
+        self.journal: RejectsJournal | None = None
         self.shared: _Sink | None = None
         self.stdout: BinaryIO | None = None
         #: What was read of stdin to tell whether it is large (given back to its reader).
         self.stdin_head = b""
-        #: Where the rejects file stood when the last output was committed.
-        self.rejects_mark: int | None = None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -312,9 +314,9 @@ class _Runner:
             entry.array_started = True
         entry.report.counts.add(converted.counts)
         self.result.counts.add(converted.counts)
-        if self.reject_file is not None:
-            for reject in converted.rejects:
-                self.reject_file.write(reject.to_json() + b"\n")
+        rejects = self.journal or self.reject_file
+        if rejects is not None and converted.rejects:
+            rejects.write(b"".join(reject.to_json() + b"\n" for reject in converted.rejects))
         if self.progress:
             self.progress.records_done(converted.counts.records)
         pause_point("written")
@@ -340,11 +342,11 @@ class _Runner:
                 own.discard()  # nothing to change: the file is left exactly as it was
                 report.status = "unchanged"
             else:
-                own.commit()
+                journal, source = self.journal, entry.task.input
+                # The input's rejects are sealed in the journal just before its output appears.
+                own.commit(None if journal is None else lambda facts: journal.seal(source, str(own.target), facts))
                 report.bytes_out = own.size
             self.open_files.remove(own)
-            if self.reject_file is not None:
-                self.rejects_mark = self.reject_file.mark()
         report.seconds = time.monotonic() - entry.started
         self.result.files.append(report)
         if self.progress:
@@ -358,12 +360,13 @@ class _Runner:
             total = (total or 0) + len(self.stdin_head)
         if total is not None and total > POOL_BYTES:
             self.start_pool()
-        if options.rejects is not None:
-            # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.
-            self.reject_file = AtomicFile(options.rejects, keep_existing=options.skip_existing or options.in_place,
-                                          sync=options.fsync)
+        # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.
+        resume = options.skip_existing or options.in_place
+        if options.rejects is not None and plan.output is None:
+            self.journal = RejectsJournal(options.rejects, resume=resume, sync=options.fsync)
+        elif options.rejects is not None:
+            self.reject_file = AtomicFile(options.rejects, keep_existing=resume, sync=options.fsync)
             self.open_files.append(self.reject_file)
-            self.rejects_mark = self.reject_file.mark()
         if plan.output == STDIO:
             self.stdout = open_stdout(options.compress or Codec.NONE)
             self.shared = _Sink(_guarded(self.stdout.write), None)
@@ -383,6 +386,9 @@ class _Runner:
         for own in list(self.open_files):
             own.commit()
         self.open_files.clear()
+        if self.journal is not None:
+            self.journal.finish()
+            self.journal = None
 
     def _spool_error(self, error: OSError) -> InputError:
         return InputError(f"cannot use the spool directory {self.spool}: {os_reason(error)} "
@@ -392,15 +398,15 @@ class _Runner:
         """On a failure, keep the rejects of the inputs whose output was committed.
 
         They are not in those outputs, and a rerun with ``--skip-existing`` will not see them
-        again. (A compressed rejects file cannot be cut back: it keeps all it got.)
+        again. If the rejects file cannot be written, the journal stays for the rerun.
         """
-        if self.reject_file is None or self.reject_file.done:
+        journal, self.journal = self.journal, None
+        if journal is None:
             return
-        with contextlib.suppress(MigrateError):
-            if self.rejects_mark is not None:
-                self.reject_file.truncate(self.rejects_mark)
-            self.reject_file.commit()
-        self.open_files.remove(self.reject_file)
+        try:
+            journal.finish()
+        except MigrateError:
+            journal.close()
 
     def discard_all(self) -> None:
         for own in self.open_files:
@@ -463,8 +469,7 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     except _Stopped:
         runner.discard_all()
     except BaseException:
-        if plan.output is None:
-            runner.keep_finished_rejects()
+        runner.keep_finished_rejects()
         runner.discard_all()
         if stats is not None:
             stats.discard()

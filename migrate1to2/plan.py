@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from .compression import Codec, codec_for_name
 from .errors import MigrateError, os_reason
 from .files import STDIO, TEMPORARY
+from .journal import JOURNAL
 
 __all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
 
@@ -111,6 +112,10 @@ def _walk(source: Path, include: Sequence[str], exclude: Sequence[str], plan: Pl
             path = Path(folder) / name
             if TEMPORARY.fullmatch(name):
                 skipped.append(Skipped(str(path), "a temporary file left by an interrupted run (safe to delete)"))
+                continue
+            if JOURNAL.fullmatch(name):
+                skipped.append(Skipped(str(path), "the rejects journal of an interrupted run (resume it to "
+                                                  "finish its rejects file)"))
                 continue
             if _is_backup(name, backup):
                 skipped.append(Skipped(str(path), _backup_note(backup)))

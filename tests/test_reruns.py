@@ -7,6 +7,7 @@ moments of the I/O layer, which it pauses at when ``MIGRATE1TO2_TEST_PAUSE`` nam
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -316,3 +317,130 @@ def test_a_running_writers_temporary_file_is_left_alone(tmp_path: Path) -> None:
                                 "both), 0 rejected\n")
     assert out.read_bytes() == converted((source / "part-0.ndjson").read_bytes())
     assert not temp.exists()
+
+
+# --- rejects survive a kill ----------------------------------------------------------------------
+
+def rejected_records(rejects: Path) -> list[tuple[str, int, str]]:
+    return [(entry["source"], entry["line"], entry["record"]) for entry in map(json.loads, rejects.read_text().splitlines())]
+
+
+def test_rejects_survive_kill_9_and_skip_existing(tmp_path: Path) -> None:
+    """Killed right after the first output appears: the resumed run's rejects file holds its bad record."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD + LINES[1])
+    (source / "b.ndjson").write_bytes(b"".join(LINES[2:6]))
+    dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
+    argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1"]
+    finish(start(argv, "committed"), signal.SIGKILL)
+    assert tree(dest) == ["a.ndjson"]
+    done = subprocess.run([*CLI, *argv, "--skip-existing"], capture_output=True, check=False)
+    assert (done.returncode, done.stderr.decode()) == (
+        0, "migrate1to2: 4 records in 1 file: 4 converted, 0 unchanged (already 2.0 or the same in both), 0 rejected; "
+           "1 file skipped, output already there\n")
+    assert rejected_records(rejects) == [(str(source / "a.ndjson"), 2, BAD.decode().strip())]
+    # Every record accounted for: in = converted + unchanged + rejected, across both runs.
+    written = sum(len((dest / name).read_bytes().splitlines()) for name in tree(dest))
+    assert written + len(rejected_records(rejects)) == 7
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_a_fresh_run_replaces_what_a_killed_run_journaled(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    (source / "b.ndjson").write_bytes(LINES[1] + BAD)
+    dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
+    argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q"]
+    finish(start(argv, "committed"), signal.SIGKILL)
+    assert subprocess.run([*CLI, *argv], check=False).returncode == 1  # not a resume: everything again
+    assert [record[0] for record in rejected_records(rejects)] == [str(source / "a.ndjson"), str(source / "b.ndjson")]
+
+
+def test_two_runs_cannot_share_a_rejects_file(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    rejects = tmp_path / "rejects.ndjson"
+    first = start(["convert", str(source), "-o", str(tmp_path / "one"), "--rejects", str(rejects), "-j", "1"],
+                  "committed")
+    done = subprocess.run([*CLI, "convert", str(source), "-o", str(tmp_path / "two"), "--rejects", str(rejects)],
+                          capture_output=True, check=False)
+    journal = tmp_path / ".rejects.ndjson.migrate1to2-journal"
+    assert (done.returncode, done.stderr.decode()) == (
+        2, f"migrate1to2: error: cannot write {rejects}: another run is writing it (its journal {journal} is locked); "
+           "wait for it, or give another --rejects file\n")
+    assert finish(first)[0] == 1
+    assert len(rejected_records(rejects)) == 1
+
+
+# --- the crash test: kill a tree conversion at several moments, resume, compare with a clean run ---
+
+def crash_tree(root: Path) -> Path:
+    """Three inputs of two regions each (about 1.3 MB), each with rejected records, one of them compressed."""
+    source = root / "src"
+    (source / "sub").mkdir(parents=True)
+    for index, name in enumerate(["a.ndjson", "b.ndjson", "sub/c.ndjson"]):
+        stream = events(20 + index)
+        lines = [(next(stream) + "\n").encode() for _ in range(1200)]
+        lines[7 + index] = BAD
+        lines[900] = b'{"event_name":"x","properties":{"context":1}}\n'
+        (source / name).write_bytes(b"".join(lines))
+    (source / "d.ndjson.gz").write_bytes(gzip.compress(b"".join(LINES[:50]) + BAD, mtime=0))
+    return source
+
+
+def snapshot(root: Path, *, skip: str = "") -> dict[str, bytes]:
+    return {name: (root / name).read_bytes() for name in tree(root) if not (skip and name.endswith(skip))}
+
+
+#: Where the run is killed: the I/O layer's pause point and how many times it is reached first.
+MOMENTS = {
+    "after-the-first-output": "committed#1",
+    "mid-file": "written#2",
+    "mid-a-later-file": "written#5",
+    "before-the-first-rename": "rename#1",
+    "before-the-last-outputs-rename": "rename#4",
+    "before-the-rejects-files-rename": "rename#5",
+    "twice": "committed#2",
+}
+
+
+@pytest.mark.parametrize("mode", ["-o", "--in-place"])
+@pytest.mark.parametrize("moment", sorted(MOMENTS))
+def test_kill_at_any_moment_then_resume_equals_a_clean_run(tmp_path: Path, mode: str, moment: str) -> None:
+    """kill -9 at a moment of a tree conversion, then resume: every output, the rejects file and the
+    counts equal those of a run never killed, and no temporary file or journal is left."""
+    clean_root, killed_root = tmp_path / "clean", tmp_path / "killed"
+    clean_root.mkdir()
+    killed_root.mkdir()
+    results = {}
+    for root in (clean_root, killed_root):
+        source = crash_tree(root)
+        dest = root / "dest" if mode == "-o" else source
+        rejects = root / "rejects.ndjson"
+        argv = ["convert", str(source), "--rejects", str(rejects), "-j", "1", "-q"]
+        argv += ["-o", str(dest)] if mode == "-o" else ["--in-place", "--backup", ".v1"]
+        resume = ["--skip-existing"] if mode == "-o" else []
+        if root is killed_root:
+            for _ in range(2 if moment == "twice" else 1):  # "twice": the resume is killed too
+                finish(start([*argv, *resume], MOMENTS[moment]), signal.SIGKILL)
+        done = subprocess.run([*CLI, *argv, *resume], capture_output=True, check=False)
+        # 1: records were rejected (a resume exits 0 when the files left to it had none).
+        assert done.returncode == 1 or (root is killed_root and done.returncode == 0), done.stderr
+        assert b"Traceback" not in done.stderr
+        entries = [json.loads(line) for line in rejects.read_text().splitlines()]
+        for entry in entries:
+            entry["source"] = Path(entry["source"]).relative_to(source).as_posix()
+        results[root.name] = (snapshot(dest), entries)
+        assert not list(root.rglob(".*")), "a temporary file or a journal was left"
+    clean_outputs, clean_rejects = results["clean"]
+    killed_outputs, killed_rejects = results["killed"]
+    assert killed_outputs == clean_outputs
+    assert killed_rejects == clean_rejects
+    assert len(clean_rejects) == 7
+    # Every record accounted for: in = written + rejected.
+    written = sum(len(data.splitlines()) for name, data in clean_outputs.items()
+                  if name.endswith(".ndjson") and not name.endswith(".v1"))
+    assert written + len(clean_rejects) == 3 * 1200 + 1 or mode == "--in-place"
