@@ -1,32 +1,39 @@
 """The rejects file of a job whose inputs each have their own output, kept so that a kill loses nothing.
 
 The rejects file itself appears atomically at the end of the run, like every output. Until then
-each input's rejected records go to a journal beside it (``.REJECTS.migrate1to2-journal``),
-sealed just before that input's output is renamed into place: the seal names the output and the
-file that is about to become it (device, inode, size, modification time). A run killed at any
-moment (``kill -9``, a power cut) leaves the journal; the next run that resumes the job
-(``--skip-existing``, ``--in-place``) starts from it, and counts a sealed input only if its output
-is the file the seal names (an output never renamed into place does not count: that input is
-converted again). The rejects file is then written from the journal, which is removed.
+each input's rejected records go to a journal beside it (``.REJECTS.migrate1to2-journal``):
 
-Layout: a first line (:data:`MAGIC`), then blocks. A block is the NDJSON lines of the rejects file
-(each starts with ``{``) followed by a seal line ``#sealed {...}`` giving its length in bytes. The
-first block is the base: what the rejects file held when the journal was started by a resuming
-run. Anything after the last seal (a run killed while writing) is dropped.
+- just before the input's output is renamed into place, its rejects are *sealed*: a seal line
+  names the input, the output and the file about to become it (device, inode, size, modification
+  time), and is flushed to disk;
+- just after the rename, a *committed* line follows the seal.
+
+A run killed at any moment (``kill -9``, a power cut) leaves the journal. The next run that resumes
+the job (``--skip-existing``, ``--in-place``) takes it up: a sealed input counts if it was committed
+(its committed line is there or, killed between the rename and that line, its output is the file the
+seal names); an input killed before its rename does not count, and the resumed run converts it
+again. With ``-o``, only the last committed seal of an output counts (its output was written again);
+in place, every committed one counts (each replacement removed its rejected records from the file).
+At the end the rejects file is written from the journal, which is removed.
+
+Layout: a first line (:data:`MAGIC`), then blocks: the NDJSON lines of the rejects file (each starts
+with ``{``), a seal line ``#sealed {...}`` giving their length in bytes, and ``#committed``. The first
+block is the base: what the rejects file held when a resuming run started the journal. Whatever
+follows the last complete seal or committed line (a run killed while writing) is dropped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
 
-from .errors import InputError, os_reason
+from .errors import InputError, MigrateError, os_reason
 from .files import AtomicFile, open_input
 
 __all__ = ["JOURNAL", "MAGIC", "RejectsJournal", "journal_path"]
@@ -35,6 +42,7 @@ MAGIC = b"migrate1to2 rejects journal 1\n"
 #: The name of a journal: ``.NAME.migrate1to2-journal`` for the rejects file NAME.
 JOURNAL = re.compile(r"\.(.+)\.migrate1to2-journal")
 _SEAL = b"#sealed "
+_COMMITTED = b"#committed\n"
 
 
 def journal_path(rejects: str | os.PathLike[str]) -> Path:
@@ -45,6 +53,40 @@ def journal_path(rejects: str | os.PathLike[str]) -> Path:
 
 def _identity(facts: os.stat_result) -> dict[str, int]:
     return {"dev": facts.st_dev, "ino": facts.st_ino, "size": facts.st_size, "mtime_ns": facts.st_mtime_ns}
+
+
+class _Seal(msgspec.Struct, omit_defaults=True):
+    bytes: int
+    base: bool = False
+    input: str | None = None
+    output: str | None = None
+    in_place: bool = False
+    dev: int | None = None
+    ino: int | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+
+    def is_output(self) -> bool:
+        """Whether its output is now the file it was about to become (it was renamed into place)."""
+        if self.output is None:
+            return False
+        try:
+            facts = os.stat(self.output)
+        except OSError:
+            return False
+        if self.ino is None:
+            return True  # a device or a pipe: written directly
+        return _identity(facts) == {"dev": self.dev, "ino": self.ino, "size": self.size, "mtime_ns": self.mtime_ns}
+
+
+_decode_seal = msgspec.json.Decoder(_Seal).decode
+
+
+@dataclass
+class _Block:
+    offset: int
+    seal: _Seal
+    committed: bool
 
 
 class RejectsJournal:
@@ -61,32 +103,88 @@ class RejectsJournal:
         self.path = journal_path(rejects)
         #: Bytes of the current input's rejects written since the last seal.
         self.pending = 0
+        self._blocks: list[_Block] = []
         try:
-            self._file: BinaryIO = open(self.path, "a+b")  # noqa: SIM115 - closed by finish
+            self._file: BinaryIO = open(self.path, "a+b")  # noqa: SIM115 - closed by finish or close
         except OSError as error:
-            raise InputError(f"cannot write {rejects}: {os_reason(error)}") from None
+            raise self._error(error) from None
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             self._file.close()
             raise InputError(f"cannot write {rejects}: another run is writing it (its journal {self.path} is "
                              "locked); wait for it, or give another --rejects file") from None
+        except OSError:
+            pass  # no locks on this file system
         try:
             end = self._load() if resume else None
-            if end is None:  # a new journal
-                self._file.truncate(0)
-                self._file.write(MAGIC)
-                if resume and self._copy_base():
-                    self._flush()  # what earlier runs rejected now lives here too
-                else:
-                    self._file.flush()
+            if end is None:
+                self._start(resume)
             else:
-                self._file.truncate(end)  # what a killed run wrote after its last seal
-            self._file.seek(0, os.SEEK_END)
-            self.sealed_end = self._file.tell()
-        except OSError as error:
+                self._file.truncate(end)  # what a killed run wrote after its last complete line
+        except BaseException as error:
             self._file.close()
-            raise InputError(f"cannot write {rejects}: {os_reason(error)}") from None
+            if isinstance(error, OSError):
+                raise self._error(error) from None
+            raise
+
+    def _error(self, error: OSError) -> InputError:
+        return InputError(f"cannot write {self.rejects}: {os_reason(error)}")
+
+    def _start(self, resume: bool) -> None:
+        """A new journal, from the rejects file of earlier runs when resuming (decompressed if it is compressed)."""
+        self._file.truncate(0)
+        self._file.write(MAGIC)
+        size = 0
+        if resume and os.path.isfile(self.rejects):
+            try:
+                with open_input(self.rejects) as earlier:
+                    while block := earlier.read(1 << 20):
+                        self._file.write(block)
+                        size += len(block)
+            except MigrateError:
+                self.path.unlink(missing_ok=True)  # the rejects file stays as it was
+                raise
+        if size:
+            if not _ends_line(self._file):
+                self._file.write(b"\n")
+                size += 1
+            self._blocks.append(_Block(len(MAGIC), _Seal(size, base=True), committed=True))
+            self._file.write(_SEAL + msgspec.json.encode(_Seal(size, base=True)) + b"\n")
+            self._flush()  # what earlier runs rejected lives here now
+        else:
+            self._file.flush()
+
+    def _load(self) -> int | None:
+        """Take up an existing journal; the offset after its last complete line (``None``: none to take up).
+
+        Whether each sealed input was committed is decided now, before this run writes anything.
+        """
+        self._file.seek(0)
+        if self._file.readline() != MAGIC:
+            return None
+        end = start = self._file.tell()
+        for line in iter(self._file.readline, b""):
+            if not line.endswith(b"\n"):
+                break
+            position = self._file.tell()
+            if line == _COMMITTED and self._blocks:
+                self._blocks[-1].committed = True
+                end = position
+            elif line.startswith(_SEAL):
+                try:
+                    seal = _decode_seal(line[len(_SEAL):-1])
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    break
+                offset = position - len(line) - seal.bytes
+                if offset < start:
+                    break
+                self._blocks.append(_Block(offset, seal, committed=seal.base))
+                end = start = position
+        for block in self._blocks:
+            if not block.committed:  # killed between the rename and its committed line?
+                block.committed = block.seal.is_output()
+        return end
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -95,110 +193,70 @@ class RejectsJournal:
         try:
             self._file.write(data)
         except OSError as error:
-            raise InputError(f"cannot write {self.rejects}: {os_reason(error)}") from None
+            raise self._error(error) from None
         self.pending += len(data)
 
-    def seal(self, source: str, output: str, facts: os.stat_result | None) -> None:
+    def seal(self, source: str, output: str, facts: os.stat_result | None, *, in_place: bool) -> None:
         """The rejects written since the last seal are those of ``source``, whose output ``output`` is
         about to become the file described by ``facts`` (``None``: not a file that is replaced)."""
         if not self.pending:
             return
-        entry: dict[str, object] = {"input": source, "output": os.path.realpath(output), "bytes": self.pending}
+        seal = _Seal(self.pending, input=source, output=os.path.realpath(output), in_place=in_place)
         if facts is not None:
-            entry.update(_identity(facts))
-        self._seal(entry)
-
-    def _seal(self, entry: dict[str, object]) -> None:
+            seal.dev, seal.ino, seal.size, seal.mtime_ns = (facts.st_dev, facts.st_ino, facts.st_size,
+                                                            facts.st_mtime_ns)
         try:
-            self._file.write(_SEAL + msgspec.json.encode(entry) + b"\n")
+            self._file.flush()
+            offset = self._file.seek(0, os.SEEK_END) - self.pending
+            self._file.write(_SEAL + msgspec.json.encode(seal) + b"\n")
             self._flush()
         except OSError as error:
-            raise InputError(f"cannot write {self.rejects}: {os_reason(error)}") from None
+            raise self._error(error) from None
+        self._blocks.append(_Block(offset, seal, committed=False))
         self.pending = 0
-        self.sealed_end = self._file.tell()
+
+    def committed(self) -> None:
+        """The output of the last sealed input was renamed into place."""
+        if not self._blocks or self._blocks[-1].committed:
+            return
+        self._blocks[-1].committed = True
+        try:
+            self._file.write(_COMMITTED)
+            self._file.flush()  # not flushed to disk: after a power cut the seal still tells
+        except OSError as error:
+            raise self._error(error) from None
 
     def _flush(self) -> None:
         self._file.flush()
         if self.sync:
             os.fsync(self._file.fileno())
 
-    def _copy_base(self) -> bool:
-        """Start from the rejects file of earlier runs (decompressed, if it is compressed); whether it held any."""
-        if not os.path.isfile(self.rejects):
-            return False
-        size = 0
-        with open_input(self.rejects) as earlier:
-            while block := earlier.read(1 << 20):
-                self._file.write(block)
-                size += len(block)
-        if size:
-            if not _ends_line(self._file):
-                self._file.write(b"\n")
-                size += 1
-            self._file.write(_SEAL + msgspec.json.encode({"base": True, "bytes": size}) + b"\n")
-        return size > 0
-
-    # --- reading -------------------------------------------------------------------------------
-
-    def _load(self) -> int | None:
-        """Check an existing journal; the offset after its last seal (``None``: none to take up)."""
-        self._file.seek(0)
-        if self._file.readline() != MAGIC:
-            return None
-        end = self._file.tell()
-        for line in iter(self._file.readline, b""):
-            if line.startswith(_SEAL) and line.endswith(b"\n"):
-                end = self._file.tell()
-        return end
-
-    def blocks(self) -> list[tuple[int, int]]:
-        """The ``(offset, length)`` of every block that counts, in order: the base, and each sealed input
-        whose output is the file its seal names (the last seal of an output counts, once)."""
-        self._file.flush()
-        self._file.seek(0)
-        self._file.readline()
-        found: list[tuple[int, int, dict[str, object]]] = []
-        start = self._file.tell()
-        while self._file.tell() < self.sealed_end:
-            line = self._file.readline()
-            if not line.startswith(_SEAL):
-                continue
-            position = self._file.tell()
-            with contextlib.suppress(msgspec.DecodeError, KeyError, TypeError, ValueError):
-                entry = msgspec.json.decode(line[len(_SEAL):], type=dict[str, object])
-                length = int(entry["bytes"])  # type: ignore[call-overload]
-                if position - len(line) - length >= start:
-                    found.append((position - len(line) - length, length, entry))
-            start = position
-        last: dict[object, int] = {}
-        for index, (_, _, entry) in enumerate(found):
-            if not entry.get("base"):
-                last[entry.get("output")] = index
-        kept = []
-        for index, (offset, length, entry) in enumerate(found):
-            if entry.get("base") or (last.get(entry.get("output")) == index and _is_output(entry)):
-                kept.append((offset, length))
-        return kept
-
     # --- the end -------------------------------------------------------------------------------
+
+    def counted(self) -> list[tuple[int, int]]:
+        """The ``(offset, length)`` of every block that counts, in order (see the module docstring)."""
+        last: dict[str | None, int] = {}
+        for index, block in enumerate(self._blocks):
+            if block.committed and not block.seal.base and not block.seal.in_place:
+                last[block.seal.output] = index
+        return [(block.offset, block.seal.bytes) for index, block in enumerate(self._blocks)
+                if block.committed and (block.seal.base or block.seal.in_place or last.get(block.seal.output) == index)]
 
     def finish(self) -> None:
         """Write the rejects file (atomically) from the blocks that count, then remove the journal."""
+        self._file.flush()
         with AtomicFile(self.rejects, sync=self.sync) as out:
-            for offset, length in self.blocks():
+            for offset, length in self.counted():
                 self._file.seek(offset)
                 left = length
-                while left > 0:
-                    block = self._file.read(min(left, 1 << 20))
-                    if not block:
-                        break
+                while left > 0 and (block := self._file.read(min(left, 1 << 20))):
                     out.write(block)
                     left -= len(block)
         self.path.unlink(missing_ok=True)
         self._file.close()
 
     def close(self) -> None:
-        """Leave the journal as it is (the run could not write the rejects file: a rerun takes it up)."""
+        """Leave the journal as it is (the rejects file could not be written: a rerun takes it up)."""
         self._file.close()
 
 
@@ -207,17 +265,3 @@ def _ends_line(stream: BinaryIO) -> bool:
     stream.flush()
     stream.seek(-1, os.SEEK_END)
     return stream.read(1) == b"\n"
-
-
-def _is_output(entry: dict[str, object]) -> bool:
-    """Whether the output a seal names is the file it was about to become (it was renamed into place)."""
-    output = entry.get("output")
-    if not isinstance(output, str):
-        return False
-    try:
-        facts = os.stat(output)
-    except OSError:
-        return False
-    if "ino" not in entry:
-        return True  # a device or a pipe: written directly
-    return _identity(facts) == {key: entry.get(key) for key in ("dev", "ino", "size", "mtime_ns")}

@@ -444,3 +444,68 @@ def test_kill_at_any_moment_then_resume_equals_a_clean_run(tmp_path: Path, mode:
     written = sum(len(data.splitlines()) for name, data in clean_outputs.items()
                   if name.endswith(".ndjson") and not name.endswith(".v1"))
     assert written + len(clean_rejects) == 3 * 1200 + 1 or mode == "--in-place"
+
+
+def test_journal_keeps_each_in_place_replacement_and_each_outputs_last(tmp_path: Path) -> None:
+    """In place, each replacement removed its rejected records from the file: all of them count. With -o, an
+    output written again (it was deleted) counts once, for its last version."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    (source / "b.ndjson").write_bytes(b"".join(LINES[1:5]))
+    rejects = tmp_path / "rejects.ndjson"
+    in_place = ["convert", str(source), "--in-place", "--rejects", str(rejects), "-j", "1", "-q"]
+    finish(start(in_place, "written#2"), signal.SIGKILL)  # a.ndjson replaced, killed in b.ndjson
+    other = b'{"event_name":"y","properties":{"context":2}}\n'
+    with open(source / "a.ndjson", "ab") as more:  # new 1.0 records arrive before the rerun
+        more.write(LINES[5] + other)
+    assert subprocess.run([*CLI, *in_place], check=False).returncode == 1
+    assert [record[2] for record in rejected_records(rejects)] == [BAD.decode().strip(), other.decode().strip()]
+
+    rejects.unlink()
+    dest = tmp_path / "dest"
+    into = ["convert", str(source / "b.ndjson"), str(source / "bad.ndjson"), "-o", f"{dest}/", "--rejects",
+            str(rejects), "-j", "1", "-q", "--skip-existing"]
+    (source / "bad.ndjson").write_bytes(BAD + LINES[6])
+    finish(start(into, "rename#3"), signal.SIGKILL)  # both written, killed before the rejects file's rename
+    (dest / "bad.ndjson").unlink()
+    assert subprocess.run([*CLI, *into], check=False).returncode == 1
+    assert rejected_records(rejects) == [(str(source / "bad.ndjson"), 1, BAD.decode().strip())]
+
+
+def test_a_torn_journal_tail_is_dropped(tmp_path: Path) -> None:
+    """What a run killed while writing the journal left after its last complete line does not count."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    (source / "b.ndjson").write_bytes(LINES[1] + BAD)
+    dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
+    argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q"]
+    finish(start(argv, "committed"), signal.SIGKILL)
+    journal = tmp_path / ".rejects.ndjson.migrate1to2-journal"
+    with open(journal, "ab") as torn:
+        torn.write(b'{"source":"elsewhere","line":1,"column":null,"reason":"x","path":null,"record":"{}"}\n#sea')
+    assert subprocess.run([*CLI, *argv, "--skip-existing"], check=False).returncode == 1
+    assert [record[0] for record in rejected_records(rejects)] == [str(source / "a.ndjson"), str(source / "b.ndjson")]
+    assert not journal.exists()
+
+
+def test_a_compressed_rejects_file_is_resumed(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson.gz"
+    argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q", "--skip-existing"]
+    assert subprocess.run([*CLI, *argv], check=False).returncode == 1
+    (source / "b.ndjson").write_bytes(BAD)
+    assert subprocess.run([*CLI, *argv], check=False).returncode == 1
+    entries = [json.loads(line) for line in gzip.decompress(rejects.read_bytes()).splitlines()]
+    assert [entry["source"] for entry in entries] == [str(source / "a.ndjson"), str(source / "b.ndjson")]
+    # A damaged one is an error: it is left as it was, and nothing else is written.
+    rejects.write_bytes(rejects.read_bytes()[:-10])
+    (source / "c.ndjson").write_bytes(BAD)
+    before = sorted(tmp_path.rglob("*"))
+    done = subprocess.run([*CLI, *argv], capture_output=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith(f"migrate1to2: error: cannot read {rejects}: ")
+    assert sorted(tmp_path.rglob("*")) == before
