@@ -20,7 +20,7 @@ import typer
 from .compression import Codec
 from .envelope import parse_pointer
 from .errors import MigrateError
-from .files import STDIO, STDOUT_CLOSED, OutputClosed, stdout_error
+from .files import STDIO, STDOUT_CLOSED, OutputClosed, interrupt, stdout_error
 from .job import JobResult, Options, run_job
 from .plan import UsageError, make_plan
 from .records import Counts, Settings
@@ -193,20 +193,25 @@ class Terminated(BaseException):
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """While converting, SIGTERM stops the job as Ctrl-C does (only the main thread may set a handler)."""
+    """While converting, SIGTERM stops the job as Ctrl-C does, and neither cuts a write to an output in half
+    (see :func:`migrate1to2.files.shielded`). Only the main thread may set handlers."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def terminate(number: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the clean-up finish
-        raise Terminated
+    def stop(number: int, frame: object) -> None:
+        for each in (signal.SIGINT, signal.SIGTERM):  # one is enough: let the clean-up finish
+            signal.signal(each, signal.SIG_IGN)
+        interrupt(Terminated() if number == signal.SIGTERM else KeyboardInterrupt())
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    # A signal ignored by whoever started this (nohup, a background job) stays ignored.
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(number) is not signal.SIG_IGN}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _silence_stdout() -> None:

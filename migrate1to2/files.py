@@ -12,7 +12,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -27,6 +27,7 @@ __all__ = [
     "AtomicFile",
     "OutputClosed",
     "display_name",
+    "interrupt",
     "is_large",
     "open_input",
     "open_raw",
@@ -35,6 +36,7 @@ __all__ = [
     "pause_point",
     "printable",
     "remove_stale_temporaries",
+    "shielded",
     "stdout_error",
 ]
 
@@ -92,6 +94,37 @@ def open_raw(name: str) -> BinaryIO:
         return open(name, "rb")
     except OSError as error:
         raise InputError(f"cannot read {name}: {os_reason(error)}") from None
+
+
+_shield_depth = 0
+_deferred: BaseException | None = None
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """While writing or finishing an output: an interrupt given to :func:`interrupt` waits until the end.
+
+    A compressor's background threads would hang on a write cut in half (the threaded gzip writer
+    numbers its blocks), and a file being renamed is better renamed. Main thread only.
+    """
+    global _shield_depth, _deferred  # noqa: PLW0603 - the state of this process's signal handling
+    _shield_depth += 1
+    try:
+        yield
+    finally:
+        _shield_depth -= 1
+    if not _shield_depth and _deferred is not None:
+        error, _deferred = _deferred, None
+        raise error
+
+
+def interrupt(error: BaseException) -> None:
+    """For a signal handler: raise ``error`` now, or at the end of the :func:`shielded` block it came in."""
+    global _deferred  # noqa: PLW0603
+    if not _shield_depth:
+        raise error
+    if _deferred is None:
+        _deferred = error
 
 
 #: Inputs at least this large are (de)compressed in a background thread.
@@ -210,7 +243,8 @@ class AtomicFile:
 
     def write(self, data: bytes) -> None:
         try:
-            self._sink.write(data)
+            with shielded():
+                self._sink.write(data)
         except OSError as error:
             self.discard()
             raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
@@ -238,6 +272,10 @@ class AtomicFile:
         if self.done:
             return
         self.done = True
+        with shielded():
+            self._commit(before_rename)
+
+    def _commit(self, before_rename: Callable[[os.stat_result | None], object] | None) -> None:
         try:
             if self._sink is not self._file:
                 self._sink.close()
@@ -279,7 +317,7 @@ class AtomicFile:
             self.done = False
             self.discard()
             raise InputError(f"cannot write {self.path}: {os_reason(error)}") from None
-        except BaseException:  # InputError, or an interrupt (Ctrl-C, SIGTERM) during the flush: no temp left
+        except BaseException:  # InputError (or anything else): no temporary file left
             self.done = False
             self.discard()
             raise
@@ -307,13 +345,14 @@ class AtomicFile:
         if self.done:
             return
         self.done = True
-        if getattr(self, "_syncing", None) is not None:
-            self._syncing.join()  # type: ignore[union-attr]
-        with contextlib.suppress(Exception):
-            self._sink.close()
-        self._file.close()
-        if self.temp is not None:
-            self.temp.unlink(missing_ok=True)
+        with shielded():
+            if getattr(self, "_syncing", None) is not None:
+                self._syncing.join()  # type: ignore[union-attr]
+            with contextlib.suppress(Exception):
+                self._sink.close()
+            self._file.close()
+            if self.temp is not None:
+                self.temp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicFile:
         return self

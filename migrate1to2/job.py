@@ -39,6 +39,7 @@ from .files import (
     pause_point,
     printable,
     remove_stale_temporaries,
+    shielded,
     stdout_error,
 )
 from .journal import RejectsJournal
@@ -381,9 +382,10 @@ class _Runner:
     def commit_outputs(self) -> None:
         if self.stdout is not None:
             try:
-                self.stdout.flush()
-                if self.stdout is not sys.stdout.buffer:
-                    self.stdout.close()  # finishes the compressed format
+                with shielded():
+                    self.stdout.flush()
+                    if self.stdout is not sys.stdout.buffer:
+                        self.stdout.close()  # finishes the compressed format
             except OSError as error:
                 raise stdout_error(error) from None
         for own in list(self.open_files):
@@ -501,7 +503,8 @@ def _remove_leftovers(plan: Plan, options: Options, note: Callable[[str], object
 def _guarded(write: Callable[[bytes], object]) -> Callable[[bytes], object]:
     def guarded(data: bytes) -> object:
         try:
-            return write(data)
+            with shielded():
+                return write(data)
         except OSError as error:
             raise stdout_error(error) from None
 

@@ -104,6 +104,8 @@ class RejectsJournal:
         #: Bytes of the current input's rejects written since the last seal.
         self.pending = 0
         self._blocks: list[_Block] = []
+        #: How many of the blocks are decided (see :meth:`_check_committed`).
+        self._decided = 0
         try:
             self._file: BinaryIO = open(self.path, "a+b")  # noqa: SIM115 - closed by finish or close
         except OSError as error:
@@ -181,9 +183,7 @@ class RejectsJournal:
                     break
                 self._blocks.append(_Block(offset, seal, committed=seal.base))
                 end = start = position
-        for block in self._blocks:
-            if not block.committed:  # killed between the rename and its committed line?
-                block.committed = block.seal.is_output()
+        self._check_committed()  # killed between a rename and its committed line?
         return end
 
     # --- writing -------------------------------------------------------------------------------
@@ -242,8 +242,18 @@ class RejectsJournal:
         return [(block.offset, block.seal.bytes) for index, block in enumerate(self._blocks)
                 if block.committed and (block.seal.base or block.seal.in_place or last.get(block.seal.output) == index)]
 
+    def _check_committed(self) -> None:
+        """Sealed inputs not known to be committed count if their output is the file their seal names: those of
+        a run killed between a rename and its committed line (when the journal is taken up), and this run's
+        whose commit was cut short after the rename (at the end). Each is decided once."""
+        for block in self._blocks[self._decided:]:
+            if not block.committed:
+                block.committed = block.seal.is_output()
+        self._decided = len(self._blocks)
+
     def finish(self) -> None:
         """Write the rejects file (atomically) from the blocks that count, then remove the journal."""
+        self._check_committed()
         self._file.flush()
         with AtomicFile(self.rejects, sync=self.sync) as out:
             for offset, length in self.counted():

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -509,3 +510,48 @@ def test_a_compressed_rejects_file_is_resumed(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.decode().startswith(f"migrate1to2: error: cannot read {rejects}: ")
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_an_interrupt_waits_for_the_write_it_came_in(tmp_path: Path) -> None:
+    """A signal handler's interrupt inside a write to an output is raised when the write is done: a
+    threaded gzip writer cut in the middle of a block would hang when the output is discarded."""
+    from migrate1to2.files import AtomicFile, interrupt, shielded
+
+    out = AtomicFile(tmp_path / "out.ndjson.gz", threads=2)
+    with pytest.raises(KeyboardInterrupt):  # noqa: PT012 - the interrupt comes in the middle
+        with shielded():
+            out.write(RECORDS)
+            interrupt(KeyboardInterrupt())  # what the handler does when the signal comes now
+            out.write(RECORDS)  # still done
+        pytest.fail("the interrupt was lost")
+    out.discard()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(KeyboardInterrupt):
+        interrupt(KeyboardInterrupt())  # outside: at once
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.4])
+def test_sigterm_while_compressing_with_threads_never_hangs(tmp_path: Path, delay: float) -> None:
+    source = tmp_path / "big.ndjson"
+    stream = events(8)
+    source.write_text("".join(next(stream) + "\n" for _ in range(12000)))
+    out = tmp_path / "out.ndjson.gz"
+    process = subprocess.Popen([*CLI, "convert", str(source), "-o", str(out), "-j", "2"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".out.ndjson.gz.*.part")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # writing has started
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(60)
+    finally:
+        process.kill()  # if it hangs
+    assert process.stderr is not None
+    err = process.stderr.read().decode()
+    if code != 0:  # else it finished before the signal
+        assert (code, err) == (143, "migrate1to2: terminated (SIGTERM); finished output files are complete, "
+                                    "unfinished ones were not written (rerun with --skip-existing to resume)\n")
+    # No temporary file left; the output is there only if complete (the signal came while it was renamed).
+    assert sorted(path.name for path in tmp_path.iterdir()) in (["big.ndjson"], ["big.ndjson", "out.ndjson.gz"])
+    if out.exists():
+        assert gzip.decompress(out.read_bytes()) == converted(source.read_bytes())
