@@ -379,8 +379,8 @@ def remove_stale_temporaries(targets: Iterable[str]) -> list[str]:
     """
     wanted: dict[Path, set[str]] = {}
     for target in targets:
-        if target == STDIO:
-            continue
+        if target == STDIO or (os.path.exists(target) and not os.path.isfile(target)):
+            continue  # stdout, a device or a pipe: written directly, never through a temporary file
         real = Path(os.path.realpath(target))
         wanted.setdefault(real.parent, set()).add(real.name)
     removed = []

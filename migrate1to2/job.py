@@ -366,7 +366,7 @@ class _Runner:
             self.start_pool()
         # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.
         resume = options.skip_existing or options.in_place
-        if options.rejects is not None and plan.output is None:
+        if options.rejects is not None and plan.output is None and not _device(options.rejects):
             self.journal = RejectsJournal(options.rejects, resume=resume, sync=options.fsync)
         elif options.rejects is not None:
             self.reject_file = AtomicFile(options.rejects, keep_existing=resume, sync=options.fsync)
@@ -429,6 +429,11 @@ def _ignore_interrupts() -> None:
     """In a worker: Ctrl-C is the main process's to handle (it stops the pool); SIGTERM ends the worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _device(path: str) -> bool:
+    """A device or a pipe (``/dev/stderr``): written directly, as it comes (see :class:`AtomicFile`)."""
+    return os.path.exists(path) and not os.path.isfile(path)
 
 
 def _plain_file(name: str, reader: Reader) -> bool:

@@ -555,3 +555,13 @@ def test_sigterm_while_compressing_with_threads_never_hangs(tmp_path: Path, dela
     assert sorted(path.name for path in tmp_path.iterdir()) in (["big.ndjson"], ["big.ndjson", "out.ndjson.gz"])
     if out.exists():
         assert gzip.decompress(out.read_bytes()) == converted(source.read_bytes())
+
+
+def test_rejects_to_a_device_are_written_as_they_come(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    done = subprocess.run([*CLI, "convert", str(source), "-o", str(tmp_path / "dest"), "--rejects", "/dev/stdout",
+                           "-q"], capture_output=True, check=False)
+    assert (done.returncode, done.stderr) == (1, b"")
+    assert [json.loads(line)["line"] for line in done.stdout.splitlines()] == [2]
