@@ -22,7 +22,6 @@ from .journal import JOURNAL
 __all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
 
 
-
 class UsageError(MigrateError):
     """Arguments that do not fit together (exit code 2)."""
 
