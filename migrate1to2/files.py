@@ -113,9 +113,9 @@ def shielded() -> Iterator[None]:
         yield
     finally:
         _shield_depth -= 1
-    if not _shield_depth and _deferred is not None:
-        error, _deferred = _deferred, None
-        raise error
+        if not _shield_depth and _deferred is not None:  # it wins over an error on the way out
+            error, _deferred = _deferred, None
+            raise error
 
 
 def interrupt(error: BaseException) -> None:

@@ -539,6 +539,12 @@ def test_an_interrupt_waits_for_the_write_it_came_in(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(KeyboardInterrupt):
         interrupt(KeyboardInterrupt())  # outside: at once
+    # An error on the way out does not swallow it (nor leave it pending for later).
+    with pytest.raises(KeyboardInterrupt), shielded():  # noqa: PT012 - the interrupt comes before the error
+        interrupt(KeyboardInterrupt())
+        raise OSError("disk full")
+    with shielded():
+        pass
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.4])
