@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from .compression import Codec, codec_for_name
 from .errors import MigrateError, os_reason
 from .files import STDIO, TEMPORARY
-from .journal import JOURNAL
+from .journal import JOURNAL, journal_path
 
 __all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
 
@@ -169,6 +169,9 @@ def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = ()
     seen: dict[Path, str] = {}
     for option, path in side_outputs:
         real = _resolve(path)
+        if option == "--rejects":  # its journal, found in a tree, is this run's own: no news
+            journal = str(journal_path(path))
+            plan.skipped[:] = [skipped for skipped in plan.skipped if str(_resolve(skipped.path)) != journal]
         if real in seen:
             raise UsageError(f"{option} and {seen[real]} name the same file: give each its own")
         seen[real] = option
