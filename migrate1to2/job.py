@@ -343,7 +343,7 @@ class _Runner:
                 own.discard()  # nothing to change: the file is left exactly as it was
                 report.status = "unchanged"
             else:
-                journal, source, in_place = self.journal, entry.task.input, self.options.in_place
+                journal, source, in_place = self.journal, display_name(entry.task.input), self.options.in_place
                 # The input's rejects are sealed in the journal just before its output appears.
                 own.commit(None if journal is None else
                            lambda facts: journal.seal(source, str(own.target), facts, in_place=in_place))

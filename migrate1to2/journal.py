@@ -12,9 +12,11 @@ A run killed at any moment (``kill -9``, a power cut) leaves the journal. The ne
 the job (``--skip-existing``, ``--in-place``) takes it up: a sealed input counts if it was committed
 (its committed line is there or, killed between the rename and that line, its output is the file the
 seal names); an input killed before its rename does not count, and the resumed run converts it
-again. With ``-o``, only the last committed seal of an output counts (its output was written again);
-in place, every committed one counts (each replacement removed its rejected records from the file).
-At the end the rejects file is written from the journal, which is removed.
+again. With ``-o``, rejects are kept per input: every input is sealed (with no rejects too), only
+the last committed seal of an output counts (its output was written again), and the rejects that
+the base holds for an input converted again are left out. In place, every committed seal counts
+(each replacement removed its rejected records from the file). At the end the rejects file is
+written from the journal, which is removed.
 
 Layout: a first line (:data:`MAGIC`), then blocks: the NDJSON lines of the rejects file (each starts
 with ``{``), a seal line ``#sealed {...}`` giving their length in bytes, and ``#committed``. The first
@@ -80,6 +82,13 @@ class _Seal(msgspec.Struct, omit_defaults=True):
 
 
 _decode_seal = msgspec.json.Decoder(_Seal).decode
+
+
+class _Source(msgspec.Struct):
+    source: str | None = None
+
+
+_decode_source = msgspec.json.Decoder(_Source).decode
 
 
 @dataclass
@@ -197,9 +206,12 @@ class RejectsJournal:
         self.pending += len(data)
 
     def seal(self, source: str, output: str, facts: os.stat_result | None, *, in_place: bool) -> None:
-        """The rejects written since the last seal are those of ``source``, whose output ``output`` is
-        about to become the file described by ``facts`` (``None``: not a file that is replaced)."""
-        if not self.pending:
+        """The rejects written since the last seal are those of ``source`` (as rejects name it), whose output
+        ``output`` is about to become the file described by ``facts`` (``None``: not a file that is replaced).
+
+        With ``-o``, an input without rejects is sealed too: it replaces what earlier runs rejected of it.
+        """
+        if not self.pending and in_place:
             return
         seal = _Seal(self.pending, input=source, output=os.path.realpath(output), in_place=in_place)
         if facts is not None:
@@ -209,7 +221,10 @@ class RejectsJournal:
             self._file.flush()
             offset = self._file.seek(0, os.SEEK_END) - self.pending
             self._file.write(_SEAL + msgspec.json.encode(seal) + b"\n")
-            self._flush()
+            if self.pending:
+                self._flush()
+            else:  # nothing is lost if it is lost
+                self._file.flush()
         except OSError as error:
             raise self._error(error) from None
         self._blocks.append(_Block(offset, seal, committed=False))
@@ -233,14 +248,18 @@ class RejectsJournal:
 
     # --- the end -------------------------------------------------------------------------------
 
-    def counted(self) -> list[tuple[int, int]]:
-        """The ``(offset, length)`` of every block that counts, in order (see the module docstring)."""
+    def counted(self) -> tuple[list[_Block], set[str]]:
+        """The blocks that count, in order (see the module docstring), and the inputs converted again with
+        ``-o`` since the base was written (their rejects in the base are replaced)."""
         last: dict[str | None, int] = {}
         for index, block in enumerate(self._blocks):
             if block.committed and not block.seal.base and not block.seal.in_place:
                 last[block.seal.output] = index
-        return [(block.offset, block.seal.bytes) for index, block in enumerate(self._blocks)
-                if block.committed and (block.seal.base or block.seal.in_place or last.get(block.seal.output) == index)]
+        again = {str(block.seal.input) for block in self._blocks
+                 if block.committed and not block.seal.base and not block.seal.in_place}
+        kept = [block for index, block in enumerate(self._blocks) if block.seal.bytes and block.committed
+                and (block.seal.base or block.seal.in_place or last.get(block.seal.output) == index)]
+        return kept, again
 
     def _check_committed(self) -> None:
         """Sealed inputs not known to be committed count if their output is the file their seal names: those of
@@ -255,15 +274,37 @@ class RejectsJournal:
         """Write the rejects file (atomically) from the blocks that count, then remove the journal."""
         self._check_committed()
         self._file.flush()
+        blocks, again = self.counted()
         with AtomicFile(self.rejects, sync=self.sync) as out:
-            for offset, length in self.counted():
-                self._file.seek(offset)
-                left = length
-                while left > 0 and (block := self._file.read(min(left, 1 << 20))):
-                    out.write(block)
-                    left -= len(block)
+            for block in blocks:
+                self._file.seek(block.offset)
+                if block.seal.base and again:
+                    self._copy_lines(out, block.seal.bytes, again)
+                    continue
+                left = block.seal.bytes
+                while left > 0 and (data := self._file.read(min(left, 1 << 20))):
+                    out.write(data)
+                    left -= len(data)
         self.path.unlink(missing_ok=True)
         self._file.close()
+
+    def _copy_lines(self, out: AtomicFile, length: int, again: set[str]) -> None:
+        """Copy ``length`` bytes of rejects lines, leaving out those of the inputs in ``again``."""
+        kept: list[bytes] = []
+        size = 0
+        while length > 0 and (line := self._file.readline(length)):
+            length -= len(line)
+            try:
+                source = _decode_source(line).source
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                source = None  # not a line this program wrote: kept as it is
+            if source not in again:
+                kept.append(line)
+                size += len(line)
+            if size >= 1 << 20:
+                out.write(b"".join(kept))
+                kept, size = [], 0
+        out.write(b"".join(kept))
 
     def close(self) -> None:
         """Leave the journal as it is (the rejects file could not be written: a rerun takes it up)."""

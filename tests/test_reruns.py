@@ -583,3 +583,26 @@ def test_rejects_to_a_device_are_written_as_they_come(tmp_path: Path) -> None:
                            "-q"], capture_output=True, check=False)
     assert (done.returncode, done.stderr) == (1, b"")
     assert [json.loads(line)["line"] for line in done.stdout.splitlines()] == [2]
+
+
+def test_an_input_converted_again_replaces_its_earlier_rejects(tmp_path: Path) -> None:
+    """With -o, rejects are kept per input: an output deleted and written again by a resume (after fixing
+    its input, or not) has its rejects once, as they are now."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    (source / "b.ndjson").write_bytes(LINES[1] + BAD)
+    dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
+    argv = [*CLI, "convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q",
+            "--skip-existing"]
+    assert subprocess.run(argv, check=False).returncode == 1
+    (dest / "a.ndjson").unlink()  # converted again, as it was
+    assert subprocess.run(argv, check=False).returncode == 1
+    assert sorted(record[0] for record in rejected_records(rejects)) == [str(source / "a.ndjson"),
+                                                                          str(source / "b.ndjson")]
+    (source / "b.ndjson").write_bytes(LINES[1] + LINES[2])  # fixed
+    (dest / "b.ndjson").unlink()
+    assert subprocess.run(argv, check=False).returncode == 0
+    assert rejected_records(rejects) == [(str(source / "a.ndjson"), 2, BAD.decode().strip())]
+    written = sum(len((dest / name).read_bytes().splitlines()) for name in tree(dest))
+    assert written + len(rejected_records(rejects)) == 4  # in = written + rejected
