@@ -18,9 +18,10 @@ the base holds for an input converted again are left out. In place, every commit
 (each replacement removed its rejected records from the file). At the end the rejects file is
 written from the journal, which is removed.
 
-Layout: a first line (:data:`MAGIC`), then blocks: the NDJSON lines of the rejects file (each starts
-with ``{``), a seal line ``#sealed {...}`` giving their length in bytes, and ``#committed``. The first
-block is the base: what the rejects file held when a resuming run started the journal. Whatever
+Layout: a first line (:data:`MAGIC`, or :data:`MAGIC_BASE` when a base block must follow), then
+blocks: the NDJSON lines of the rejects file (each starts with ``{``), a seal line ``#sealed {...}``
+giving their length in bytes, and ``#committed``. The base block is what the rejects file held when
+a resuming run started the journal (a journal whose base was cut short is not taken up). Whatever
 follows the last complete seal or committed line (a run killed while writing) is dropped.
 """
 
@@ -35,12 +36,14 @@ from typing import BinaryIO
 
 import msgspec
 
-from .errors import InputError, MigrateError, os_reason
+from .errors import InputError, os_reason
 from .files import AtomicFile, open_input
 
-__all__ = ["JOURNAL", "MAGIC", "RejectsJournal", "journal_path"]
+__all__ = ["JOURNAL", "MAGIC", "MAGIC_BASE", "RejectsJournal", "journal_path"]
 
 MAGIC = b"migrate1to2 rejects journal 1\n"
+#: The first line of a journal that starts from an existing rejects file (its base block must be sealed).
+MAGIC_BASE = b"migrate1to2 rejects journal 1, from the rejects file\n"
 #: The name of a journal: ``.NAME.migrate1to2-journal`` for the rejects file NAME.
 JOURNAL = re.compile(r"\.(.+)\.migrate1to2-journal")
 _SEAL = b"#sealed "
@@ -130,9 +133,11 @@ class RejectsJournal:
         try:
             end = self._load() if resume else None
             if end is None:
+                self._blocks.clear()
                 self._start(resume)
             else:
                 self._file.truncate(end)  # what a killed run wrote after its last complete line
+            self._decided = len(self._blocks)
         except BaseException as error:
             self._file.close()
             if isinstance(error, OSError):
@@ -143,28 +148,32 @@ class RejectsJournal:
         return InputError(f"cannot write {self.rejects}: {os_reason(error)}")
 
     def _start(self, resume: bool) -> None:
-        """A new journal, from the rejects file of earlier runs when resuming (decompressed if it is compressed)."""
+        """A new journal, from the rejects file of earlier runs when resuming (decompressed if it is compressed).
+
+        Killed while the base is copied, the journal is not taken up (its first line says a base must
+        follow): the rejects file it was copied from is still there, untouched.
+        """
         self._file.truncate(0)
-        self._file.write(MAGIC)
+        base = resume and os.path.isfile(self.rejects) and os.path.getsize(self.rejects) > 0
+        self._file.write(MAGIC_BASE if base else MAGIC)
+        if not base:
+            self._file.flush()
+            return
         size = 0
-        if resume and os.path.isfile(self.rejects):
-            try:
-                with open_input(self.rejects) as earlier:
-                    while block := earlier.read(1 << 20):
-                        self._file.write(block)
-                        size += len(block)
-            except MigrateError:
-                self.path.unlink(missing_ok=True)  # the rejects file stays as it was
-                raise
-        if size:
-            if not _ends_line(self._file):
+        try:
+            with open_input(self.rejects) as earlier:
+                while block := earlier.read(1 << 20):
+                    self._file.write(block)
+                    size += len(block)
+            if size and not _ends_line(self._file):
                 self._file.write(b"\n")
                 size += 1
-            self._blocks.append(_Block(len(MAGIC), _Seal(size, base=True), committed=True))
+            self._blocks.append(_Block(len(MAGIC_BASE), _Seal(size, base=True), committed=True))
             self._file.write(_SEAL + msgspec.json.encode(_Seal(size, base=True)) + b"\n")
             self._flush()  # what earlier runs rejected lives here now
-        else:
-            self._file.flush()
+        except BaseException:
+            self.path.unlink(missing_ok=True)  # the rejects file stays as it was
+            raise
 
     def _load(self) -> int | None:
         """Take up an existing journal; the offset after its last complete line (``None``: none to take up).
@@ -172,7 +181,8 @@ class RejectsJournal:
         Whether each sealed input was committed is decided now, before this run writes anything.
         """
         self._file.seek(0)
-        if self._file.readline() != MAGIC:
+        first = self._file.readline()
+        if first not in (MAGIC, MAGIC_BASE):
             return None
         end = start = self._file.tell()
         for line in iter(self._file.readline, b""):
@@ -192,6 +202,8 @@ class RejectsJournal:
                     break
                 self._blocks.append(_Block(offset, seal, committed=seal.base))
                 end = start = position
+        if first == MAGIC_BASE and not (self._blocks and self._blocks[0].seal.base):
+            return None  # killed while copying the base: start again from the rejects file
         self._check_committed()  # killed between a rename and its committed line?
         return end
 

@@ -606,3 +606,22 @@ def test_an_input_converted_again_replaces_its_earlier_rejects(tmp_path: Path) -
     assert rejected_records(rejects) == [(str(source / "a.ndjson"), 2, BAD.decode().strip())]
     written = sum(len((dest / name).read_bytes().splitlines()) for name in tree(dest))
     assert written + len(rejected_records(rejects)) == 4  # in = written + rejected
+
+
+def test_a_journal_killed_while_copying_the_base_is_started_again(tmp_path: Path) -> None:
+    """A resuming run copies the earlier rejects file into its new journal first; killed meanwhile, the
+    journal is not taken up (the rejects file is still there, untouched) and nothing is lost."""
+    from migrate1to2.journal import MAGIC_BASE
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
+    argv = [*CLI, "convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q",
+            "--skip-existing"]
+    assert subprocess.run(argv, check=False).returncode == 1
+    earlier = rejects.read_bytes()
+    (tmp_path / ".rejects.ndjson.migrate1to2-journal").write_bytes(MAGIC_BASE + earlier[:20])  # cut short
+    (source / "b.ndjson").write_bytes(BAD)
+    assert subprocess.run(argv, check=False).returncode == 1
+    assert [record[0] for record in rejected_records(rejects)] == [str(source / "a.ndjson"), str(source / "b.ndjson")]
