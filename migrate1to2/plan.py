@@ -78,9 +78,12 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _is_backup(name: str, backup: str | None) -> bool:
-    """Whether ``name`` is a backup kept by ``--backup SUFFIX`` (the file's name plus the suffix)."""
-    return bool(backup) and name.endswith(str(backup)) and len(name) > len(str(backup))
+def _is_backup(path: Path, backup: str | None) -> bool:
+    """Whether ``path`` is a backup kept by ``--backup SUFFIX``: named NAME plus the suffix, beside NAME."""
+    name = path.name
+    if not backup or not name.endswith(backup) or len(name) == len(backup):
+        return False
+    return os.path.lexists(path.with_name(name[: -len(backup)]))
 
 
 def _backup_note(backup: str | None) -> str:
@@ -116,7 +119,7 @@ def _walk(source: Path, include: Sequence[str], exclude: Sequence[str], plan: Pl
                 skipped.append(Skipped(str(path), "the rejects journal of an interrupted run (resume it to "
                                                   "finish its rejects file)"))
                 continue
-            if _is_backup(name, backup):
+            if _is_backup(path, backup):
                 skipped.append(Skipped(str(path), _backup_note(backup)))
                 continue
             relative = PurePosixPath(path.relative_to(source).as_posix())
@@ -202,7 +205,7 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
             if name in directories:
                 plan.tasks.extend(Task(str(path), str(path), True, compress)
                                   for path, _ in _walk(Path(name), include, exclude, plan, backup))
-            elif _is_backup(Path(name).name, backup):  # e.g. a shell glob: backups are never converted
+            elif _is_backup(Path(name), backup):  # e.g. a shell glob: backups are never converted
                 plan.skipped.append(Skipped(name, _backup_note(backup)))
             else:
                 plan.tasks.append(Task(name, name, False, compress))

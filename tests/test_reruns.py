@@ -203,6 +203,14 @@ def test_in_place_reruns_never_convert_backups(cli: Cli, tmp_path: Path) -> None
     named = cli("convert", source / "a.ndjson", source / "a.ndjson.v1", "--in-place", "--backup", ".v1", "-q")
     assert named == Run(0, b"", f"migrate1to2: skipped {source}/a.ndjson.v1: a backup kept by --backup .v1 "
                                 "(backups are never converted)\n")
+    # A backup is NAME plus the suffix beside NAME: with --backup .json, events.json alone is an input.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "events.json").write_bytes(LINES[0])
+    alone = cli("convert", other, "--in-place", "--backup", ".json", "-q", "-j", "1")
+    assert alone == Run(0, b"", "")
+    assert tree(other) == ["events.json", "events.json.json"]
+    assert (other / "events.json").read_bytes() == converted(LINES[0])
 
 
 def test_unreadable_folder_fails_the_run(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
