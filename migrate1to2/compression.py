@@ -196,6 +196,11 @@ class Source(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    @property
+    def buffered(self) -> int:
+        """How many of the bytes put back in front are still to be read."""
+        return len(self._head)
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         if self._head:
             size = min(len(buffer), len(self._head))
