@@ -2,8 +2,9 @@
 
 ``producer | migrate1to2 convert | consumer``: the producer (a Kafka console consumer, ``tail -f``,
 a socket) may stall for seconds between records. Reading stdin a full chunk at a time would hold
-each record until a megabyte had come (or the input ended). Here a thread reads stdin (and
-decompresses it) piece by piece as data arrives, and :class:`Flowing` hands the converter:
+each record until a megabyte had come (or the input ended). Here stdin is read piece by piece
+as data arrives (plain input in the converter's thread, with ``poll``; compressed input in a
+thread of its own that decompresses it), and :class:`Flowing` hands the converter:
 
 - a full chunk when data flows fast (a file or a fast producer: chunks stay as large as ever);
 - what has arrived so far, when nothing more came for :data:`STALL` seconds, or data has waited
@@ -36,7 +37,7 @@ __all__ = ["HOLD", "STALL", "Flowing", "open_flowing", "read_ahead", "stdin_pipe
 STALL = 0.01
 #: The longest (seconds) data waits to be converted while more trickles in slowly.
 HOLD = 0.05
-#: The most a piece read by the thread holds (decompressed); a pipe gives at most 64 KiB a read.
+#: The most a piece read holds (decompressed); a pipe gives at most what it holds (64 KiB by default).
 _PIECE = 1 << 20
 #: Pieces waiting for the converter (bounds memory when the input is faster than the conversion).
 _QUEUED = 16
@@ -177,7 +178,8 @@ class Flowing:
 
     def _read_plain(self, timeout: float | None) -> memoryview | None:
         """What the pipe holds (up to a piece), waiting at most ``timeout`` for it (``None``: as long as it takes)."""
-        fd, counted = self._plain  # type: ignore[misc]
+        assert self._plain is not None
+        fd, counted = self._plain
         try:
             if counted.buffered:  # the bytes read ahead, put back in front
                 return memoryview(counted.read(counted.buffered))
@@ -214,8 +216,9 @@ class Flowing:
             wait = min(STALL, deadline - time.monotonic())
             piece = self._next(wait) if wait > 0 else None
         self.stalled = got < size and not self._ended
-        if len(parts) == 1 and len(parts[0]) == len(parts[0].obj):  # type: ignore[arg-type]
-            return parts[0].obj  # type: ignore[return-value]  # a whole piece: no copy
+        whole = parts[0].obj if len(parts) == 1 else None
+        if isinstance(whole, bytes) and len(whole) == got:
+            return whole  # a whole piece: no copy
         return b"".join(parts)
 
     def close(self) -> None:

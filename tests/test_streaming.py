@@ -226,3 +226,13 @@ def test_a_stream_that_stalls_then_floods_keeps_its_order(tmp_path: Path) -> Non
     assert (code, err) == (at_once.returncode, at_once.stderr.decode())
     assert v2(0) + v2(1) + out == at_once.stdout
     assert err == summary(200_001, 200_001, 0, 0)
+
+
+def test_a_truncated_gzip_stream_is_an_error_naming_stdin(tmp_path: Path) -> None:
+    """What was decompressed before the cut went out; the cut is an I/O error, not a shorter input."""
+    whole = gzip.compress(b"".join(map(v1, range(1000))))
+    with flow("convert", cwd=tmp_path) as running:
+        code, out, err = running.finish(send=whole[:len(whole) // 2])
+    assert code == 2
+    assert err.startswith("migrate1to2: error: cannot read <stdin>: its gzip data is corrupt or truncated")
+    assert b"".join(map(v2, range(1000))).startswith(out)
