@@ -236,3 +236,14 @@ def test_a_truncated_gzip_stream_is_an_error_naming_stdin(tmp_path: Path) -> Non
     assert code == 2
     assert err.startswith("migrate1to2: error: cannot read <stdin>: its gzip data is corrupt or truncated")
     assert b"".join(map(v2, range(1000))).startswith(out)
+
+
+def test_compressed_stdout_from_a_stalling_stream_is_complete_at_the_end(tmp_path: Path) -> None:
+    """Compressed stdout is not flushed per record (see the README); what it gives is the whole stream."""
+    with flow("convert", "--compress", "gzip", cwd=tmp_path) as running:
+        for number in range(3):
+            running.send(v1(number))
+            time.sleep(0.05)
+        code, out, err = running.finish()
+    assert (code, err) == (0, summary(3, 3, 0, 0))
+    assert gzip.decompress(out) == b"".join(map(v2, range(3)))
