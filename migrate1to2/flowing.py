@@ -45,7 +45,9 @@ _QUEUED = 16
 
 def stdin_pipe() -> int | None:
     """The descriptor of stdin when it may stall (a pipe, a socket, a device), else ``None``
-    (a regular file, or a stream without a descriptor)."""
+    (a regular file, a stream without a descriptor, or a system without ``poll``: read as before)."""
+    if not hasattr(select, "poll"):
+        return None
     try:
         fd = sys.stdin.buffer.fileno()
         mode = os.fstat(fd).st_mode
