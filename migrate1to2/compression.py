@@ -22,7 +22,7 @@ from typing import BinaryIO, NamedTuple, Protocol
 
 from .errors import InputError, os_reason
 
-__all__ = ["Codec", "Reader", "Source", "codec_for_name", "open_reader", "open_writer", "sniff"]
+__all__ = ["Codec", "Reader", "Source", "codec_for_name", "open_piecewise", "open_reader", "open_writer", "sniff"]
 
 
 class Codec(str, Enum):
@@ -196,6 +196,11 @@ class Source(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    @property
+    def buffered(self) -> int:
+        """How many of the bytes put back in front are still to be read."""
+        return len(self._head)
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         if self._head:
             size = min(len(buffer), len(self._head))
@@ -261,6 +266,44 @@ def open_reader(raw: BinaryIO, source: str, *, threaded: bool = True, head: byte
         stream = _Streams(whole, lambda: zstandard.ZstdDecompressor().decompressobj(), "zstd")
     checked = _Checked(stream, codec, source, whole)
     return Reader(io.BufferedReader(checked, buffer_size=1 << 20), codec, counted)
+
+
+def open_piecewise(raw: BinaryIO, source: str, head: bytes = b"") -> tuple[io.RawIOBase, Codec, Source]:
+    """Like :func:`open_reader`, for an input that may stall (a pipe): each ``readinto`` of the result
+    gives what one read of ``raw`` brought, decompressed, instead of waiting for a full buffer.
+
+    ``raw`` must give what it holds on each read (an unbuffered pipe: ``io.FileIO``). gzip is
+    decompressed here with zlib-ng's streaming decompressor (its file readers wait for full
+    blocks), member after member as the other formats are.
+    """
+    try:
+        while len(head) < MAGIC_BYTES and (block := raw.read(MAGIC_BYTES - len(head))):
+            head += block  # a pipe may give the magic bytes a few at a time
+    except OSError as error:
+        raise InputError(f"cannot read {source}: {os_reason(error)}") from None
+    codec = sniff(head)
+    counted = Source(head, raw)
+    whole: BinaryIO = counted  # type: ignore[assignment]  # read a piece at a time, never buffered
+    if codec is Codec.NONE:
+        return counted, codec, counted
+    stream: _Readable
+    if codec is Codec.GZIP:
+        from zlib_ng import zlib_ng
+
+        stream = _Streams(whole, lambda: zlib_ng.decompressobj(wbits=31), "gzip")
+    elif codec is Codec.BZIP2:
+        import bz2
+
+        stream = _Streams(whole, bz2.BZ2Decompressor, "bzip2")
+    elif codec is Codec.XZ:
+        import lzma
+
+        stream = _Streams(whole, lzma.LZMADecompressor, "xz", padding=True)
+    else:
+        import zstandard
+
+        stream = _Streams(whole, lambda: zstandard.ZstdDecompressor().decompressobj(), "zstd")
+    return _Checked(stream, codec, source, whole), codec, counted
 
 
 class _Writer(io.RawIOBase):

@@ -169,6 +169,8 @@ class _Runner:
         self.stdout: BinaryIO | None = None
         #: What was read of stdin to tell whether it is large (given back to its reader).
         self.stdin_head = b""
+        #: Stdin is a pipe or socket, read as its data arrives (see :mod:`migrate1to2.flowing`).
+        self.stdin_flows = False
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -183,7 +185,7 @@ class _Runner:
     def _read(self, task: Task) -> None:
         source = display_name(task.input)
         started = time.monotonic()
-        reader = open_reader_for(task.input, self.stdin_head if task.input == STDIO else b"")
+        reader = self._open(task)
         with contextlib.closing(reader.stream):
             shape, units = read_units(reader.stream, source, self.settings, payloads_only=task.discovered,
                                       count_lines=False)
@@ -202,10 +204,32 @@ class _Runner:
                 for unit in units:
                     if self.progress:
                         self.progress.read(reader.source.position)
+                    if self.executor is None and self.stdin_flows and reader.source.position > POOL_BYTES:
+                        self.start_pool(later=True)  # a stream that stalled at first, then grew large
                     self._push(entry, self._submit(unit, shape))
                 entry.report.bytes_in = reader.source.position
         self.pending.append((entry, None))
         self._drain(self.limit)
+
+    def _open(self, task: Task) -> Reader:
+        if task.input == STDIO and self.stdin_flows:
+            from .flowing import open_flowing, stdin_pipe
+
+            fd = stdin_pipe()
+            assert fd is not None
+            return open_flowing(fd, display_name(STDIO), self.stdin_head, self._idle)
+        return open_reader_for(task.input, self.stdin_head if task.input == STDIO else b"")
+
+    def _idle(self) -> None:
+        """Stdin stalled (see :mod:`migrate1to2.flowing`): write all that is converted and flush stdout,
+        so that a stream's records flow through. Compressed stdout is not flushed: a compressor emits
+        its blocks when it fills them (flushing it for each record would wreck the compression)."""
+        self._drain(0)
+        if self.stdout is sys.stdout.buffer:
+            try:
+                self.stdout.flush()
+            except OSError as error:
+                raise stdout_error(error) from None
 
     def _submit_regions(self, entry: _Input, source: str) -> None:
         """Read an uncompressed file a region at a time, here or (with a pool) in the workers themselves."""
@@ -234,13 +258,14 @@ class _Runner:
         if self.settings.pretty and shape is Shape.NDJSON:
             self.warn(f"{source}: --pretty has no effect on NDJSON input (one record per line)")
 
-    def start_pool(self) -> None:
+    def start_pool(self, *, later: bool = False) -> None:
         """Start the workers (threads, or processes), before any input is opened.
 
         Processes are forked (instant: they share what this process has imported) while this
         process has no other thread: every worker is started here, at once, and none later.
+        Threads may start ``later`` (stdin that proved large after the start).
         """
-        if self.executor is not None or self.options.jobs < 2:
+        if self.executor is not None or self.options.jobs < 2 or (later and not THREADS):
             return
         if THREADS:
             from concurrent.futures import ThreadPoolExecutor
@@ -359,9 +384,21 @@ class _Runner:
     def open_outputs(self, total: int | None) -> None:
         """Start the pool if the job is large enough, and open the rejects file and the single output."""
         options, plan = self.options, self.plan
-        if any(task.input == STDIO for task in plan.tasks) and options.jobs > 1:
-            self.stdin_head = _read_ahead(sys.stdin.buffer, POOL_BYTES + 1)
-            total = (total or 0) + len(self.stdin_head)
+        if any(task.input == STDIO for task in plan.tasks):
+            from .flowing import stdin_pipe
+
+            fd = stdin_pipe()
+            self.stdin_flows = fd is not None
+            if fd is not None and options.jobs > 1:
+                from .flowing import read_ahead
+
+                # A stream that stalls before POOL_BYTES is not held for them; a pool of threads can still
+                # start later if it grows large (see _read).
+                self.stdin_head = read_ahead(fd, POOL_BYTES + 1)
+                total = (total or 0) + len(self.stdin_head)
+            elif options.jobs > 1:
+                self.stdin_head = _read_ahead(sys.stdin.buffer, POOL_BYTES + 1)
+                total = (total or 0) + len(self.stdin_head)
         if total is not None and total > POOL_BYTES:
             self.start_pool()
         # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.

@@ -91,14 +91,40 @@ def _read(stream: BinaryIO, size: int, source: str) -> bytes:
 def _start(stream: BinaryIO, source: str) -> tuple[Shape, bytes, bool]:
     """Read the head of a stream and tell its shape: ``(shape, head without BOM, whether that was all)``."""
     head = bytearray()
+    at_eof = False
     while len(head) < HEAD_BYTES:
         block = _read(stream, HEAD_BYTES - len(head), source)
         if not block:
+            at_eof = True
             break
         head += block
-    at_eof = len(head) < HEAD_BYTES
+        if _stalled(stream) and _shape_told(head[3:] if head.startswith(BOM) else head):
+            break  # a stream that stalls (stdin from a pipe): its first records go out now
     data = bytes(head[3:] if head.startswith(BOM) else head)
     return detect_shape(data, at_eof), data, at_eof
+
+
+def _stalled(stream: BinaryIO) -> bool:
+    """Whether the last read of ``stream`` gave less than asked because its input stalled (it has not
+    ended; see :class:`migrate1to2.flowing.Flowing`). Other streams give less only at their end."""
+    return getattr(stream, "stalled", False) is True
+
+
+def _shape_told(head: bytes | bytearray) -> bool:
+    """Whether the start of an input tells its shape as surely as a full head would (or its end):
+    an array spanning lines (so its elements are minified, as :func:`read_units` decides), two
+    non-blank lines, or a first line that is a whole JSON value (NDJSON, or one document on one
+    line: the same output, and a stream that stalls after one record is taken for NDJSON)."""
+    start = head.lstrip(_JSON_WS)
+    if start.startswith(b"["):
+        return b"\n" in start.rstrip(_JSON_WS)
+    end = start.find(b"\n")
+    if end < 0:
+        return False
+    if start[end:].strip(_JSON_WS):
+        return True  # a second non-blank line: detect_shape decides from its first two lines
+    # With any second line that does not start an object, NDJSON means: the first line is complete JSON.
+    return detect_shape(bytes(start[:end]) + b"\nx", False) is Shape.NDJSON
 
 
 def is_payload(head: bytes) -> bool:
@@ -200,8 +226,10 @@ def _document(stream: BinaryIO, head: bytes, source: str, *, at_eof: bool, limit
     """An object document as one unit, or, when it is larger than ``limit``, its reject (the rest is
     read only to count its size)."""
     data = head
-    if not at_eof and len(data) <= limit:
-        data += _read(stream, limit + 1 - len(data), source)
+    while not at_eof and len(data) <= limit:  # a stream may give less than asked before its end
+        block = _read(stream, limit + 1 - len(data), source)
+        at_eof = not block
+        data += block
     if len(data) > limit:
         size = len(data)
         while block := _read(stream, CHUNK_BYTES, source):
@@ -376,7 +404,7 @@ class ArrayReader:
                 continue
             group.append(element)
             size += len(element[2])
-            if size >= self.chunk_bytes:
+            if size >= self.chunk_bytes or _stalled(self.stream):  # a stalled stream: out with what came
                 yield self._part(group, minify)
                 group, size = [], 0
         if group:
