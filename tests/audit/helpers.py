@@ -30,6 +30,10 @@ PLANTED_KEYS = {
     "payloads/collect-env.postman_collection.json (variable)": "Jw6Nc1Xq8Lr3Kz5Vb9Tm2Hp7Ds4Fg0Ua",
     # Not a key by its name, but a collection variable's value quoted in a message about the body: masked.
     "payloads/collect-env.postman_collection.json (body)": "Zq8Rw3Lk6Xt1Vm9Nb4Hc2Jd7Fs5Gy0Pe",
+    "web/tc_container_1234_7.js": "5b1f0c9e-7d2a-4e83-9a41-c6d0e2b7f318",
+    "web/tc_container_1234_8.js": "0e9d4c2a-61b7-4f05-8c3e-2a7d5f9b1c64",
+    "web/tc_container_1234_5.min.js": "8c4e2f1a-3b7d-4a9e-b6c5-d0f1e2a3b4c5",
+    "web/tc_container_1234_9.min.js": "2d7f9a1c-4e6b-4c8d-a3f5-b1e2c3d4e5f6",
 }
 
 
