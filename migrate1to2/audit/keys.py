@@ -73,7 +73,9 @@ _SOURCE_KEY_WORD = "sourcekey"
 _SDK_CALLEES = ("TCServerSide", "ServerSide", "initServerSide")
 _SDK_LABEL = re.compile(r"^\s*(?:and)?[Ss]ource_?[Kk]ey\s*[:=]\s*")
 _ANY_LABEL = re.compile(r"^\s*[\w$]+\s*:(?!:)\s*")
-_SDK_CALL = re.compile(rf"""(?<![\w$])(?:{"|".join(_SDK_CALLEES)})\s*\(\s*(?:[\w$]+\s*:\s*)?[^,()]*?,\s*"""
+#: Without the parser: the first argument may hold one level of brackets (``Int32(siteId)``), not two.
+_SDK_CALL = re.compile(rf"""(?<![\w$])(?:{"|".join(_SDK_CALLEES)})\s*\(\s*(?:[\w$]+\s*:\s*)?"""
+                       rf"""(?:[^,()"']|\([^()]*\))*?,\s*"""
                        rf"""(?:(?:and)?[Ss]ource_?[Kk]ey\s*:\s*)?(?P<value>@?["'](?P<key>{_KEY})["']|[\w$.]+)""")
 _OBJC_LABEL = re.compile(rf"""\bandSourceKey\s*:\s*(?P<value>@?"(?P<key>{_KEY})"|[\w$.]+)""")
 #: A web container's fallback key: ``config.sourceKey || tC.config.sourceKey || containerSourceKey``.
