@@ -80,7 +80,10 @@ _SDK_CALL = re.compile(rf"""(?<![\w$])(?:{"|".join(_SDK_CALLEES)})\s*\(\s*(?:[\w
 _OBJC_LABEL = re.compile(rf"""\bandSourceKey\s*:\s*(?P<value>@?"(?P<key>{_KEY})"|[\w$.]+)""")
 #: A web container's fallback key: ``config.sourceKey || tC.config.sourceKey || containerSourceKey``.
 _FALLBACK_KEY = re.compile(r"[Ss]ource_?[Kk]ey\s*\|\|\s*(?P<name>[A-Za-z_$][\w$]*)(?![\w$.(])")
-_DECLARATION = re.compile(r"\b(?:enum|object|class|struct|interface)\s+(?:class\s+)?(?P<name>[\w$]+)")
+_DECLARATION = re.compile(r"\b(?:enum|object|class|struct|interface)\s+(?:class\s+)?"
+                          r"(?P<name>[\w$]*(?i:source_?keys?)[\w$]*)")
+#: Whether a text may hold a name that says source key (looked for first: most files hold none).
+_MAY_NAME_SOURCE_KEY = re.compile(r"(?i)source_?key")
 _BODY_TOKENS = re.compile(STRING_LITERAL.pattern + r"|(?P<brace>[{}])", re.M)
 _PATTERNS = {
     "python": ("TCServerSide($$$A)", "ServerSide($$$A)", "$O.initServerSide($$$A)", "initServerSide($$$A)"),
@@ -109,6 +112,8 @@ def _other_host_on_line(text: _Text, offset: int) -> bool:
 def _named_keys(text: str, unquoted: bool) -> Iterator[tuple[str, int, str]]:
     """``(name, offset, key)`` of every value that may be a key assigned to a name (see the module docstring)."""
     for match in _QUOTED_KEY.finditer(text):
+        if not _looks_like_key(match.group("key")):  # the caller would drop it: skip the search backwards
+            continue
         name = _NAME_BEFORE.search(text, max(0, match.start() - 80), match.start())
         if name is not None:
             yield name.group("name"), match.start("key"), match.group("key")
@@ -191,8 +196,6 @@ def _declared_keys(text: str) -> Iterator[tuple[int, str, str]]:
     """``(offset, key, how)`` of the keys held by an enum, object, class or struct named for source keys."""
     for declaration in _DECLARATION.finditer(text):
         name = declaration.group("name")
-        if _SOURCE_KEY_WORD not in _name(name):
-            continue
         opened = text.find("{", declaration.end(), declaration.end() + 300)
         if opened < 0:
             continue
@@ -210,8 +213,13 @@ def _declared_keys(text: str) -> Iterator[tuple[int, str, str]]:
             yield match.start("key"), match.group("key"), f"held by `{name}`"
 
 
+def _may_name_source_key(text: str) -> bool:
+    """Whether ``text`` may hold a name that says source key (substring tests first: they are fast)."""
+    return ("ource" in text or "OURCE" in text) and _MAY_NAME_SOURCE_KEY.search(text) is not None
+
+
 def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool,
-                  first: list[tuple[int, str, str]]) -> list[Finding]:
+                  first: list[tuple[int, str, str]], may_name: bool) -> list[Finding]:
     found: dict[int, tuple[str, str]] = {}  # key offset -> (key, how it was written)
 
     def keep(match: re.Match[str], how: str) -> None:
@@ -234,7 +242,8 @@ def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool,
             keep(match, "`token` parameter next to the collect host")
     secret_names = []
     starts = [start for start, _ in windows]
-    for written, offset, key in _named_keys(text.text, unquoted):
+    named = _named_keys(text.text, unquoted) if endpoints or may_name else iter(())
+    for written, offset, key in named:
         name = _name(written)
         if name == "key" or not _looks_like_key(key):
             continue
@@ -261,7 +270,10 @@ def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool,
 def source_keys(source: SourceFile) -> list[Finding]:
     """Source keys in code and configuration (see the module docstring)."""
     text, _, endpoints = collect_anchors(source)
-    first = _sdk_keys(source) + list(_declared_keys(text.text))
+    first = _sdk_keys(source)
+    may_name = _may_name_source_key(text.text)
+    if may_name:
+        first += _declared_keys(text.text)
     if source.language.web:
         first += _fallback_keys(text.text)
-    return _key_findings(text, endpoints, source.unquoted, first)
+    return _key_findings(text, endpoints, source.unquoted, first, may_name)
