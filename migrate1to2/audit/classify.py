@@ -20,7 +20,8 @@
   one of its records is audited (a record that is not a payload gets findings such
   as ``missing-event-name``). JSON that is not payloads is configuration.
 - Source files: JavaScript/TypeScript (``.js .mjs .cjs .jsx .ts .tsx .mts .cts``,
-  and ``.html .htm .vue .svelte`` for web containers), PHP, Python, Java, Kotlin
+  and ``.html .htm .vue .svelte``, and the page templates ``.liquid .twig .ejs .hbs``, for web
+  containers: see :mod:`.languages`), PHP, Python, Java, Kotlin
   (``.kt .kts``), Swift, Objective-C (``.m .mm .h``), Go, Ruby, C#, Dart and shell
   scripts.
 - Build files: Gradle (``*.gradle``, ``*.gradle.kts``), version catalogs

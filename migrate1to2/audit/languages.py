@@ -40,7 +40,9 @@ LANGUAGES: dict[str, Language] = _rows(
     ((".js", ".mjs", ".cjs", ".jsx"), Language(_C, web=True, name="javascript", grammar="javascript")),
     ((".ts", ".mts", ".cts"), Language(_C, web=True, name="typescript", grammar="typescript")),
     ((".tsx",), Language(_C, web=True, name="tsx", grammar="tsx")),
-    ((".html", ".htm", ".vue", ".svelte"), Language(CommentStyle.NONE, web=True, name="html", grammar="javascript")),
+    # Markup and server-side page templates (Shopify Liquid, Twig, EJS, Handlebars): only `<script>` is read.
+    ((".html", ".htm", ".vue", ".svelte", ".liquid", ".twig", ".ejs", ".hbs"),
+     Language(CommentStyle.NONE, web=True, name="html", grammar="javascript")),
     ((".java",), Language(_C, name="java", grammar="java")),
     ((".kt", ".kts"), Language(_C, name="kotlin", grammar="kotlin")),
     ((".swift",), Language(_C, name="swift", grammar="swift")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from migrate1to2.audit.comments import CommentStyle
@@ -322,3 +324,12 @@ def test_trigger_definitions(text: str, expected: Expected, parser: bool) -> Non
 
 def test_trigger_is_only_looked_for_in_web_languages() -> None:
     assert _scan('tC.trigger = function (o) { var e = {event: 1, version: 1, properties: {}}; };\n', web=False) == []
+
+
+def test_page_templates_are_read_as_markup(tmp_path: Path) -> None:
+    """A Shopify theme snippet (Liquid) that inlines a container: its `<script>` is read, the rest is not."""
+    snippet = tmp_path / "tagco.liquid"
+    snippet.write_text("{% if settings.tc_enabled %}<p>{event: 1, version: 1}</p>\n<script>\n"
+                       "tC.trigger = function (o) { var hit = {event: o.event, properties: o.properties, version: 1};"
+                       " navigator.sendBeacon(u, JSON.stringify(hit)); };\n</script>{% endif %}\n", encoding="utf-8")
+    assert findings_in(snippet) == [("web-container-1.0", 3, 39, "1.0")]
