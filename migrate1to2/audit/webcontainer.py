@@ -95,6 +95,21 @@ def _code(source: SourceFile) -> str:
     return str(cached)
 
 
+def _merged(groups: dict[int, list[_Object]]) -> list[_Object]:
+    """One object per call that takes several literals (``Object.assign({event_name}, props, {context})``):
+    what the call builds holds the keys of all of them."""
+    merged = []
+    for items in groups.values():
+        if len(items) > 1:
+            whole = _Object(items[0].start)
+            for item in items:
+                for name, offset in item.keys.items():
+                    whole.keys.setdefault(name, offset)
+                whole.versions += item.versions
+            merged.append(whole)
+    return merged
+
+
 # With the parser.
 
 def _key_name(node: Any) -> str:
@@ -152,7 +167,14 @@ def _parsed_definitions(root: Any) -> list[_Definition]:
         definition = _Definition(left.range().start.index + (len(str(left.text())) - len("tC.trigger")
                                                               if str(left.text()).startswith("window") else 0),
                                  span.start.index, span.end.index)
-        definition.objects = [_object_of(item) for item in body.find_all(kind="object")]
+        groups: dict[int, list[_Object]] = {}
+        for literal in body.find_all(kind="object"):
+            item = _object_of(literal)
+            definition.objects.append(item)
+            parent = literal.parent()
+            if parent is not None and parent.kind() == "arguments":
+                groups.setdefault(parent.range().start.index, []).append(item)
+        definition.objects += _merged(groups)
         found.append(definition)
     return found
 
@@ -176,6 +198,8 @@ def _matching(text: str, opened: int) -> int:
 def _scanned_objects(text: str, start: int, end: int) -> list[_Object]:
     objects: list[_Object] = []
     stack: list[tuple[str, int, str | None]] = []  # (bracket, object index or -1, key that opened it)
+    calls: dict[int, list[_Object]] = {}  # the literals given directly to a call, by the call's `(`
+    parens: list[int] = []
     last_key: dict[int, str] = {}
 
     def read_key(at: int, index: int) -> None:
@@ -203,19 +227,25 @@ def _scanned_objects(text: str, start: int, end: int) -> list[_Object]:
             parent = stack[-1][1] if stack and stack[-1][0] == "{" else -1
             opener = last_key.get(parent) if parent >= 0 else None
             objects.append(_Object(at))
+            if stack and stack[-1][0] == "(" and parens:
+                calls.setdefault(parens[-1], []).append(objects[-1])
             stack.append(("{", len(objects) - 1, opener))
             read_key(at + 1, len(objects) - 1)
         elif char in "([":
             stack.append((char, -1, None))
+            if char == "(":
+                parens.append(at)
         elif char in ")]}":
             if stack:
-                _, index, opener = stack.pop()
+                opened, index, opener = stack.pop()
+                if opened == "(" and parens:
+                    parens.pop()
                 if char == "}" and index >= 0 and opener == "context" and stack and stack[-1][1] >= 0:
                     outer = objects[stack[-1][1]]
                     outer.versions.extend((v, o, False) for v, o, own in objects[index].versions if own)
         elif char == "," and stack and stack[-1][0] == "{":
             read_key(at + 1, stack[-1][1])
-    return objects
+    return objects + _merged(calls)
 
 
 def _scanned_definitions(text: str) -> list[_Definition]:
@@ -299,7 +329,8 @@ def web_containers(source: SourceFile) -> list[Finding]:
         wire = [(item, verdict) for item, verdict in judged if verdict is not None]
         if not wire:
             continue
-        item, (version, why) = next(((i, v) for i, v in wire if v[0] == "1.0"), wire[0])
+        # A 1.0 object first; else the outermost (an object inside the wire object is part of it).
+        item, (version, why) = min(wire, key=lambda pair: (pair[1][0] != "1.0", pair[0].start))
         line, column = lines.at(item.start)
         defined, _ = lines.at(definition.offset)
         send = _SEND.search(code, definition.start, definition.end)

@@ -304,6 +304,9 @@ def test_source_keys_in_configuration(text: str, expected: Expected) -> None:
                  [("web-container-1.0", 1, 28, "1.0")], id="arrow-quoted-keys-version-string"),
     pytest.param('tC.trigger = function (o) { var e = {event: o.event, properties: {version: 2}}; };\n',
                  [("web-container-1.0", 1, 37, "1.0")], id="version-inside-properties-is-the-data"),
+    pytest.param('tC.trigger = function (o) {\n  var hit = Object.assign({event_name: o.event}, o.properties, '
+                 '{context: {page: {}, version: 2}});\n};\n', [("web-container-2.0", 2, 27, "2.0")],
+                 id="2.0-merged-with-object-assign"),
     # Calls take the options object both container versions accept: never the wire body.
     pytest.param('tC.trigger("x", {event: "x", properties: {a: 1}});\ntC.trigger({event: "y", version: 1});\n', [],
                  id="calls-are-not-definitions"),
