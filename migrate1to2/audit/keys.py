@@ -247,10 +247,10 @@ def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool,
         name = _name(written)
         if name == "key" or not _looks_like_key(key):
             continue
-        if _SOURCE_KEY_WORD in name:
-            keep_at(offset, key, f"`{written}`, a name that says source key")
-        elif endpoints and _SOURCE_KEY_NAME.fullmatch(name):
+        if endpoints and _SOURCE_KEY_NAME.fullmatch(name):
             keep_at(offset, key, f"`{written}` in a file that sends to the collect host")
+        elif _SOURCE_KEY_WORD in name:
+            keep_at(offset, key, f"`{written}`, a name that says source key")
         elif endpoints and _SECRET_NAME.search(name):
             window = bisect.bisect_right(starts, offset) - 1
             if window >= 0 and offset < windows[window][1]:
