@@ -43,7 +43,8 @@ __all__ = ["trigger_spans", "web_containers"]
 
 _DEFINITION = re.compile(r"(?<![\w$])tC\s*\.\s*trigger\s*=(?!=)\s*(?:[\w$.]+\s*\|\|\s*)?(?=function\b|\()")
 _FUNCTION_HEAD = re.compile(r"\s*(?:function\b\s*[\w$]*\s*)?\(")
-_ARROW_OR_BODY = re.compile(r"\s*(?:=>\s*)?\{")
+#: After the parameters: a TypeScript return type, an arrow, then the body.
+_ARROW_OR_BODY = re.compile(r"\s*(?::\s*[^{}=;()]+?)?\s*(?:=>\s*)?\{")
 _SCRIPT = re.compile(r"(<script\b[^>]*>)([\s\S]*?)(?:</script\s*>|\Z)", re.I)
 _NOT_NEWLINE = re.compile(r"[^\n]")
 _SEND = re.compile(r"navigator\s*\.\s*sendBeacon|XMLHttpRequest|\bfetch\s*\(")
@@ -274,7 +275,10 @@ def _definitions(source: SourceFile) -> list[_Definition]:
             cached = []
         else:
             root = parse(code, source.language.grammar)
-            cached = _parsed_definitions(root) if root is not None else _scanned_definitions(code)
+            readable = root is not None and root.find(kind="ERROR") is None
+            cached = _parsed_definitions(root) if readable else []
+            if not cached:  # no parser, or code it cannot read (TypeScript in a `.vue` file): scan the text
+                cached = _scanned_definitions(code)
         source.shared["web-definitions"] = cached
     return list(cached)
 

@@ -336,3 +336,16 @@ def test_page_templates_are_read_as_markup(tmp_path: Path) -> None:
                        "tC.trigger = function (o) { var hit = {event: o.event, properties: o.properties, version: 1};"
                        " navigator.sendBeacon(u, JSON.stringify(hit)); };\n</script>{% endif %}\n", encoding="utf-8")
     assert findings_in(snippet) == [("web-container-1.0", 3, 39, "1.0")]
+
+
+@pytest.mark.parametrize("parser", [True, False], ids=["parser", "regex"])
+def test_a_container_the_grammar_cannot_read_is_scanned(tmp_path: Path, parser: bool) -> None:
+    """TypeScript in a `.vue` file is not JavaScript: where the parser finds no definition, the scanner reads it."""
+    from migrate1to2.audit import audit_paths
+    from tests.audit.helpers import as_tuples
+    page = tmp_path / "Tracking.vue"
+    page.write_text('<template><div/></template>\n<script lang="ts">\n'
+                    "tC.trigger = function (options: TriggerOptions): number {\n"
+                    "  const hit = <Hit>{ event: options.event, properties: options.properties, version: 1 };\n"
+                    "  navigator.sendBeacon(url, JSON.stringify(hit));\n  return 1;\n};\n</script>\n", encoding="utf-8")
+    assert as_tuples(audit_paths([str(page)], limit=0, parser=parser)) == [("web-container-1.0", 4, 20, "1.0")]
