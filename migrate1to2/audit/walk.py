@@ -47,8 +47,9 @@ from .comments import CommentStyle
 from .masking import hide
 from .model import AuditReport, Finding, PayloadStats
 from .payload import EventAudit, audit_record, invalid_record, oversized_record
+from .project import SdkProject, xcframework_root
 from .rules import finding
-from .sdk import scan_sdk
+from .sdk import SdkFile, scan_build, vendored_aar
 from .sink import Sink
 from .source import scan_source
 
@@ -72,6 +73,8 @@ MAX_DOCUMENT_BYTES = 128 << 20
 MAX_EVENT_NAMES = 1000
 _HEAD_BYTES = 8192
 _JSON_WS = b" \t\r\n"
+_ANDROID_GROUP = "com.tagcommander.lib"
+_JVM = (".kt", ".kts", ".java", ".groovy")
 
 
 class AuditUsageError(MigrateError):
@@ -163,6 +166,15 @@ class _Auditor:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self.report = sink.report
+        self.project = SdkProject()
+
+    def finish(self) -> None:
+        """Judge what waited for every file (versions set elsewhere, package pins, vendored frameworks)."""
+        found, notes = self.project.finish()
+        for item in found:
+            self.sink.start_file()
+            self.sink.add(item)
+        self.report.notes.extend(notes)
 
     def add(self, findings: Iterable[Finding], path: str) -> None:
         for item in findings:
@@ -172,7 +184,14 @@ class _Auditor:
         self.report.notes.append(message)
 
     def file(self, path: str, display: str, explicit: bool) -> None:
-        if not explicit and not may_audit(os.path.basename(path)):  # decided before reading (a dangling link)
+        name = os.path.basename(path)
+        vendored = vendored_aar(name)
+        if vendored is not None:  # a binary: told by its name, never read
+            self.sink.start_file()
+            self.sink.add(vendored.at(display, 1))
+            self.report.files += 1
+            return
+        if not explicit and not may_audit(name):  # decided before reading (a dangling link)
             return
         if os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
             if explicit:
@@ -225,8 +244,22 @@ class _Auditor:
         return True
 
     def text(self, text: str, display: str, how: Plan) -> None:
-        if how.sdk is not None:
-            self.add(scan_sdk(text, how.sdk), display)
+        sdk = how.sdk
+        if sdk is None and how.language is not None and _ANDROID_GROUP in text and display.endswith(_JVM):
+            sdk = SdkFile.GRADLE  # a buildSrc constant: `const val tc = "com.tagcommander.lib:ServerSide:..."`
+        framework = xcframework_root(display)
+        if framework is not None:
+            if display.endswith(f"{framework[0]}/Info.plist"):
+                self.project.framework(*framework, display)
+            elif display.endswith("/Headers/ServerSideGenerated.h"):
+                header = scan_build(text, SdkFile.FRAMEWORK_HEADER).findings
+                if header and self.project.header(framework[0], header[0]):
+                    self.add(header[:1], display)
+        if sdk is not None:
+            scan = scan_build(text, sdk)
+            self.add(scan.findings, display)
+            self.project.add(display, scan)
+            self.report.notes.extend(f"{display}: {note}" for note in scan.notes)
         if how.language is not None:
             language = how.language
             self.add(scan_source(text, language.style, web=language.web, config=language.unquoted), display)
@@ -387,5 +420,6 @@ def audit_paths(paths: str | Sequence[str], *, include_vendored: bool = False, e
         for path, display, explicit in _files(argument, include_vendored=include_vendored, exclude=exclude,
                                               report=report):
             auditor.file(path, display, explicit)
+    auditor.finish()
     report.sort()
     return report
