@@ -6,15 +6,17 @@ findings out at the end.
   ``Versions.kt`` / ``Dependencies.kt`` constants, ``gradle.properties``, a root ``build.gradle``'s
   ``ext``) is judged by the value set there, named in the message with the file and line; a name
   set to different versions in several files, or set nowhere, stays unresolved.
-- A ``Package.resolved`` pin of the vendor's ``iOSV5`` package is judged unless the Xcode projects
-  (``project.pbxproj``: ``XCSwiftPackageProductDependency`` entries) or ``Package.swift`` files read
-  link only products of that package that send nothing server-side (``TCConsent``, ``TCCore``, ...):
-  then a note says so. With no such file, the pin is judged as if ``TCServerSide`` were linked.
+- A ``Package.resolved`` pin of the vendor's ``iOSV5`` package is judged unless the Xcode project
+  (``project.pbxproj``: ``XCSwiftPackageProductDependency`` entries) or ``Package.swift`` of the
+  same project (the folder holding the ``.xcodeproj`` / ``.xcworkspace``, or the ``Package.swift``)
+  links only products of that package that send nothing server-side (``TCConsent``, ``TCCore``,
+  ...): then it is not reported (nothing is sent server-side). With no such file, the pin is
+  judged as if ``TCServerSide`` were linked.
 - A vendored ``TCServerSide*.xcframework`` is judged from its ``ServerSideGenerated.h`` header
   (``// Version : 5.2.1``), once per framework; with no such header its version is unresolved
   (the ``Info.plist`` version, ``1.0`` in the vendor's frameworks, is not the SDK's).
 
-Scope: everything one audit reads (one app, or a monorepo read as one project).
+Scope: a version variable is looked up in every file one audit reads (a project, or a monorepo).
 """
 
 from __future__ import annotations
@@ -26,9 +28,19 @@ from .model import Finding
 from .rules import finding
 from .sdk import SERVER_SIDE_PRODUCTS, BuildScan, Pending, judged, resolved_android
 
-__all__ = ["SdkProject", "xcframework_root"]
+__all__ = ["SdkProject", "project_folder", "xcframework_root"]
 
 _XCFRAMEWORK = re.compile(r"^(?P<root>(?:.*/)?(?P<name>TCServerSide\w*)\.xcframework)/")
+
+
+def project_folder(path: str) -> str:
+    """The folder of the project a build file belongs to: the one holding its ``.xcodeproj`` or
+    ``.xcworkspace`` (``Package.resolved`` lives inside them), else the file's own folder."""
+    parts = path.split("/")[:-1]
+    for index, part in enumerate(parts):
+        if part.endswith((".xcodeproj", ".xcworkspace")):
+            return "/".join(parts[:index])
+    return "/".join(parts)
 
 
 def xcframework_root(display: str) -> tuple[str, str] | None:
@@ -49,7 +61,7 @@ class SdkProject:
         self.definitions: dict[str, list[tuple[str, str, int]]] = {}
         self.variables: list[_Waiting] = []
         self.pins: list[_Waiting] = []
-        self.links: dict[str, set[str]] = {}
+        self.links: dict[tuple[str, str], set[str]] = {}
         self.frameworks: dict[str, tuple[str, str]] = {}
         self.headers: dict[str, Finding] = {}
 
@@ -58,7 +70,7 @@ class SdkProject:
         for name, values in scan.definitions.items():
             self.definitions.setdefault(name, []).extend((value, path, line) for value, line in values)
         for package, products in scan.links.items():
-            self.links.setdefault(package, set()).update(products)
+            self.links.setdefault((project_folder(path), package), set()).update(products)
         for pending in scan.pending:
             (self.variables if pending.declaration.variable else self.pins).append(_Waiting(path, pending))
 
@@ -73,17 +85,13 @@ class SdkProject:
         self.headers[root] = found
         return True
 
-    def finish(self) -> tuple[list[Finding], list[str]]:
-        """The findings (located in their files) and the notes of what waited for every file."""
+    def finish(self) -> list[Finding]:
+        """The findings (located in their files) of what waited for every file."""
         found = [self._variable(waiting) for waiting in self.variables]
-        notes: list[str] = []
-        linked = self.links.get("iosv5")
         for path, pending in self.pins:
+            linked = self.links.get((project_folder(path), "iosv5"))
             if linked and not linked & SERVER_SIDE_PRODUCTS:
-                notes.append(f"{path}:{pending.line}: pins the iOSV5 package, but the project's targets link only "
-                             f"{', '.join(sorted(linked))} of it: no server-side SDK, nothing sent to the collect "
-                             "endpoint")
-                continue
+                continue  # the project links only TCConsent, TCCore, ...: nothing is sent server-side
             found.append(judged(pending.declaration, pending.line, pending.column, pending.match).at(
                 path, pending.line, pending.column))
         for root, (name, plist) in sorted(self.frameworks.items()):
@@ -94,7 +102,7 @@ class SdkProject:
                     "`ServerSideGenerated.h` header with `Version :`; the Info.plist version is not the SDK's); "
                     "replace it with the package or pod of TCServerSide 5.3.0 or later",
                     path=plist, line=1, match=f"{name}.xcframework"))
-        return found, notes
+        return found
 
     def _variable(self, waiting: _Waiting) -> Finding:
         path, pending = waiting

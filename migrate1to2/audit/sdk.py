@@ -42,7 +42,7 @@ from .rules import finding
 from .versions import ANDROID_2_0, IOS_2_0, Range, Verdict, cocoapods_range, gradle_range, judge, parse
 
 __all__ = ["SERVER_SIDE_PRODUCTS", "BuildScan", "Pending", "SdkFile", "judged", "resolved_android", "scan_build",
-           "scan_sdk", "vendored_aar", "version_definitions"]
+           "scan_sdk", "vendored_aar"]
 
 
 class SdkFile(str, Enum):
@@ -202,14 +202,6 @@ def _definitions(text: str, kind: SdkFile) -> dict[str, list[tuple[str, int]]]:
                 found.setdefault(name.rsplit(".", 1)[-1], []).append((match.group(group + "v"), match.start(group)))
                 break
     return found
-
-
-def version_definitions(text: str, kind: SdkFile) -> dict[str, list[tuple[str, int]]]:
-    """The version-like values a Gradle script, a Kotlin or Groovy file (``buildSrc``) or a
-    ``gradle.properties`` sets, by name, with the line each is set on (comments ignored)."""
-    blanked = blank_comments(text, _STYLES[kind])
-    return {name: [(value, blanked.count("\n", 0, offset) + 1) for value, offset in values]
-            for name, values in _definitions(blanked, kind).items()}
 
 
 def _android(version: str | None, offset: int, text: str) -> _Declaration:
@@ -580,6 +572,9 @@ def _flutter(offset: int, shown: str, allowed: Range | None, why: str = "") -> _
     if allowed is None:
         return _Declaration("Flutter", product, offset, shown, None, why or "the version cannot be read", fix=fix)
     releases = [(version, release) for version, release in FLUTTER_PLUGIN.items() if _within(version, allowed)]
+    if "-idfa" in shown:  # the `-idfa` tags depend on TCServerSide, the others on TCServerSide_noIDFA
+        releases = [(version, release._replace(ios=(release.ios or "").replace("_noIDFA", "")))
+                    for version, release in releases]
     if allowed.low is not None and _pad3(allowed.low) >= FLUTTER_PLUGIN_2_0:
         return _Declaration("Flutter", product, offset, f"{shown}{_bundles(releases)}", allowed, verdict=Verdict.V2)
     ios = parse(releases[0][1].ios_version or "") if len(releases) == 1 else None
@@ -650,7 +645,7 @@ def _pubspec_lock(text: str) -> list[_Declaration]:
 
 
 _NPM_PACKAGE = re.compile(r"""["'](?:node_modules/)?(?P<name>(?:@commandersact/)?tcserverside-react-native)"""
-                          r"""(?:@(?P<spec>[^"']*))?["']\s*:\s*(?P<value>"[^"]*"|\{)""", re.I)
+                          r"""(?:@(?P<spec>[^"']*))?["']\s*:[ \t]*(?P<value>"[^"]*"|\{|\r?\n)""", re.I)
 _NPM_VERSION = re.compile(r""""version"\s*:\s*"(?P<v>[^"]*)"|^\s+version\s+"(?P<y>[^"]*)\"""", re.M)
 
 
@@ -660,7 +655,7 @@ def _npm(text: str) -> list[_Declaration]:
     found = []
     for match in _NPM_PACKAGE.finditer(text):
         value = match.group("value")
-        if value == "{":
+        if value == "{" or not value.strip():  # a lock entry: {"version": ...} (npm), or `  version "..."` (yarn)
             inner = _NPM_VERSION.search(text, match.end(), match.end() + 2000)
             spec = (inner.group("v") or inner.group("y")) if inner else ""
         else:
@@ -738,13 +733,13 @@ class Pending(NamedTuple):
 class BuildScan(NamedTuple):
     """What one build file says: findings judged from it alone, declarations that wait for the rest of the
     project, the version-like values it sets (name -> ``[(value, line)]``), and the vendor package's
-    products that its targets link (package identity -> product names), and notes."""
+    products that its targets link (package identity -> product names). A requirement on the package
+    whose file says its targets link none of :data:`SERVER_SIDE_PRODUCTS` is not reported."""
 
     findings: list[Finding]
     pending: list[Pending]
     definitions: dict[str, list[tuple[str, int]]]
     links: dict[str, set[str]]
-    notes: list[str]
 
 
 _DEFINING = (SdkFile.GRADLE, SdkFile.GRADLE_PROPERTIES)
@@ -762,7 +757,6 @@ def scan_build(text: str, kind: SdkFile) -> BuildScan:
         by_reference = package_swift_links(blanked)
     found: list[Finding] = []
     pending: list[Pending] = []
-    notes: list[str] = []
     for declaration in declarations:
         line, column, line_text = _locate(blanked, declaration.offset)
         match = redact(" ".join(line_text[max(0, column - 101):column + 100].split()))
@@ -774,14 +768,12 @@ def scan_build(text: str, kind: SdkFile) -> BuildScan:
             if products:
                 links.setdefault("iosv5", set()).update(products)
             if products and not products & SERVER_SIDE_PRODUCTS:
-                notes.append(f"line {line}: the targets link only {', '.join(sorted(products))} of the iOSV5 "
-                             "package: no server-side SDK, nothing sent to the collect endpoint")
-                continue
+                continue  # only TCConsent, TCCore, ...: nothing is sent server-side
         found.append(judged(declaration, line, column, match))
     definitions = _definitions(blanked, kind) if kind in _DEFINING else {}
     located = {name: [(value, blanked.count("\n", 0, offset) + 1) for value, offset in values]
                for name, values in definitions.items()}
-    return BuildScan(found, pending, located, links, notes)
+    return BuildScan(found, pending, located, links)
 
 
 def scan_sdk(text: str, kind: SdkFile) -> list[Finding]:

@@ -170,11 +170,9 @@ class _Auditor:
 
     def finish(self) -> None:
         """Judge what waited for every file (versions set elsewhere, package pins, vendored frameworks)."""
-        found, notes = self.project.finish()
-        for item in found:
+        for item in self.project.finish():
             self.sink.start_file()
             self.sink.add(item)
-        self.report.notes.extend(notes)
 
     def add(self, findings: Iterable[Finding], path: str) -> None:
         for item in findings:
@@ -245,8 +243,11 @@ class _Auditor:
 
     def text(self, text: str, display: str, how: Plan) -> None:
         sdk = how.sdk
-        if sdk is None and how.language is not None and _ANDROID_GROUP in text and display.endswith(_JVM):
-            sdk = SdkFile.GRADLE  # a buildSrc constant: `const val tc = "com.tagcommander.lib:ServerSide:..."`
+        if sdk is None and how.language is not None and display.endswith(_JVM) and (
+                _ANDROID_GROUP in text or "buildSrc/" in f"/{display}"):
+            # buildSrc constants: `const val tc = "com.tagcommander.lib:ServerSide:${Versions.tc}"` and the
+            # versions they name (`Versions.kt`)
+            sdk = SdkFile.GRADLE
         framework = xcframework_root(display)
         if framework is not None:
             if display.endswith(f"{framework[0]}/Info.plist"):
@@ -259,7 +260,6 @@ class _Auditor:
             scan = scan_build(text, sdk)
             self.add(scan.findings, display)
             self.project.add(display, scan)
-            self.report.notes.extend(f"{display}: {note}" for note in scan.notes)
         if how.language is not None:
             language = how.language
             self.add(scan_source(text, language.style, web=language.web, config=language.unquoted), display)
