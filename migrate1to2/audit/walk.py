@@ -44,6 +44,8 @@ from .classify import (
     plan,
 )
 from .comments import CommentStyle
+from .detectors import SourceFile, scan
+from .languages import Language
 from .masking import hide
 from .model import AuditReport, Finding, PayloadStats
 from .payload import EventAudit, audit_record, invalid_record, oversized_record
@@ -51,7 +53,7 @@ from .project import SdkProject, xcframework_root
 from .rules import finding
 from .sdk import SdkFile, scan_build, vendored_aar
 from .sink import Sink
-from .source import scan_source
+from .syntax import use_parser
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_EVENT_NAMES", "MAX_RECORD_BYTES", "MAX_TEXT_BYTES", "SKIPPED_DIRS",
            "AuditUsageError", "audit_paths"]
@@ -257,14 +259,13 @@ class _Auditor:
                 if header and self.project.header(framework[0], header[0]):
                     self.add(header[:1], display)
         if sdk is not None:
-            scan = scan_build(text, sdk)
-            self.add(scan.findings, display)
-            self.project.add(display, scan)
+            build = scan_build(text, sdk)
+            self.add(build.findings, display)
+            self.project.add(display, build)
         if how.language is not None:
-            language = how.language
-            self.add(scan_source(text, language.style, web=language.web, config=language.unquoted), display)
+            self.add(scan(SourceFile(text, how.language)), display)
         if how.config is not None:
-            self.add(scan_source(text, how.config, config=True, keys_only=True), display)
+            self.add(scan(SourceFile(text, Language(how.config), config=True), keys_only=True), display)
 
     def payload_file(self, path: str, display: str, how: Plan, explicit: bool) -> bool:
         """Audit a payload file (or, for JSON that is not payloads, its source keys); False if skipped."""
@@ -401,14 +402,29 @@ class _Auditor:
 
 
 def audit_paths(paths: str | Sequence[str], *, include_vendored: bool = False, exclude: Sequence[str] = (),
-                limit: int = 100, baseline: Counter[str] | None = None) -> AuditReport:
+                limit: int = 100, baseline: Counter[str] | None = None, parser: bool | None = None) -> AuditReport:
     """Audit files and folders (one path, or several); return the report (findings sorted by path, line, column).
 
     ``limit`` lists at most that many findings per rule and file (0: all; every
     finding is still counted). ``baseline`` maps fingerprints to how many findings
     each suppresses. Files that cannot be read are named in ``report.errors``;
     a path that does not exist raises :class:`AuditUsageError` before anything is read.
+
+    ``parser``: read code with the optional parser (:mod:`.syntax`) where it is installed
+    (the default, unless ``MIGRATE1TO2_AUDIT_PARSER=regex`` is set), or with regular
+    expressions only (``False``).
     """
+    if parser is None:
+        parser = os.environ.get("MIGRATE1TO2_AUDIT_PARSER", "").strip().lower() != "regex"
+    previous = use_parser(parser)
+    try:
+        return _audit(paths, include_vendored=include_vendored, exclude=exclude, limit=limit, baseline=baseline)
+    finally:
+        use_parser(previous)
+
+
+def _audit(paths: str | Sequence[str], *, include_vendored: bool, exclude: Sequence[str], limit: int,
+           baseline: Counter[str] | None) -> AuditReport:
     if isinstance(paths, str):
         paths = [paths]
     missing = [path for path in paths if not os.path.lexists(path)]
