@@ -624,6 +624,8 @@ def _pubspec(text: str) -> list[_Declaration]:
                 found.append(_flutter(at, f"{ref} (git tag)", Range(version, version, True)))
         elif "version" in fields:
             found.append(_flutter(at, fields["version"], _pub_range(fields["version"])))
+        elif re.search(r"^[ \t]+path[ \t]*:", body, re.M):
+            continue  # a local checkout of the plugin (its example app): its build files are audited themselves
         elif "git:" in body:
             found.append(_flutter(at, "", None, "taken from git without a ref (the newest commit)"))
         else:
@@ -634,6 +636,8 @@ def _pubspec(text: str) -> list[_Declaration]:
 def _pubspec_lock(text: str) -> list[_Declaration]:
     found = []
     for match in _PUB_LOCK.finditer(text):
+        if re.search(r"^    source:[ \t]*path", match.group("body"), re.M):
+            continue  # a local checkout of the plugin (its example app)
         version = re.search(r"""^    version:[ \t]*["']?(?P<v>[^"'\s]+)""", match.group("body"), re.M)
         at = match.start("name")
         parsed = parse(version.group("v")) if version else None
@@ -656,10 +660,16 @@ def _npm(text: str) -> list[_Declaration]:
     for match in _NPM_PACKAGE.finditer(text):
         value = match.group("value")
         if value == "{" or not value.strip():  # a lock entry: {"version": ...} (npm), or `  version "..."` (yarn)
-            inner = _NPM_VERSION.search(text, match.end(), match.end() + 2000)
+            end = text.find("}" if value == "{" else "\n\n", match.end())
+            entry = text[match.end():end if end >= 0 else len(text)]
+            if _NPM_LINK.search(entry):
+                continue  # the bridge's own checkout (its example app): its build files are audited themselves
+            inner = _NPM_VERSION.search(entry)
             spec = (inner.group("v") or inner.group("y")) if inner else ""
         else:
             spec = value.strip('"')
+        if spec.startswith((".", "/", "file:", "link:")):
+            continue  # a local checkout of the bridge, audited through its own build files
         tag = spec.rsplit("#", 1)[-1] if "#" in spec else spec.lstrip("^~=v")
         version = parse(tag)
         release = REACT_NATIVE_PLUGIN.get(_pad3(version)) if version else None
@@ -671,6 +681,7 @@ def _npm(text: str) -> list[_Declaration]:
     return found
 
 
+_NPM_LINK = re.compile(r'"link"\s*:\s*true|"resolved"\s*:\s*"\.')
 _HEADER_VERSION = re.compile(r"^//\s*Version\s*:\s*(?P<v>\d+(?:\.\d+)+)", re.M)
 
 

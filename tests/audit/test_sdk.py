@@ -249,3 +249,21 @@ def test_plugin_declarations(text: str, kind: SdkFile, rule: str | None) -> None
 def test_vendored_aar_names(name: str, rule: str | None) -> None:
     found = vendored_aar(name)
     assert (found.rule if found else None) == rule
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    pytest.param("  tc_serverside_plugin:\n    path: ../\n", SdkFile.PUBSPEC, id="pub-path"),
+    pytest.param('{"dependencies": {"tcserverside-react-native": "../"}}', SdkFile.NPM, id="npm-relative"),
+    pytest.param('{"dependencies": {"tcserverside-react-native": "file:../bridge"}}', SdkFile.NPM, id="npm-file"),
+    pytest.param('{"packages": {"node_modules/tcserverside-react-native": {"resolved": "..", "link": true},\n'
+                 '"node_modules/other": {"version": "0.8.4"}}}', SdkFile.NPM_LOCK, id="npm-lock-link"),
+])
+def test_a_plugin_s_own_example_app_is_not_a_declaration(text: str, kind: SdkFile) -> None:
+    """The plugin's example app depends on the checkout itself: its build files say what it bundles."""
+    assert scan_sdk(text, kind) == []
+
+
+def test_a_pubspec_lock_path_source_is_not_a_declaration() -> None:
+    text = ('packages:\n  tc_serverside_plugin:\n    dependency: "direct main"\n    description:\n      path: ".."\n'
+            '      relative: true\n    source: path\n    version: "0.0.1"\n')
+    assert scan_sdk(text, SdkFile.PUBSPEC_LOCK) == []
