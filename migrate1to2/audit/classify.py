@@ -24,9 +24,13 @@
   containers: see :mod:`.languages`), PHP, Python, Java, Kotlin
   (``.kt .kts``), Swift, Objective-C (``.m .mm .h``), Go, Ruby, C#, Dart and shell
   scripts.
-- Build files: Gradle (``*.gradle``, ``*.gradle.kts``), version catalogs
-  (``*.versions.toml``), ``Podfile``, ``*.podspec``, ``Podfile.lock``,
-  ``Package.swift``, ``Package.resolved``.
+- Build files: Gradle (``*.gradle``, ``*.gradle.kts``, and Kotlin, Java or Groovy
+  sources that name ``com.tagcommander.lib``: ``buildSrc`` constants), version catalogs
+  (``*.versions.toml``), ``gradle.properties``, ``Podfile``, ``*.podspec``,
+  ``Podfile.lock``, ``Package.swift``, ``Package.resolved``, ``project.pbxproj``,
+  ``pubspec.yaml``, ``pubspec.lock``, ``package.json``, ``package-lock.json``,
+  ``npm-shrinkwrap.json``, ``yarn.lock``; vendored SDK binaries (``*ServerSide*.aar``
+  by name, ``TCServerSide*.xcframework`` by its ``Info.plist`` and version header).
 - Configuration (``.json`` that is not a payload, ``.yml .yaml .toml .ini .cfg
   .conf .properties .xml .plist .env``): source keys only.
 - Everything else is skipped when a folder is walked, documentation (``.md``,
@@ -78,6 +82,17 @@ _SDK_NAMES = {
     "Podfile.lock": SdkFile.PODFILE_LOCK,
     "Package.swift": SdkFile.PACKAGE_SWIFT,
     "Package.resolved": SdkFile.PACKAGE_RESOLVED,
+    "project.pbxproj": SdkFile.PBXPROJ,
+    "pubspec.lock": SdkFile.PUBSPEC_LOCK,
+    "package-lock.json": SdkFile.NPM_LOCK,
+    "npm-shrinkwrap.json": SdkFile.NPM_LOCK,
+    "yarn.lock": SdkFile.NPM_LOCK,
+}
+#: Build files that also hold configuration (scanned for source keys too).
+_SDK_CONFIG_NAMES = {
+    "gradle.properties": (SdkFile.GRADLE_PROPERTIES, CommentStyle.HASH),
+    "pubspec.yaml": (SdkFile.PUBSPEC, CommentStyle.HASH),
+    "package.json": (SdkFile.NPM, CommentStyle.NONE),
 }
 
 
@@ -179,6 +194,9 @@ def _plain_plan(name: str) -> Plan | None:
     if name in _SDK_NAMES:
         sdk = _SDK_NAMES[name]
         return Plan(sdk=sdk, language=_SWIFT if sdk is SdkFile.PACKAGE_SWIFT else None)
+    if name in _SDK_CONFIG_NAMES:
+        sdk, style = _SDK_CONFIG_NAMES[name]
+        return Plan(sdk=sdk, config=style)
     if name.endswith((".gradle", ".gradle.kts")):
         return Plan(sdk=SdkFile.GRADLE)
     if name.endswith(".versions.toml"):

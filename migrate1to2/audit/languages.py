@@ -45,6 +45,7 @@ LANGUAGES: dict[str, Language] = _rows(
      Language(CommentStyle.NONE, web=True, name="html", grammar="javascript")),
     ((".java",), Language(_C, name="java", grammar="java")),
     ((".kt", ".kts"), Language(_C, name="kotlin", grammar="kotlin")),
+    ((".groovy",), Language(_C, name="groovy")),
     ((".swift",), Language(_C, name="swift", grammar="swift")),
     ((".m", ".mm", ".h"), Language(_C, name="objc")),
     ((".go",), Language(_C, name="go", grammar="go")),
