@@ -83,7 +83,9 @@ _SDK_CALL = re.compile(rf"""(?<![\w$])(?:{"|".join(_SDK_CALLEES)})\s*\(\s*(?:[\w
                        rf"""(?:(?:and)?[Ss]ource_?[Kk]ey\s*:\s*)?(?P<value>@?["'](?P<key>{_KEY})["']|[\w$.]+)""")
 _OBJC_LABEL = re.compile(rf"""\bandSourceKey\s*:\s*(?P<value>@?"(?P<key>{_KEY})"|[\w$.]+)""")
 #: A web container's fallback key: ``config.sourceKey || tC.config.sourceKey || containerSourceKey``.
-_FALLBACK_KEY = re.compile(r"[Ss]ource_?[Kk]ey\s*\|\|\s*(?P<name>[A-Za-z_$][\w$]*)(?![\w$.(])")
+#: ``tC.config.sourceKey = tC.config.sourceKey || "<uuid>"`` holds the key itself.
+_FALLBACK_KEY = re.compile(rf"""[Ss]ource_?[Kk]ey\s*\|\|\s*(?:(?P<name>[A-Za-z_$][\w$]*)(?![\w$.(])"""
+                           rf"""|["'](?P<key>{_KEY})["'])""")
 _DECLARATION = re.compile(r"\b(?:enum|object|class|struct|interface)\s+(?:class\s+)?"
                           r"(?P<name>[\w$]*(?i:source_?keys?)[\w$]*)")
 #: What a key found by its name alone (no collect host in the file) looks like: letters, digits and dashes
@@ -196,6 +198,9 @@ def _sdk_keys(source: SourceFile) -> list[tuple[int, str, str]]:
 def _fallback_keys(text: str) -> Iterator[tuple[int, str, str]]:
     """``(offset, key, how)`` of a key a web container falls back to (minified: under any name)."""
     for match in _FALLBACK_KEY.finditer(text):
+        if match.group("key"):
+            yield match.start("key"), match.group("key"), "the container's default source key"
+            continue
         resolved = _assigned(text, match.group("name"))
         if resolved is not None:
             yield (*resolved, "the container's default source key")

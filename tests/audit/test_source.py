@@ -96,7 +96,7 @@ def test_look_alikes_are_not_reported(name: str) -> None:
                  id="1.0-minified"),
     pytest.param("tc_container_1234_8.js", [("source-key", 16, 29, None), ("web-container-2.0", 187, 15, "2.0")],
                  id="2.0-generated"),
-    pytest.param("tc_container_1234_9.min.js", [("source-key", 1, 114, None), ("web-container-2.0", 1, 319, "2.0")],
+    pytest.param("tc_container_1234_9.min.js", [("source-key", 1, 149, None), ("web-container-2.0", 1, 471, "2.0")],
                  id="2.0-minified"),
     pytest.param("product.html", [("web-container-2.0", 13, 19, "2.0")], id="2.0-inline-html"),
     # A site calling the public API (`tC.trigger({event, properties, config})`, `cact('trigger', ...)`) and a stub.
