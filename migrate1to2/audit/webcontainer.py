@@ -28,6 +28,7 @@ read.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -310,7 +311,6 @@ class _Lines:
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def at(self, offset: int) -> tuple[int, int]:
-        import bisect
         line = bisect.bisect_right(self.starts, offset) - 1
         return line + 1, offset - self.starts[line] + 1
 
@@ -333,8 +333,10 @@ def web_containers(source: SourceFile) -> list[Finding]:
         wire = [(item, verdict) for item, verdict in judged if verdict is not None]
         if not wire:
             continue
-        # A 1.0 object first; else the outermost (an object inside the wire object is part of it).
-        item, (version, why) = min(wire, key=lambda pair: (pair[1][0] != "1.0", pair[0].start))
+        # An object that states its `version` outweighs one told by its keys (a 2.0 container may hand
+        # `{event, properties}` to a listener); then 1.0 first; then the outermost (its parts are inside it).
+        stated = [pair for pair in wire if pair[0].versions] or wire
+        item, (version, why) = min(stated, key=lambda pair: (pair[1][0] != "1.0", pair[0].start))
         line, column = lines.at(item.start)
         defined, _ = lines.at(definition.offset)
         send = _SEND.search(code, definition.start, definition.end)

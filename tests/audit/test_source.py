@@ -307,6 +307,9 @@ def test_source_keys_in_configuration(text: str, expected: Expected) -> None:
     pytest.param('tC.trigger = function (o) {\n  var hit = Object.assign({event_name: o.event}, o.properties, '
                  '{context: {page: {}, version: 2}});\n};\n', [("web-container-2.0", 2, 27, "2.0")],
                  id="2.0-merged-with-object-assign"),
+    pytest.param('tC.trigger = function (o) {\n  listeners.forEach(function (f) { f({event: o.event, properties: o.properties}); });\n'
+                 '  var hit = {event_name: o.event, context: {version: 2}};\n};\n', [("web-container-2.0", 3, 13, "2.0")],
+                 id="2.0-with-an-event-object-for-listeners"),
     # Calls take the options object both container versions accept: never the wire body.
     pytest.param('tC.trigger("x", {event: "x", properties: {a: 1}});\ntC.trigger({event: "y", version: 1});\n', [],
                  id="calls-are-not-definitions"),
