@@ -13,8 +13,10 @@ fallback). That object is what the detector judges:
 
 The wire object is an object literal in the definition's body with ``event`` or
 ``event_name`` among its own keys (or ``version`` next to ``page`` / ``device`` /
-``eventId``). The finding is at the object, and names the definition's line and how it
-is sent. Calls are never the wire object: ``tC.trigger({event, properties, config})``
+``eventId``); one that states a ``version`` outweighs one judged by its keys alone (a 2.0
+container may hand ``{event, properties}`` to listeners), and the outermost is taken (an
+object built with ``Object.assign({...}, ..., {...})`` is judged as a whole). The finding
+is at the object, and names the definition's line and how it is sent. Calls are never the wire object: ``tC.trigger({event, properties, config})``
 and ``cact('trigger', ...)`` pass an options object that 2.0 containers take too; a
 stub (``tC.trigger = tC.trigger || function () {}``) builds nothing and is not
 reported.
