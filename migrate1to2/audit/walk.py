@@ -26,13 +26,14 @@ import fnmatch
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from typing import cast
 
 from ..errors import MigrateError, os_reason
 from ..files import open_input
 from ..records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..streams import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from .capture import Capture, read_har, read_postman
-from .census import column, quick_record
+from .census import Quick, column, quick_chunk, quick_record
 from .classify import (
     SNIFF_BYTES,
     Plan,
@@ -335,11 +336,18 @@ class _Auditor:
                     self._line(stats, number, written.removesuffix(b"\r"), display)
                 return
         carriage = b"\r" in chunk
+        regular = not carriage and b"\n\n" not in chunk and chunk[:1] == b"{"
+        whole = quick_chunk(chunk) if regular else None
+        if whole is not None and None not in whole[1]:
+            self._all_quick(stats, whole, first_line, display, ascii_only)
+            return
+        lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
         versions = stats.versions
         add = self.sink.add
-        for number, written in enumerate(chunk.split(b"\n"), first_line):
+        for index, written in enumerate(lines):
+            number = first_line + index
             line = written.removesuffix(b"\r") if carriage else written
-            quick = quick_record(line) if line[:1] == b"{" else None
+            quick = judged[index] if judged is not None else quick_record(line) if line[:1] == b"{" else None
             if quick is None:
                 self._line(stats, number, line, display)
                 continue
@@ -354,6 +362,27 @@ class _Auditor:
             events[name] = events.get(name, 0) + 1
             for item, offset in found:
                 add(item.at(display, number, offset + 1 if ascii_only else column(line, offset)))
+
+    def _all_quick(self, stats: PayloadStats, whole: tuple[list[bytes], list[Quick | None]], first_line: int,
+                   display: str, ascii_only: bool) -> None:
+        """Count a chunk whose every line :func:`.census.quick_chunk` judged: in bulk, in the same order."""
+        lines, judged = whole
+        quick = cast("list[Quick]", judged)
+        stats.records += len(quick)
+        versions = Counter(version for version, _, _ in quick)
+        for version, count in versions.items():
+            stats.versions[version] += count
+        if versions["1.0"] and stats.first_v1_line is None:
+            stats.first_v1_line = first_line + next(i for i, (version, _, _) in enumerate(quick) if version == "1.0")
+        events = stats.events
+        for name, count in Counter(name for _, name, _ in quick).items():  # in order of first appearance
+            kept = "(other)" if name not in events and len(events) >= MAX_EVENT_NAMES else name
+            events[kept] = events.get(kept, 0) + count
+        add = self.sink.add
+        for index, (_, _, found) in enumerate(quick):
+            for item, offset in found:
+                add(item.at(display, first_line + index,
+                            offset + 1 if ascii_only else column(lines[index], offset)))
 
     def _line(self, stats: PayloadStats, number: int, line: bytes, display: str) -> None:
         if len(line) > MAX_RECORD_BYTES:  # a chunk may hold a line over the limit but under the chunk size

@@ -149,3 +149,24 @@ def test_generated_records_give_what_the_slow_path_gives(texts: list[str], tmp_p
     """Property: any mix of generated 1.0 and 2.0 records, compact or not, escaped or not, audits the same."""
     data = "\n".join(['{"event_name":"first","properties":{}}', *texts]).encode("utf-8") + b"\n"
     _check_same(data, tmp_path_factory.mktemp("census"))
+
+
+def test_a_compact_chunk_with_records_left_to_the_slow_path(tmp_path: Path) -> None:
+    """A chunk judged at once, where some records (too large, not judged) sit between records with findings:
+    every finding stays on its own record."""
+    big = b'{"event_name":"big","properties":{"items":"' + b"x" * 20000 + b'"},"event_timestamp":"1"}'
+    lines = [COMMON[0], COMMON[2], big, COMMON[3], COMMON[1], big, COMMON[4], COMMON[8], COMMON[2]]
+    data = b"\n".join(lines) + b"\n"
+    assert b"\n\n" not in data
+    _check_same(data, tmp_path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.one_of(v1_texts(spaces=False), v2_texts(spaces=False), st.sampled_from(LINES[:20])),
+                      min_size=1, max_size=12))
+def test_generated_compact_chunks_give_what_the_slow_path_gives(texts: list[str | bytes],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Property: compact records (the chunk judged at once), with the shapes above mixed in, audit the same."""
+    lines = [text if isinstance(text, bytes) else text.encode("utf-8") for text in texts]
+    data = b"\n".join([b'{"event_name":"first","properties":{}}', *lines]) + b"\n"
+    _check_same(data, tmp_path_factory.mktemp("census"))
