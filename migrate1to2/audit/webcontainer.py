@@ -16,10 +16,10 @@ The wire object is an object literal in the definition's body with ``event`` or
 ``eventId``); one that states a ``version`` outweighs one judged by its keys alone (a 2.0
 container may hand ``{event, properties}`` to listeners), and the outermost is taken (an
 object built with ``Object.assign({...}, ..., {...})`` is judged as a whole). The finding
-is at the object, and names the definition's line and how it is sent. Calls are never the wire object: ``tC.trigger({event, properties, config})``
-and ``cact('trigger', ...)`` pass an options object that 2.0 containers take too; a
-stub (``tC.trigger = tC.trigger || function () {}``) builds nothing and is not
-reported.
+is at the object, and names the definition's line and how it is sent. Calls are never
+the wire object: ``tC.trigger({event, properties, config})`` and ``cact('trigger', ...)``
+pass an options object that 2.0 containers take too; a stub (``tC.trigger = tC.trigger
+|| function () {}``) builds nothing and is not reported.
 
 Reading: with the optional parser (:mod:`.syntax`: the JavaScript / TypeScript grammar)
 the definition, its body and the object literals are syntax nodes; without it, the
