@@ -37,6 +37,7 @@ __all__ = [
     "Work",
     "do_work",
     "is_payload",
+    "iter_record_chunks",
     "iter_records",
     "named_like_payloads",
     "ndjson_units",
@@ -509,18 +510,27 @@ def iter_records(stream: BinaryIO, source: str, *,
     element by element (see :class:`ArrayReader`); where an array breaks (a missing comma,
     text after it, its end missing) a :class:`BrokenRecord` says where and why, and ends it.
     """
+    for item in iter_record_chunks(stream, source, limit=limit):
+        if not isinstance(item, Work):
+            yield item
+            continue
+        for number, written in enumerate(item.data.split(b"\n"), item.first_line):
+            line = written.removesuffix(b"\r")
+            if len(line) > limit:  # a chunk may hold a line over the limit but under the chunk size
+                yield TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line))
+            elif line.strip(_JSON_WS):
+                yield Record(number, line)
+
+
+def iter_record_chunks(stream: BinaryIO, source: str, *,
+                       limit: int) -> Iterator[Work | Record | TruncatedRecord | BrokenRecord]:
+    """:func:`iter_records`, with NDJSON given a chunk of whole lines at a time (a :class:`Work`, its lines
+    numbered from ``first_line``) for a reader that splits them itself, as :func:`iter_records` does: a line
+    ending in ``\\r`` loses it, a blank line is not a record, a line over ``limit`` is a :class:`TruncatedRecord`."""
     shape, data, at_eof = _start(stream, source)
     if shape is Shape.NDJSON:
         for work in ndjson_units(stream, data, source, limit=limit):
-            if isinstance(work, Reject):
-                yield _truncated(work, limit)
-                continue
-            for number, written in enumerate(work.data.split(b"\n"), work.first_line):
-                line = written.removesuffix(b"\r")
-                if len(line) > limit:  # a chunk may hold a line over the limit but under the chunk size
-                    yield TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line))
-                elif line.strip(_JSON_WS):
-                    yield Record(number, line)
+            yield _truncated(work, limit) if isinstance(work, Reject) else work
         return
     if shape is Shape.ARRAY:
         reader = ArrayReader(stream, data, source, limit=limit, chunk_bytes=CHUNK_BYTES)

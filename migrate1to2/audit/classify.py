@@ -20,12 +20,17 @@
   one of its records is audited (a record that is not a payload gets findings such
   as ``missing-event-name``). JSON that is not payloads is configuration.
 - Source files: JavaScript/TypeScript (``.js .mjs .cjs .jsx .ts .tsx .mts .cts``,
-  and ``.html .htm .vue .svelte`` for web containers), PHP, Python, Java, Kotlin
+  and ``.html .htm .vue .svelte``, and the page templates ``.liquid .twig .ejs .hbs``, for web
+  containers: see :mod:`.languages`), PHP, Python, Java, Kotlin
   (``.kt .kts``), Swift, Objective-C (``.m .mm .h``), Go, Ruby, C#, Dart and shell
   scripts.
-- Build files: Gradle (``*.gradle``, ``*.gradle.kts``), version catalogs
-  (``*.versions.toml``), ``Podfile``, ``*.podspec``, ``Podfile.lock``,
-  ``Package.swift``, ``Package.resolved``.
+- Build files: Gradle (``*.gradle``, ``*.gradle.kts``, and Kotlin, Java or Groovy
+  sources that name ``com.tagcommander.lib``: ``buildSrc`` constants), version catalogs
+  (``*.versions.toml``), ``gradle.properties``, ``Podfile``, ``*.podspec``,
+  ``Podfile.lock``, ``Package.swift``, ``Package.resolved``, ``project.pbxproj``,
+  ``pubspec.yaml``, ``pubspec.lock``, ``package.json``, ``package-lock.json``,
+  ``npm-shrinkwrap.json``, ``yarn.lock``; vendored SDK binaries (``*ServerSide*.aar``
+  by name, ``TCServerSide*.xcframework`` by its ``Info.plist`` and version header).
 - Configuration (``.json`` that is not a payload, ``.yml .yaml .toml .ini .cfg
   .conf .properties .xml .plist .env``): source keys only.
 - Everything else is skipped when a folder is walked, documentation (``.md``,
@@ -50,6 +55,7 @@ from typing import NamedTuple
 from ..compression import Codec, sniff
 from .capture import is_har, is_postman
 from .comments import CommentStyle
+from .languages import CONFIG, LANGUAGES, TEXT, Language
 from .sdk import SdkFile
 
 __all__ = ["SNIFF_BYTES", "TEXT", "Language", "Plan", "compression", "is_payload_root", "json_payload_kind",
@@ -67,38 +73,26 @@ _MARKERS = frozenset({b"eventId", b"event_id", b"eventTimestamp", b"event_timest
 _SNIFF_RECORDS = 1000
 
 
-class Language(NamedTuple):
-    """How a source file is read: its comment style, whether web containers may be in it, and whether
-    values may be written unquoted (configuration, text of an unknown kind)."""
-
-    style: CommentStyle
-    web: bool = False
-    unquoted: bool = False
-
-
-_JS = Language(CommentStyle.C, web=True)
-_MARKUP = Language(CommentStyle.NONE, web=True)
-_C = Language(CommentStyle.C)
-#: A named file of no known kind, read as text.
-TEXT = Language(CommentStyle.NONE, unquoted=True)
-_LANGUAGES = {
-    **dict.fromkeys((".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts"), _JS),
-    **dict.fromkeys((".html", ".htm", ".vue", ".svelte"), _MARKUP),
-    **dict.fromkeys((".java", ".kt", ".kts", ".swift", ".m", ".mm", ".h", ".go", ".cs", ".dart"), _C),
-    ".php": Language(CommentStyle.PHP),
-    ".py": Language(CommentStyle.HASH),
-    ".rb": Language(CommentStyle.HASH),
-    **dict.fromkeys((".sh", ".bash", ".zsh"), Language(CommentStyle.SHELL, unquoted=True)),
-}
-_CONFIG = {
-    **dict.fromkeys((".yml", ".yaml", ".toml", ".ini", ".cfg", ".conf", ".properties", ".env"), CommentStyle.HASH),
-    **dict.fromkeys((".json", ".xml", ".plist"), CommentStyle.NONE),
-}
+#: ``Package.swift`` is Swift source too.
+_SWIFT = LANGUAGES[".swift"]
+_LANGUAGES = LANGUAGES
+_CONFIG = CONFIG
 _SDK_NAMES = {
     "Podfile": SdkFile.PODFILE,
     "Podfile.lock": SdkFile.PODFILE_LOCK,
     "Package.swift": SdkFile.PACKAGE_SWIFT,
     "Package.resolved": SdkFile.PACKAGE_RESOLVED,
+    "project.pbxproj": SdkFile.PBXPROJ,
+    "pubspec.lock": SdkFile.PUBSPEC_LOCK,
+    "package-lock.json": SdkFile.NPM_LOCK,
+    "npm-shrinkwrap.json": SdkFile.NPM_LOCK,
+    "yarn.lock": SdkFile.NPM_LOCK,
+}
+#: Build files that also hold configuration (scanned for source keys too).
+_SDK_CONFIG_NAMES = {
+    "gradle.properties": (SdkFile.GRADLE_PROPERTIES, CommentStyle.HASH),
+    "pubspec.yaml": (SdkFile.PUBSPEC, CommentStyle.HASH),
+    "package.json": (SdkFile.NPM, CommentStyle.NONE),
 }
 
 
@@ -199,7 +193,10 @@ def _plain_plan(name: str) -> Plan | None:
     suffix = _suffix(name)
     if name in _SDK_NAMES:
         sdk = _SDK_NAMES[name]
-        return Plan(sdk=sdk, language=_C if sdk is SdkFile.PACKAGE_SWIFT else None)
+        return Plan(sdk=sdk, language=_SWIFT if sdk is SdkFile.PACKAGE_SWIFT else None)
+    if name in _SDK_CONFIG_NAMES:
+        sdk, style = _SDK_CONFIG_NAMES[name]
+        return Plan(sdk=sdk, config=style)
     if name.endswith((".gradle", ".gradle.kts")):
         return Plan(sdk=SdkFile.GRADLE)
     if name.endswith(".versions.toml"):

@@ -119,15 +119,21 @@ def _check_user(event: Mapping[str, Any], found: list[Finding]) -> None:
     for keys, holder in places:
         if "user" not in holder:
             continue
-        user = holder["user"]
-        if _is_object(user) or is_template(user):
-            continue
-        where = json_path(*keys, "user")
-        if user == "{waiting_for_consent}":
-            message = '`user` is the string "{waiting_for_consent}" (sent before consent), not an object'
-        else:
-            message = f"`user` is {json_type(user)} ({_show(user)}), not an object"
-        found.append(finding("user-not-object", message, match=f"{where} {json_type(user)}", json_path=where))
+        problem = user_finding(keys, holder["user"])
+        if problem is not None:
+            found.append(problem)
+
+
+def user_finding(keys: tuple[str, ...], user: Any) -> Finding | None:
+    """The ``user-not-object`` finding for the value ``user`` found at ``keys`` + ``user``, or ``None``."""
+    if _is_object(user) or is_template(user):
+        return None
+    where = json_path(*keys, "user")
+    if user == "{waiting_for_consent}":
+        message = '`user` is the string "{waiting_for_consent}" (sent before consent), not an object'
+    else:
+        message = f"`user` is {json_type(user)} ({_show(user)}), not an object"
+    return finding("user-not-object", message, match=f"{where} {json_type(user)}", json_path=where)
 
 
 def _check_timestamps(event: Mapping[str, Any], found: list[Finding]) -> None:
@@ -138,15 +144,20 @@ def _check_timestamps(event: Mapping[str, Any], found: list[Finding]) -> None:
     for keys, holder in places:
         if "event_timestamp" not in holder:
             continue
-        value = holder["event_timestamp"]
-        problem = timestamp_problem(value)
-        if problem is None:
-            continue
-        where = json_path(*keys, "event_timestamp")
-        found.append(finding(
-            "timestamp-not-ms",
-            f"`event_timestamp` {_show(value)} is {problem.description}; send epoch milliseconds",
-            match=f"{where} {problem.category}", json_path=where))
+        problem = timestamp_finding(keys, holder["event_timestamp"])
+        if problem is not None:
+            found.append(problem)
+
+
+def timestamp_finding(keys: tuple[str, ...], value: Any) -> Finding | None:
+    """The ``timestamp-not-ms`` finding for ``value`` found at ``keys`` + ``event_timestamp``, or ``None``."""
+    problem = timestamp_problem(value)
+    if problem is None:
+        return None
+    where = json_path(*keys, "event_timestamp")
+    return finding("timestamp-not-ms",
+                   f"`event_timestamp` {_show(value)} is {problem.description}; send epoch milliseconds",
+                   match=f"{where} {problem.category}", json_path=where)
 
 
 def _conversion_finding(error: ConversionError) -> Finding:

@@ -1,4 +1,7 @@
-"""Source code that sends events: collect call sites, web containers and source keys. Pure: text in, findings out.
+"""Source code that sends events: the collect call-site detector. Pure: text in, findings out.
+
+Web containers are read by :mod:`.webcontainer`, source keys by :mod:`.keys`; the
+detectors are registered in :mod:`.detectors`.
 
 The detection is a set of regular expressions over a window of lines, with a light
 reading of brackets, so that every finding can be explained:
@@ -9,8 +12,9 @@ reading of brackets, so that every finding can be explained:
    ``define('COLLECT_URL', ...)``, ``url = URL(string: "...")``), every line using
    the name instead (once per line; within 30 lines after it for a generic name such
    as ``url``). The result of a request (``resp = requests.post("https://collect...")``)
-   is not a URL: such a call is reported where it is. In JavaScript, TypeScript and
-   HTML, ``tC.trigger`` is an anchor too.
+   is not a URL: such a call is reported where it is. Inside the body of a web
+   container's ``tC.trigger`` definition nothing is an anchor nor evidence: the
+   container finding (:mod:`.webcontainer`) covers it.
 3. Evidence: ``properties`` or ``context`` written as a key of the body. A key counts
    when it is written in the same object literal, map, struct, class or call as
    ``event_name`` or ``event_id`` (``{event_name: n, properties: p}``,
@@ -40,24 +44,6 @@ reading of brackets, so that every finding can be explained:
    a URL value: with its scheme (``https://``, or ``//``) at the start of a string
    literal (or of a word, in shell scripts); the configuration API
    ``api.commander1.com/v2/...`` never is.
-5. ``tC.trigger`` builds 1.0 when its window has ``version: 1`` (or else a
-   ``properties`` key), 2.0 with ``version: 2`` (or else a ``context`` key); there the
-   literal may name the event with ``event`` / ``eventId`` (1.0-era containers).
-6. Source keys (a key is 12 or more letters, digits and ``._~+/-``; placeholders such
-   as ``YOUR_SOURCE_KEY``, ``${TOKEN}``, ``{{token}}`` are not keys), in a file that
-   references the collect endpoint:
-
-   - within a collect anchor's window: ``token=<key>`` in a URL (not on a line that
-     holds another host's URL), ``Bearer <key>``, a ``token`` parameter
-     (``"token": "<key>"``), and a key assigned to a name that says token, key or
-     secret (``apiKey = "..."``, ``SITE_TOKEN: ...``);
-   - anywhere in the file: a key assigned to a name that says it is the source key
-     (``token``, ``SOURCE_KEY``, ``TC_TOKEN``, ``SITE_TOKEN``, ``collect_token``,
-     ``cdpKey``, ...).
-
-   Values are quoted in code; configuration files and shell scripts may leave them
-   unquoted (``TC_TOKEN=<key>`` in ``.env``, ``source_key: <key>`` in YAML). A key
-   found through its name must hold a letter and a digit. Keys are always masked.
 """
 
 from __future__ import annotations
@@ -67,13 +53,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .comments import STRING_LITERAL, CommentStyle, blank_comments
+from .comments import STRING_LITERAL, CommentStyle
+from .detectors import SourceFile, detector, scan
 from .endpoints import ENDPOINT, endpoint_kind
-from .masking import is_placeholder, mask, redact
+from .languages import Language
+from .masking import redact
 from .model import Finding
 from .rules import finding
+from .webcontainer import trigger_spans
 
-__all__ = ["WINDOW_CHARS", "WINDOW_LINES", "scan_source"]
+__all__ = ["WINDOW_CHARS", "WINDOW_LINES", "call_sites", "collect_anchors", "scan_source"]
 
 #: How far (in lines, and in characters) a payload may be built from the request.
 WINDOW_LINES = 15
@@ -99,10 +88,6 @@ _SHORTHAND_BEFORE = re.compile(r"[{,]\s*$")
 _DECLARED = re.compile(r"\b(?:let|var|val|const|readonly|public|private|protected|internal|static|final|lateinit"
                        r"|override|open)\s+$")
 _EVENT_WORDS = re.compile(r"(?<![\w$])(?:event_name|event_id)(?![\w$])")
-#: Words that name the event in a web container's literal (1.0-era containers use `event` and `eventId`).
-_TRIGGER_WORDS = re.compile(r"(?<![\w$.])(?:event_name|event_id|eventId|event)(?![\w$])")
-_TRIGGER = re.compile(r"(?<![\w$])tC\.trigger(?![\w$])")
-_VERSION = re.compile(r"""(?<![\w$])["']?version["']?\s*:\s*["']?([12])(?![\w])""")
 
 # Reading brackets.
 _SCANNER = re.compile(STRING_LITERAL.pattern + r"|(?P<bracket>[(){}\[\]])", re.M)
@@ -146,32 +131,14 @@ _NOT_A_USE = re.compile(r"""["']?\s*(?:\.|\[|->|=(?!=)|:(?!:))""")
 _URL_START = re.compile(r"""["'`](?:https?:)?//$""")
 _SHELL_URL_START = re.compile(r"""(?:^|[\s"'`=])(?:https?:)?//$""")
 
-# Source keys.
-_KEY = r"[A-Za-z0-9][A-Za-z0-9._~+/-]{11,}=*"
-_TOKEN_PARAM = re.compile(rf"[?&]token=(?P<key>{_KEY})")
-_BEARER = re.compile(rf"""\bBearer(?:\s+|["']\s*,\s*@?["'])(?P<key>{_KEY})""")
-_TOKEN_FIELD = re.compile(
-    rf"""(?:@?["']token["']\s*(?::|=>|,|\]\s*=)|(?<![\w$])token\s*[:=])\s*@?["'](?P<key>{_KEY})["']""")
-#: A quoted value that may be a key, then the name it is assigned to (looked for before it).
-_QUOTED_KEY = re.compile(rf"""["'](?P<key>{_KEY})["']""")
-_NAME_BEFORE = re.compile(r"""(?<![\w$])(?P<name>[\w$-]+)["']?\s*(?::=|=>|=|:)\s*@?$""")
-_NAMED_KEY_UNQUOTED = re.compile(
-    rf"""^[ \t]*(?:export[ \t]+)?(?P<name>[\w$.-]+)[ \t]*[=:][ \t]*(?P<key>{_KEY})[ \t]*(?:[#;].*)?$""", re.M)
-#: Names that say they hold a source key: ``token``, ``SOURCE_KEY``, ``TC_TOKEN``, ``SITE_TOKEN``, ``cdpKey``...
-_SOURCE_KEY_NAME = re.compile(r"(?:tc|collect|source|serverside|cdp|commandersact|commanders|commander|site"
-                              r"|tracking|tagcommander)*(?:token|key)")
-#: Names that say they hold a secret: anything with token or secret, or ending in key(s).
-_SECRET_NAME = re.compile(r"token|secret|keys?$")
-_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.I)
-
-_PRIORITY = {"trigger": 0, "use": 1, "url": 2, "draft": 3}
+_PRIORITY = {"use": 0, "url": 1, "draft": 2}
 #: How much of an anchor's line is read to see the string it is in (its name, a `tc_s` parameter).
 _NEARBY = 300
 
 
 @dataclass
 class _Anchor:
-    kind: str  # trigger, use, url, draft
+    kind: str  # use, url, draft
     offset: int
     line: int  # 0-based
     column: int  # 1-based
@@ -222,7 +189,7 @@ class _Brackets:
     def __init__(self, text: str, lo: int, hi: int) -> None:
         self.text, self.lo, self.hi = text, lo, hi
         self._params: dict[int, bool] = {}
-        self._words: dict[tuple[int, bool, bool], bool] = {}
+        self._words: dict[tuple[int, bool], bool] = {}
         opens: list[int] = []
         closes: list[int] = []
         parents: list[int] = []
@@ -301,23 +268,22 @@ class _Brackets:
         self._params[group] = result
         return result
 
-    def _has_words(self, group: int, trigger: bool, siblings: bool) -> bool:
+    def _has_words(self, group: int, siblings: bool) -> bool:
         """Whether the event is named in ``group`` itself (``siblings``: or in a literal that is a direct member)."""
-        cached = self._words.get((group, trigger, siblings))
+        cached = self._words.get((group, siblings))
         if cached is not None:
             return cached
-        words = _TRIGGER_WORDS if trigger else _EVENT_WORDS
         found = False
-        for match in words.finditer(self.text, self.opens[group] + 1, self.closes[group]):
+        for match in _EVENT_WORDS.finditer(self.text, self.opens[group] + 1, self.closes[group]):
             holder = self._climb(self.enclosing(match.start()))
             if holder == group or (siblings and holder >= 0 and self.parents[holder] == group
                                    and self.kinds[holder] in "{["):
                 found = True
                 break
-        self._words[(group, trigger, siblings)] = found
+        self._words[(group, siblings)] = found
         return found
 
-    def _class_field(self, offset: int, trigger: bool) -> bool:
+    def _class_field(self, offset: int) -> bool:
         """Whether ``properties:`` at ``offset`` is a field of a class written by indentation (Python: a
         dataclass, a pydantic model) that also declares ``event_name`` or ``event_id``."""
         text = self.text
@@ -325,7 +291,7 @@ class _Brackets:
         indent = text[start:offset]
         if not indent or indent.strip():
             return False
-        words = _TRIGGER_WORDS if trigger else _EVENT_WORDS
+        words = _EVENT_WORDS
         above = text[max(self.lo, start - WINDOW_CHARS):start].split("\n")[-2::-1]
         below = text[start:min(self.hi, start + WINDOW_CHARS)].split("\n")[1:]
         header, found = None, False
@@ -347,7 +313,7 @@ class _Brackets:
         return (self.kinds[group] == "{" and parent >= 0 and self.kinds[parent] == "{"
                 and not self.text[self.opens[group] + 1:key].strip())
 
-    def is_body_key(self, match: re.Match[str], trigger: bool) -> bool:
+    def is_body_key(self, match: re.Match[str]) -> bool:
         """Whether a :data:`_KEYS` match is a key of an event body (see the module docstring)."""
         form = _form(match)
         if form in ("index", "symindex", "member"):
@@ -366,7 +332,7 @@ class _Brackets:
             return False  # a read (`get("properties")`), not an annotation naming a field
         group = self._climb(group)
         if group < 0:
-            return form == "bare" and match.group("op").startswith(":") and self._class_field(offset, trigger)
+            return form == "bare" and match.group("op").startswith(":") and self._class_field(offset)
         ancestor = group
         while ancestor >= 0:
             if self._is_params(ancestor):
@@ -384,10 +350,10 @@ class _Brackets:
             return False
         if kind == "{" and _DESTRUCTURING.match(self._after(group)):
             return False
-        if self._has_words(group, trigger, siblings=kind == "{" and form == "quoted" and match.group("sep") == ","):
+        if self._has_words(group, siblings=kind == "{" and form == "quoted" and match.group("sep") == ","):
             return True
         parent = self.parents[group]
-        return kind in "{[" and parent >= 0 and self.kinds[parent] == "(" and self._has_words(parent, trigger, True)
+        return kind in "{[" and parent >= 0 and self.kinds[parent] == "(" and self._has_words(parent, True)
 
 
 _FORMS = ("index", "symindex", "member", "quoted", "tag", "symbol", "bare", "short")
@@ -427,10 +393,10 @@ class _Structure:
                           min(len(text.text), anchor.end + WINDOW_CHARS)))
         self.regions = _merged(spans)
         self.built: dict[int, _Brackets] = {}
-        self.judged: dict[tuple[int, bool], bool] = {}
+        self.judged: dict[int, bool] = {}
 
-    def is_body_key(self, match: re.Match[str], trigger: bool) -> bool:
-        key = (match.start(), trigger)
+    def is_body_key(self, match: re.Match[str]) -> bool:
+        key = match.start()
         if key not in self.judged:
             index = bisect.bisect_right(self.regions, (match.start(), len(self.text.text) + 1)) - 1
             if index < 0 or not self.regions[index][0] <= match.start() < self.regions[index][1]:
@@ -438,7 +404,7 @@ class _Structure:
             else:
                 if index not in self.built:
                     self.built[index] = _Brackets(self.text.text, *self.regions[index])
-                self.judged[key] = self.built[index].is_body_key(match, trigger)
+                self.judged[key] = self.built[index].is_body_key(match)
         return self.judged[key]
 
 
@@ -470,7 +436,7 @@ def _is_url_value(text: str, offset: int, style: CommentStyle) -> bool:
     return pattern.search(before) is not None
 
 
-def _collect_anchors(text: _Text, web: bool, style: CommentStyle) -> tuple[list[_Anchor], list[_Anchor]]:
+def _collect_anchors(text: _Text, style: CommentStyle) -> tuple[list[_Anchor], list[_Anchor]]:
     """(every anchor the payload evidence may belong to, the endpoint references themselves)."""
     references: list[_Anchor] = []
     drafts: list[_Anchor] = []
@@ -502,10 +468,7 @@ def _collect_anchors(text: _Text, web: bool, style: CommentStyle) -> tuple[list[
     for reference, name in named:
         reference.defines = (name, reference.line) in used
     endpoints = [*references, *uses, *drafts]
-    anchors = list(endpoints)
-    if web:
-        anchors.extend(text.anchor("trigger", m.start(), m.group()) for m in _TRIGGER.finditer(text.text))
-    return anchors, endpoints
+    return list(endpoints), endpoints
 
 
 def _uses(text: _Text, definitions: dict[str, list[int]]) -> list[tuple[int, str, int]]:
@@ -544,11 +507,12 @@ def _uses(text: _Text, definitions: dict[str, list[int]]) -> list[tuple[int, str
     return uses
 
 
-def _attach_evidence(text: _Text, anchors: list[_Anchor]) -> None:
+def _attach_evidence(text: _Text, anchors: list[_Anchor], excluded: list[tuple[int, int]]) -> None:
     """Give each piece of evidence to the nearest anchor whose window holds it.
 
     A collect URL assigned to a name only gets evidence that no use of the name (nor
-    any other anchor) is near: the uses are where the request is sent.
+    any other anchor) is near: the uses are where the request is sent. Evidence in the
+    ``excluded`` spans (a web container's ``tC.trigger`` body) belongs to no anchor.
     """
     for anchor in anchors:
         if anchor.kind in ("url", "use"):
@@ -559,16 +523,16 @@ def _attach_evidence(text: _Text, anchors: list[_Anchor]) -> None:
     structure = _Structure(text, candidates)
     found: list[tuple[str, int, re.Match[str] | None]] = [
         (m.group(_form(m)), m.start(_form(m)), m) for m in _key_matches(text.text)]
-    found += [(f"version {m.group(1)}", m.start(), None) for m in _VERSION.finditer(text.text)]
     offsets = [a.offset for a in candidates]
     for kind, offset, key in found:
+        if any(start <= offset < end for start, end in excluded):
+            continue
         # Only anchors within WINDOW_CHARS can have the evidence in their window.
         first = bisect.bisect_left(offsets, offset - WINDOW_CHARS)
         last = bisect.bisect_right(offsets, offset + WINDOW_CHARS)
-        near = [a for a in candidates[first:last] if a.start <= offset < a.end
-                and (a.kind == "trigger" or not kind.startswith("version"))]
+        near = [a for a in candidates[first:last] if a.start <= offset < a.end]
         if key is not None:
-            near = [a for a in near if structure.is_body_key(key, a.kind == "trigger")]
+            near = [a for a in near if structure.is_body_key(key)]
         if any(not a.defines for a in near):
             near = [a for a in near if not a.defines]
         if near:
@@ -596,17 +560,6 @@ def _anchor_finding(text: _Text, anchor: _Anchor) -> Finding | None:
     if anchor.kind == "draft":
         rule, message = "call-site-1.0", (f"posts to the retired pre-1.0 draft endpoint `{anchor.label}`; "
                                           "send 2.0 events to the collect endpoint instead")
-    elif anchor.kind == "trigger":
-        version_1, version_2 = _first(text, anchor, "version 1"), _first(text, anchor, "version 2")
-        if version_1 or (not version_2 and properties):
-            why = f"`version: 1`, line {version_1}" if version_1 else f"`properties`, line {properties}"
-            rule, message = "web-container-1.0", (f"`tC.trigger` builds a 1.0 event ({why}); regenerate the "
-                                                  "container so that it builds `context` / `version: 2`")
-        elif version_2 or context:
-            why = f"`version: 2`, line {version_2}" if version_2 else f"`context`, line {context}"
-            rule, message = "web-container-2.0", f"`tC.trigger` builds a 2.0 event ({why})"
-        else:
-            return None
     elif properties:
         rule, message = "call-site-1.0", (f"sends a 1.0 payload to the collect endpoint {where}: the body is built "
                                           f"with `properties` (line {properties}); build the 2.0 body with "
@@ -631,89 +584,40 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _name(written: str) -> str:
-    """A variable's name, compared: the last dotted part, without ``$``, ``_`` and ``-``, in lower case."""
-    return written.rsplit(".", 1)[-1].strip("$").replace("_", "").replace("-", "").lower()
+def collect_anchors(source: SourceFile) -> tuple[_Text, list[_Anchor], list[_Anchor]]:
+    """(the blanked text, every anchor, the endpoint references): computed once per file, shared with the
+    source-key detector (:mod:`.keys`), which looks for keys in the endpoints' windows."""
+    cached = source.shared.get("collect")
+    if cached is None:
+        text = _Text(source.blanked)
+        anchors, endpoints = _collect_anchors(text, source.language.style)
+        cached = source.shared["collect"] = (text, anchors, endpoints)
+    return cached
 
 
-def _looks_like_key(value: str) -> bool:
-    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-
-
-def _other_host_on_line(text: _Text, offset: int) -> bool:
-    """Whether the line of ``offset`` holds a URL and no reference to the collect endpoint."""
-    line = text.line_text(text.line_of(offset))
-    return _URL.search(line) is not None and ENDPOINT.search(line) is None
-
-
-def _named_keys(text: str, unquoted: bool) -> Iterator[tuple[str, int, str]]:
-    """``(name, offset, key)`` of every value that may be a key assigned to a name (see the module docstring)."""
-    for match in _QUOTED_KEY.finditer(text):
-        name = _NAME_BEFORE.search(text, max(0, match.start() - 80), match.start())
-        if name is not None:
-            yield name.group("name"), match.start("key"), match.group("key")
-    if unquoted:
-        for match in _NAMED_KEY_UNQUOTED.finditer(text):
-            yield match.group("name"), match.start("key"), match.group("key")
-
-
-def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool) -> list[Finding]:
-    found: dict[int, tuple[str, str]] = {}  # key offset -> (key, how it was written)
-
-    def keep(match: re.Match[str], how: str) -> None:
-        keep_at(match.start("key"), match.group("key"), how)
-
-    def keep_at(offset: int, key: str, how: str) -> None:
-        if not is_placeholder(key):
-            found.setdefault(offset, (key, how))
-
-    if not endpoints:
+@detector("call-site", "call-site-1.0", "call-site-2.0")
+def call_sites(source: SourceFile) -> list[Finding]:
+    """Collect call sites and the retired draft endpoint (see the module docstring). Inside a web container's
+    ``tC.trigger`` definition the container finding says it all: no call site is reported there."""
+    text, anchors, _ = collect_anchors(source)
+    if not anchors:
         return []
-    windows = _merged([(a.start, a.end) for a in endpoints])
-    for start, end in windows:
-        for match in _TOKEN_PARAM.finditer(text.text, start, end):
-            if not _other_host_on_line(text, match.start()):
-                keep(match, "`token=` in the collect URL")
-        for match in _BEARER.finditer(text.text, start, end):
-            keep(match, "`Authorization: Bearer` next to the collect host")
-        for match in _TOKEN_FIELD.finditer(text.text, start, end):
-            keep(match, "`token` parameter next to the collect host")
-    secret_names = []
-    starts = [start for start, _ in windows]
-    for written, offset, key in _named_keys(text.text, unquoted):
-        name = _name(written)
-        if name == "key" or not _looks_like_key(key):
-            continue
-        if _SOURCE_KEY_NAME.fullmatch(name):
-            keep_at(offset, key, f"`{written}` in a file that sends to the collect host")
-        elif _SECRET_NAME.search(name):
-            window = bisect.bisect_right(starts, offset) - 1
-            if window >= 0 and offset < windows[window][1]:
-                secret_names.append((offset, key, f"`{written}` next to the collect host"))
-    for offset, key, how in secret_names:  # after the names that say source key: they give the reason
-        keep_at(offset, key, how)
-    results = []
-    for offset, (key, how) in sorted(found.items()):
-        line = text.line_of(offset)
-        results.append(finding(
-            "source-key", f"source key written in code ({how}): {mask(key)}; move it to a secret store and "
-                          "rotate it", line=line + 1, column=offset - text.starts[line] + 1, match=mask(key)))
-    return results
+    inside = trigger_spans(source) if source.language.web else []
+    if inside:
+        anchors = [a for a in anchors if not any(start <= a.offset < end for start, end in inside)]
+    _attach_evidence(text, anchors, inside)
+    return [f for f in (_anchor_finding(text, a) for a in anchors) if f is not None]
 
 
 def scan_source(text: str, style: CommentStyle, *, web: bool = False, config: bool = False,
                 keys_only: bool = False) -> list[Finding]:
-    """Find collect call sites, web containers (``web=True``: JavaScript, TypeScript, HTML) and source keys
-    (only those with ``keys_only``).
+    """Run the registered detectors (:mod:`.detectors`) over ``text`` read with comment ``style``: collect call
+    sites, web containers (``web=True``: JavaScript, TypeScript, HTML) and source keys (only those with
+    ``keys_only``).
 
     ``config``: a configuration file, where values may be unquoted (so may they in shell
     scripts). Findings carry line and column; their path is left empty for the caller to set.
     """
-    blanked = _Text(blank_comments(text, style))
-    anchors, endpoints = _collect_anchors(blanked, web, style)
-    findings = []
-    if not keys_only:
-        _attach_evidence(blanked, anchors)
-        findings = [f for f in (_anchor_finding(blanked, a) for a in anchors) if f is not None]
-    findings.extend(_key_findings(blanked, endpoints, unquoted=config or style is CommentStyle.SHELL))
-    return findings
+    language = Language(style, web=web, unquoted=style is CommentStyle.SHELL,
+                        name="javascript" if web else "text", grammar="javascript" if web else None)
+    return scan(SourceFile(text, language, config=config), keys_only=keys_only)

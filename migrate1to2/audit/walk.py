@@ -26,12 +26,14 @@ import fnmatch
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from typing import cast
 
 from ..errors import MigrateError, os_reason
 from ..files import open_input
-from ..records import MAX_RECORD_BYTES
-from ..streams import BrokenRecord, TruncatedRecord, iter_records
+from ..records import MAX_RECORD_BYTES, OVERSIZED_HEAD
+from ..streams import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from .capture import Capture, read_har, read_postman
+from .census import Quick, column, quick_chunk, quick_record
 from .classify import (
     SNIFF_BYTES,
     Plan,
@@ -43,13 +45,16 @@ from .classify import (
     plan,
 )
 from .comments import CommentStyle
+from .detectors import SourceFile, scan
+from .languages import Language
 from .masking import hide
 from .model import AuditReport, Finding, PayloadStats
 from .payload import EventAudit, audit_record, invalid_record, oversized_record
+from .project import SdkProject, xcframework_root
 from .rules import finding
-from .sdk import scan_sdk
+from .sdk import SdkFile, scan_build, vendored_aar
 from .sink import Sink
-from .source import scan_source
+from .syntax import use_parser
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_EVENT_NAMES", "MAX_RECORD_BYTES", "MAX_TEXT_BYTES", "SKIPPED_DIRS",
            "AuditUsageError", "audit_paths"]
@@ -70,6 +75,9 @@ MAX_DOCUMENT_BYTES = 128 << 20
 #: How many distinct event names a payload file's counts keep; the rest count as ``(other)``.
 MAX_EVENT_NAMES = 1000
 _HEAD_BYTES = 8192
+_JSON_WS = b" \t\r\n"
+_ANDROID_GROUP = "com.tagcommander.lib"
+_JVM = (".kt", ".kts", ".java", ".groovy")
 
 
 class AuditUsageError(MigrateError):
@@ -172,6 +180,13 @@ class _Auditor:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self.report = sink.report
+        self.project = SdkProject()
+
+    def finish(self) -> None:
+        """Judge what waited for every file (versions set elsewhere, package pins, vendored frameworks)."""
+        for item in self.project.finish():
+            self.sink.start_file()
+            self.sink.add(item)
 
     def add(self, findings: Iterable[Finding], path: str) -> None:
         for item in findings:
@@ -181,7 +196,14 @@ class _Auditor:
         self.report.notes.append(message)
 
     def file(self, path: str, display: str, explicit: bool) -> None:
-        if not explicit and not may_audit(os.path.basename(path)):  # decided before reading (a dangling link)
+        name = os.path.basename(path)
+        vendored = vendored_aar(name)
+        if vendored is not None:  # a binary: told by its name, never read
+            self.sink.start_file()
+            self.sink.add(vendored.at(display, 1))
+            self.report.files += 1
+            return
+        if not explicit and not may_audit(name):  # decided before reading (a dangling link)
             return
         if not explicit and _dangling(path):  # in a folder, a note; named on the command line, an error
             self.note(f"skipped {display}: a link to something that does not exist")
@@ -237,13 +259,28 @@ class _Auditor:
         return True
 
     def text(self, text: str, display: str, how: Plan) -> None:
-        if how.sdk is not None:
-            self.add(scan_sdk(text, how.sdk), display)
+        sdk = how.sdk
+        if sdk is None and how.language is not None and display.endswith(_JVM) and (
+                _ANDROID_GROUP in text or "buildSrc/" in f"/{display}"):
+            # buildSrc constants: `const val tc = "com.tagcommander.lib:ServerSide:${Versions.tc}"` and the
+            # versions they name (`Versions.kt`)
+            sdk = SdkFile.GRADLE
+        framework = xcframework_root(display)
+        if framework is not None:
+            if display.endswith(f"{framework[0]}/Info.plist"):
+                self.project.framework(*framework, display)
+            elif display.endswith("/Headers/ServerSideGenerated.h"):
+                header = scan_build(text, SdkFile.FRAMEWORK_HEADER).findings
+                if header and self.project.header(framework[0], header[0]):
+                    self.add(header[:1], display)
+        if sdk is not None:
+            build = scan_build(text, sdk)
+            self.add(build.findings, display)
+            self.project.add(display, build)
         if how.language is not None:
-            language = how.language
-            self.add(scan_source(text, language.style, web=language.web, config=language.unquoted), display)
+            self.add(scan(SourceFile(text, how.language)), display)
         if how.config is not None:
-            self.add(scan_source(text, how.config, config=True, keys_only=True), display)
+            self.add(scan(SourceFile(text, Language(how.config), config=True), keys_only=True), display)
 
     def payload_file(self, path: str, display: str, how: Plan, explicit: bool) -> bool:
         """Audit a payload file (or, for JSON that is not payloads, its source keys); False if skipped."""
@@ -285,28 +322,104 @@ class _Auditor:
         return data.decode("utf-8", "replace")
 
     def records(self, path: str, display: str) -> None:
-        """Audit the records of a payload file."""
+        """Audit the records of a payload file (NDJSON lines in the common case through :mod:`.census`)."""
         stats = PayloadStats(display, "records")
         self.report.payloads.append(stats)
         with open_input(path) as stream:
-            for record in iter_records(stream, display, limit=MAX_RECORD_BYTES):
-                if isinstance(record, TruncatedRecord):
-                    audits = [oversized_record(record.size, MAX_RECORD_BYTES)]
-                    start = 1
-                elif isinstance(record, BrokenRecord):  # the array breaks here: the rest is one invalid record
-                    audits = [invalid_record(record.reason)]
-                    start = record.column
+            for record in iter_record_chunks(stream, display, limit=MAX_RECORD_BYTES):
+                if isinstance(record, Work):
+                    self.lines(stats, record.data, record.first_line, display)
                 else:
-                    audits = audit_record(record.data)
-                    start = record.column  # an array element's first line starts where the element does
-                for audit in audits:
-                    _count(stats, audit, record.line)
-                    for item in audit.findings:
-                        column = item.column + start - 1 if item.line == 1 and item.column is not None else item.column
-                        self.sink.add(item.at(display, record.line + item.line - 1, column))
+                    self.record(stats, record, display)
         summary = _v1_summary(stats, "records")
         if summary is not None:
             self.sink.add(summary)
+
+    def lines(self, stats: PayloadStats, chunk: bytes, first_line: int, display: str) -> None:
+        """Audit a chunk of whole NDJSON lines: each as :func:`.census.quick_record` tells, else the slow way.
+
+        Lines are cut as :func:`migrate1to2.streams.iter_records` cuts them. Counts are kept in order, so
+        the event names kept under :data:`MAX_EVENT_NAMES` are the same as record by record.
+        """
+        ascii_only = chunk.isascii()
+        if not ascii_only:
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError:  # the raw decoder does not look inside strings: every line the slow way
+                for number, written in enumerate(chunk.split(b"\n"), first_line):
+                    self._line(stats, number, written.removesuffix(b"\r"), display)
+                return
+        carriage = b"\r" in chunk
+        regular = not carriage and b"\n\n" not in chunk and chunk[:1] == b"{"
+        whole = quick_chunk(chunk) if regular else None
+        if whole is not None and None not in whole[1]:
+            self._all_quick(stats, whole, first_line, display, ascii_only)
+            return
+        lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
+        versions = stats.versions
+        add = self.sink.add
+        for index, written in enumerate(lines):
+            number = first_line + index
+            line = written.removesuffix(b"\r") if carriage else written
+            quick = judged[index] if judged is not None else quick_record(line) if line[:1] == b"{" else None
+            if quick is None:
+                self._line(stats, number, line, display)
+                continue
+            version, name, found = quick
+            stats.records += 1
+            versions[version] += 1
+            if version == "1.0" and stats.first_v1_line is None:
+                stats.first_v1_line = number
+            events = stats.events
+            if name not in events and len(events) >= MAX_EVENT_NAMES:
+                name = "(other)"
+            events[name] = events.get(name, 0) + 1
+            for item, offset in found:
+                add(item.at(display, number, offset + 1 if ascii_only else column(line, offset)))
+
+    def _all_quick(self, stats: PayloadStats, whole: tuple[list[bytes], list[Quick | None]], first_line: int,
+                   display: str, ascii_only: bool) -> None:
+        """Count a chunk whose every line :func:`.census.quick_chunk` judged: in bulk, in the same order."""
+        lines, judged = whole
+        quick = cast("list[Quick]", judged)
+        stats.records += len(quick)
+        versions = Counter(version for version, _, _ in quick)
+        for version, count in versions.items():
+            stats.versions[version] += count
+        if versions["1.0"] and stats.first_v1_line is None:
+            stats.first_v1_line = first_line + next(i for i, (version, _, _) in enumerate(quick) if version == "1.0")
+        events = stats.events
+        for name, count in Counter(name for _, name, _ in quick).items():  # in order of first appearance
+            kept = "(other)" if name not in events and len(events) >= MAX_EVENT_NAMES else name
+            events[kept] = events.get(kept, 0) + count
+        add = self.sink.add
+        for index, (_, _, found) in enumerate(quick):
+            for item, offset in found:
+                add(item.at(display, first_line + index,
+                            offset + 1 if ascii_only else column(lines[index], offset)))
+
+    def _line(self, stats: PayloadStats, number: int, line: bytes, display: str) -> None:
+        if len(line) > MAX_RECORD_BYTES:  # a chunk may hold a line over the limit but under the chunk size
+            self.record(stats, TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line)), display)
+        elif line.strip(_JSON_WS):
+            self.record(stats, Record(number, line), display)
+
+    def record(self, stats: PayloadStats, record: Record | TruncatedRecord | BrokenRecord, display: str) -> None:
+        """Audit one record of a payload file the slow way (every check on the decoded record)."""
+        if isinstance(record, TruncatedRecord):
+            audits = [oversized_record(record.size, MAX_RECORD_BYTES)]
+            start = 1
+        elif isinstance(record, BrokenRecord):  # the array breaks here: the rest is one invalid record
+            audits = [invalid_record(record.reason)]
+            start = record.column
+        else:
+            audits = audit_record(record.data)
+            start = record.column  # an array element's first line starts where the element does
+        for audit in audits:
+            _count(stats, audit, record.line)
+            for item in audit.findings:
+                column_at = item.column + start - 1 if item.line == 1 and item.column is not None else item.column
+                self.sink.add(item.at(display, record.line + item.line - 1, column_at))
 
     def capture(self, capture: Capture, display: str, kind: str) -> None:
         stats = PayloadStats(display, kind)
@@ -332,14 +445,29 @@ class _Auditor:
 
 
 def audit_paths(paths: str | Sequence[str], *, include_vendored: bool = False, exclude: Sequence[str] = (),
-                limit: int = 100, baseline: Counter[str] | None = None) -> AuditReport:
+                limit: int = 100, baseline: Counter[str] | None = None, parser: bool | None = None) -> AuditReport:
     """Audit files and folders (one path, or several); return the report (findings sorted by path, line, column).
 
     ``limit`` lists at most that many findings per rule and file (0: all; every
     finding is still counted). ``baseline`` maps fingerprints to how many findings
     each suppresses. Files that cannot be read are named in ``report.errors``;
     a path that does not exist raises :class:`AuditUsageError` before anything is read.
+
+    ``parser``: read code with the optional parser (:mod:`.syntax`) where it is installed
+    (the default, unless ``MIGRATE1TO2_AUDIT_PARSER=regex`` is set), or with regular
+    expressions only (``False``).
     """
+    if parser is None:
+        parser = os.environ.get("MIGRATE1TO2_AUDIT_PARSER", "").strip().lower() != "regex"
+    previous = use_parser(parser)
+    try:
+        return _audit(paths, include_vendored=include_vendored, exclude=exclude, limit=limit, baseline=baseline)
+    finally:
+        use_parser(previous)
+
+
+def _audit(paths: str | Sequence[str], *, include_vendored: bool, exclude: Sequence[str], limit: int,
+           baseline: Counter[str] | None) -> AuditReport:
     if isinstance(paths, str):
         paths = [paths]
     missing = [path for path in paths if not os.path.lexists(path)]
@@ -351,5 +479,6 @@ def audit_paths(paths: str | Sequence[str], *, include_vendored: bool = False, e
         for path, display, explicit in _files(argument, include_vendored=include_vendored, exclude=exclude,
                                               report=report):
             auditor.file(path, display, explicit)
+    auditor.finish()
     report.sort()
     return report

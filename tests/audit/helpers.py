@@ -30,6 +30,23 @@ PLANTED_KEYS = {
     "payloads/collect-env.postman_collection.json (variable)": "Jw6Nc1Xq8Lr3Kz5Vb9Tm2Hp7Ds4Fg0Ua",
     # Not a key by its name, but a collection variable's value quoted in a message about the body: masked.
     "payloads/collect-env.postman_collection.json (body)": "Zq8Rw3Lk6Xt1Vm9Nb4Hc2Jd7Fs5Gy0Pe",
+    "web/tc_container_1234_7.js": "5b1f0c9e-7d2a-4e83-9a41-c6d0e2b7f318",
+    "web/tc_container_1234_8.js": "0e9d4c2a-61b7-4f05-8c3e-2a7d5f9b1c64",
+    "web/tc_container_1234_5.min.js": "8c4e2f1a-3b7d-4a9e-b6c5-d0f1e2a3b4c5",
+    "web/tc_container_1234_9.min.js": "2d7f9a1c-4e6b-4c8d-a3f5-b1e2c3d4e5f6",
+    "code/keys/Analytics.kt (constant)": "Kt4Pq9Lm2Wx7Rz3Nb8Vc1Hd6Js5Fg0Ya",
+    "code/keys/Analytics.kt (argument)": "Ab3Xk9Lq2Wz7Rt4Nm8Vp1Hc6Js5Fd0Ge",
+    "code/keys/Analytics.kt (followed name)": "St9Kq4Lp7Wx2Rz6Nb1Vc8Hd3Js5Fg0Ue",
+    "code/keys/Analytics.kt (nested first argument)": "Rs5Kq8Lp1Wx6Rz2Nb9Vm4Hc7Js3Fg0Ya",
+    "code/keys/SourceKey.kt (production)": "7a1e4c9b-2d3f-4e8a-9b6c-5d0f1e2a3b4c",
+    "code/keys/SourceKey.kt (development)": "c3b2a1f0-9e8d-4c7b-a6f5-e4d3c2b1a0f9",
+    "code/keys/TrackerModule.java": "Jv5Np2Lk8Wq3Rx7Zm1Vb4Hc9Ts6Fd0Ga",
+    "code/keys/Tracking.swift (enum case)": "Sw6Lq1Kp8Xz3Rt5Nv9Bm2Hc7Jd4Fs0Ya",
+    "code/keys/Tracking.swift (argument)": "Sx2Mr7Kq4Wz9Lt1Nb6Vp3Hd8Jc5Fg0Ue",
+    "code/keys/Tracking.swift (init)": "Si4Nq9Kp2Wx7Lz3Rb8Vm1Hc6Jd5Fs0Ya",
+    "code/keys/TCTracking.m": "Oc8Lp3Kq6Wx1Rz9Nb4Vm7Hd2Js5Fg0Ya",
+    "code/keys/tracking.ts": "Rn4Kp9Lq2Wz7Xt3Nm8Vb1Hc6Js5Fd0Ge",
+    "code/keys/tracking.dart": "Dt7Kq2Lp9Wx4Rz1Nb6Vm3Hc8Js5Fg0Ua",
 }
 
 

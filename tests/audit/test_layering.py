@@ -12,8 +12,9 @@ from tests.audit.helpers import ROOT
 
 AUDIT = ROOT / "migrate1to2" / "audit"
 #: Modules that only compute: no file system, no process, no printing.
-PURE = ["baseline", "capture", "classify", "comments", "endpoints", "kinds", "masking", "model", "payload", "report", "rules",
-        "sdk", "sink", "source", "timestamps", "versions"]
+PURE = ["baseline", "capture", "census", "classify", "comments", "detectors", "endpoints", "keys", "kinds", "languages",
+        "masking", "model", "payload", "project", "releases", "report", "rules", "sdk", "sink", "source", "syntax",
+        "timestamps", "versions", "webcontainer"]
 IO_MODULES = {"os", "sys", "io", "pathlib", "shutil", "subprocess", "tempfile", "glob", "builtins"}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from migrate1to2.audit.comments import CommentStyle
@@ -86,13 +88,31 @@ def test_look_alikes_are_not_reported(name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), [
-    pytest.param("tc_container_1234_7.js", [("web-container-1.0", 8, 5, "1.0")], id="1.0-pretty"),
-    pytest.param("tc_container_1234_5.min.js", [("web-container-1.0", 1, 96, "1.0")], id="1.0-minified"),
-    pytest.param("tc_container_1234_8.js", [("web-container-2.0", 7, 5, "2.0")], id="2.0-pretty"),
-    pytest.param("product.html", [("web-container-2.0", 11, 5, "2.0")], id="2.0-inline-html"),
+    # Generated containers: the wire object built in `tC.trigger = function (options) {...}`, 137 lines below
+    # the definition, is the finding (not the `cact('trigger')` wrapper's options object); the default key too.
+    pytest.param("tc_container_1234_7.js", [("source-key", 16, 29, None), ("web-container-1.0", 187, 15, "1.0")],
+                 id="1.0-generated"),
+    pytest.param("tc_container_1234_5.min.js", [("source-key", 1, 113, None), ("web-container-1.0", 1, 818, "1.0")],
+                 id="1.0-minified"),
+    pytest.param("tc_container_1234_8.js", [("source-key", 16, 29, None), ("web-container-2.0", 187, 15, "2.0")],
+                 id="2.0-generated"),
+    pytest.param("tc_container_1234_9.min.js", [("source-key", 1, 149, None), ("web-container-2.0", 1, 471, "2.0")],
+                 id="2.0-minified"),
+    pytest.param("product.html", [("web-container-2.0", 13, 19, "2.0")], id="2.0-inline-html"),
+    # A site calling the public API (`tC.trigger({event, properties, config})`, `cact('trigger', ...)`) and a stub.
+    pytest.param("site_events.js", [], id="api-calls-and-stub-are-not-containers"),
 ])
 def test_web_containers(name: str, expected: Expected) -> None:
     assert findings_in(WEB / name) == expected
+
+
+@pytest.mark.parametrize("parser", [True, False], ids=["parser", "regex"])
+def test_web_containers_read_the_same_with_and_without_the_parser(parser: bool) -> None:
+    """The regular-expression reading is the fallback: it finds what the parser finds in every web fixture."""
+    from migrate1to2.audit import audit_paths
+    from tests.audit.helpers import as_tuples
+    assert as_tuples(audit_paths([str(WEB)], limit=0, parser=parser)) == as_tuples(
+        audit_paths([str(WEB)], limit=0, parser=True))
 
 
 def _scan(text: str, style: CommentStyle = CommentStyle.C, *, web: bool = False) -> Expected:
@@ -274,10 +294,61 @@ def test_source_keys_in_configuration(text: str, expected: Expected) -> None:
     assert [(f.rule, f.line, f.column, f.version) for f in found if f.rule == "source-key"] == expected
 
 
-def test_web_container_without_version_falls_back_on_the_containers() -> None:
-    text = 'tC.trigger("x", {event: "x", properties: {a: 1}});\ntC.trigger("y", {event_name: "y", context: {}});\n'
-    assert _scan(text, web=True) == [("web-container-1.0", 1, 1, "1.0"), ("web-container-2.0", 2, 1, "2.0")]
+@pytest.mark.parametrize("parser", [True, False], ids=["parser", "regex"])
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param('tC.trigger = function (o) { var e = {event: o.event, properties: o.properties}; };\n',
+                 [("web-container-1.0", 1, 37, "1.0")], id="1.0-by-properties-without-version"),
+    pytest.param('tC.trigger = function (o) {\n  var e = {event_name: o.event, context: {}};\n};\n',
+                 [("web-container-2.0", 2, 11, "2.0")], id="2.0-by-context-without-version"),
+    pytest.param('tC.trigger = (o) => { send({"event": o.event, "version": "1", "page": {}}); };\n',
+                 [("web-container-1.0", 1, 28, "1.0")], id="arrow-quoted-keys-version-string"),
+    pytest.param('tC.trigger = function (o) { var e = {event: o.event, properties: {version: 2}}; };\n',
+                 [("web-container-1.0", 1, 37, "1.0")], id="version-inside-properties-is-the-data"),
+    pytest.param('tC.trigger = function (o) {\n  var hit = Object.assign({event_name: o.event}, o.properties, '
+                 '{context: {page: {}, version: 2}});\n};\n', [("web-container-2.0", 2, 27, "2.0")],
+                 id="2.0-merged-with-object-assign"),
+    pytest.param('tC.trigger = function (o) {\n  listeners.forEach(function (f) { f({event: o.event, properties: o.properties}); });\n'
+                 '  var hit = {event_name: o.event, context: {version: 2}};\n};\n', [("web-container-2.0", 3, 13, "2.0")],
+                 id="2.0-with-an-event-object-for-listeners"),
+    # Calls take the options object both container versions accept: never the wire body.
+    pytest.param('tC.trigger("x", {event: "x", properties: {a: 1}});\ntC.trigger({event: "y", version: 1});\n', [],
+                 id="calls-are-not-definitions"),
+    pytest.param('cact("trigger", "x", {properties: {}, version: 1});\n', [], id="cact-wrapper"),
+    pytest.param('tC.trigger = tC.trigger || function () {};\n', [], id="stub"),
+    pytest.param('tC.trigger = function (o) { var opts = {config: o.config, properties: {}}; };\n', [],
+                 id="object-without-event-key"),
+    pytest.param('tC.trigger == function (o) { var e = {event: 1, version: 1}; };\n', [], id="comparison"),
+])
+def test_trigger_definitions(text: str, expected: Expected, parser: bool) -> None:
+    from migrate1to2.audit.syntax import use_parser
+    previous = use_parser(parser)
+    try:
+        assert _scan(text, web=True) == expected
+    finally:
+        use_parser(previous)
 
 
 def test_trigger_is_only_looked_for_in_web_languages() -> None:
-    assert _scan('tC.trigger("x", {version: 1, properties: {}});\n', web=False) == []
+    assert _scan('tC.trigger = function (o) { var e = {event: 1, version: 1, properties: {}}; };\n', web=False) == []
+
+
+def test_page_templates_are_read_as_markup(tmp_path: Path) -> None:
+    """A Shopify theme snippet (Liquid) that inlines a container: its `<script>` is read, the rest is not."""
+    snippet = tmp_path / "tagco.liquid"
+    snippet.write_text("{% if settings.tc_enabled %}<p>{event: 1, version: 1}</p>\n<script>\n"
+                       "tC.trigger = function (o) { var hit = {event: o.event, properties: o.properties, version: 1};"
+                       " navigator.sendBeacon(u, JSON.stringify(hit)); };\n</script>{% endif %}\n", encoding="utf-8")
+    assert findings_in(snippet) == [("web-container-1.0", 3, 39, "1.0")]
+
+
+@pytest.mark.parametrize("parser", [True, False], ids=["parser", "regex"])
+def test_a_container_the_grammar_cannot_read_is_scanned(tmp_path: Path, parser: bool) -> None:
+    """TypeScript in a `.vue` file is not JavaScript: where the parser finds no definition, the scanner reads it."""
+    from migrate1to2.audit import audit_paths
+    from tests.audit.helpers import as_tuples
+    page = tmp_path / "Tracking.vue"
+    page.write_text('<template><div/></template>\n<script lang="ts">\n'
+                    "tC.trigger = function (options: TriggerOptions): number {\n"
+                    "  const hit = <Hit>{ event: options.event, properties: options.properties, version: 1 };\n"
+                    "  navigator.sendBeacon(url, JSON.stringify(hit));\n  return 1;\n};\n</script>\n", encoding="utf-8")
+    assert as_tuples(audit_paths([str(page)], limit=0, parser=parser)) == [("web-container-1.0", 4, 20, "1.0")]

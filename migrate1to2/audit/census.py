@@ -1,0 +1,231 @@
+"""The census of stored payloads at the speed of the converter: one NDJSON line at a time, without decoding values.
+
+:func:`quick_record` tells what :func:`.payload.audit_record` would say about one
+record, for the common case only, and ``None`` for everything else (the caller
+then audits that record the slow way, so findings stay exactly the same). The
+common case: a compact object (``{"k":v,...}``: no whitespace, no duplicate key,
+keys written plainly, which the lengths of the decoded members prove, as the
+converter's fast path does), with a non-blank string ``event_name``, in 1.0
+(``properties`` an object, compact too, holding no reserved key) or 2.0
+(``context`` an object, compact too) or readable as either, at most 16 KB, with
+no legacy key (``event``, ``eventId``, ``eventTimestamp``, ``version`` at the root,
+``userAgent``, ``cookies`` in a root or ``context`` ``device``). Only the two levels that matter are decoded, into raw
+values; a value is decoded only when it is looked at (``event_name``, ``user``,
+``event_timestamp``). The findings such a
+record can have (``user-not-object``, ``timestamp-not-ms``) are built by the same
+functions as the slow path's, and located from the members' lengths.
+
+The caller checks that a chunk is UTF-8 first (the raw decoder does not look inside
+strings). Pure.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from msgspec import Raw
+
+from ..transform import RESERVED
+from .model import Finding
+from .payload import MAX_EVENT_BYTES, timestamp_finding, user_finding
+
+__all__ = ["Quick", "column", "quick_chunk", "quick_record"]
+
+_MEMBERS = msgspec.json.Decoder(dict[str, Raw])
+_decode_members = _MEMBERS.decode
+_decode_value = msgspec.json.Decoder().decode
+_decode_lines = _MEMBERS.decode_lines
+_ENCODER = msgspec.json.Encoder()
+_encode, _encode_lines = _ENCODER.encode, _ENCODER.encode_lines
+_NOT_OURS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+#: Root keys of legacy shapes (each is a finding or changes what one says): left to the slow path.
+_LEGACY = frozenset({"event", "eventId", "eventTimestamp", "version"})
+_RESERVED = frozenset(RESERVED)
+#: A record up to this size is at most 32 KB as compact JSON (the slow path's own shortcut).
+_SMALL = MAX_EVENT_BYTES // 2
+_OPEN_BRACE = 0x7B
+_names: dict[bytes, str] = {}
+_MAX_NAMES = 4096
+
+Members = dict[str, Raw]
+Quick = tuple[str, str, list[tuple[Finding, int]]]
+_PROPERTIES = ("properties",)
+_CONTEXT = ("context",)
+
+
+def _compact(members: Members, size: int) -> bool:
+    """Whether an object of ``size`` bytes is exactly ``{"k":v,...}`` of ``members``, keys written plainly.
+
+    Whitespace, a duplicate key (missing from the decoded dict) or a key written with an
+    escape or non-ASCII bytes all make the text longer than this count, never shorter.
+    """
+    if not members:
+        return size == 2
+    return size == 1 + sum(map(len, members)) + sum(map(len, members.values())) + 4 * len(members)
+
+
+def _key_offset(members: Members, key: str) -> int:
+    """Where ``"key"`` is written in a compact object of ``members`` (its opening quote), from the ``{``."""
+    offset = 1
+    for name, value in members.items():
+        if name == key:
+            return offset
+        offset += len(_encode(name)) + 2 + len(value)
+    raise KeyError(key)
+
+
+def _event_name(raw: Raw) -> str | None:
+    written = bytes(raw)
+    name = _names.get(written)
+    if name is None:
+        try:
+            value = _decode_value(written)
+        except _NOT_OURS:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            return None
+        if len(_names) >= _MAX_NAMES:
+            _names.clear()
+        _names[written] = name = value
+    return name
+
+
+def _epoch_ms(written: bytes) -> bool:
+    """True for an integer of 12 to 14 digits: epoch milliseconds, no finding (the common case)."""
+    return 12 <= len(written) <= 14 and written.isdigit() and written[0] != 0x30
+
+
+def quick_record(line: bytes) -> Quick | None:
+    """``(version, event_name, [(finding, byte offset of its key), ...])`` for a record in the common case
+    (see the module docstring), else ``None``: audit it with :func:`.payload.audit_record`."""
+    if len(line) > _SMALL:
+        return None
+    try:
+        root: Members = _decode_members(line)
+    except _NOT_OURS:
+        return None
+    if not _compact(root, len(line)):
+        return None
+    box = root.get("properties") if "properties" in root else root.get("context")
+    inner: Members | None = None
+    if box is not None:
+        try:
+            inner = _decode_members(box)
+        except _NOT_OURS:
+            return None  # not an object (or not valid): the slow path says which
+        if not _compact(inner, len(box)):
+            return None
+    return _judge(root, inner, True)
+
+
+def quick_chunk(chunk: bytes) -> tuple[list[bytes], list[Quick | None]] | None:
+    """:func:`quick_record` for every line of ``chunk`` at once (lines of records, ``\\n``-separated, no
+    ``\\r``, no blank line, UTF-8 checked), in a few calls: the lines and what each is, or ``None`` when
+    the chunk is not all compact objects with object containers (then ask line by line).
+
+    The roots of all lines are decoded in one call, and so are all their containers; lengths prove
+    every record compact at once: re-encoded, the members are never longer than the text they were
+    read from, and as long only when it has no whitespace, no duplicate key and no key written with
+    an escape it does not need, so the totals match only when every record is compact.
+    """
+    try:
+        roots: list[Members] = _decode_lines(chunk)
+    except _NOT_OURS:
+        return None
+    unterminated = not chunk.endswith(b"\n")
+    if len(roots) != chunk.count(b"\n") + unterminated or len(_encode_lines(roots)) != len(chunk) + unterminated:
+        return None
+    boxes = [root.get("properties") if "properties" in root else root.get("context") for root in roots]
+    present = [box for box in boxes if box is not None]
+    try:
+        inners: list[Members] = _decode_lines(b"\n".join(present))
+    except _NOT_OURS:
+        return None
+    if len(inners) != len(present) or len(_encode_lines(inners)) != sum(map(len, present)) + len(present):
+        return None
+    devices = b"userAgent" in chunk or b'"cookies"' in chunk
+    inner_of = iter(inners)
+    lines = chunk.splitlines()
+    judge = _judge
+    results: list[Quick | None] = []
+    append = results.append
+    for root, box, line in zip(roots, boxes, lines, strict=True):
+        inner = next(inner_of) if box is not None else None  # taken for every record, judged or not
+        append(None if len(line) > _SMALL else judge(root, inner, devices))
+    return lines, results
+
+
+def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
+    """What the slow path says of a record whose two levels are compact, or ``None`` when it must say it.
+
+    ``inner`` is the decoded container (``properties`` if there is one, else ``context``);
+    ``devices``: a device object may hold a legacy key.
+    """
+    written_name = root.get("event_name")
+    if written_name is None or not _LEGACY.isdisjoint(root):
+        return None
+    name = _names.get(bytes(written_name)) or _event_name(written_name)
+    if name is None:
+        return None
+    if inner is None:
+        version = "1.0" if len(root) > 1 else "either"
+    elif "properties" in root:
+        if "context" in root or not _RESERVED.isdisjoint(inner):
+            return None
+        version = "1.0"
+    else:
+        version = "2.0"
+    if devices and (not _plain_device(root) or (version == "2.0" and inner is not None
+                                                and not _plain_device(inner))):
+        return None
+    found: list[tuple[Finding, int]] = []
+    # In the slow path's order: `user` at the root and in `properties`, then `event_timestamp` at the root
+    # and in `context`.
+    if "user" in root and not _check((), root, "user", None, found):
+        return None
+    if version == "1.0" and inner is not None and "user" in inner and not _check(
+            _PROPERTIES, inner, "user", root, found):
+        return None
+    if "event_timestamp" in root and not _check((), root, "event_timestamp", None, found):
+        return None
+    if version == "2.0" and inner is not None and "event_timestamp" in inner and not _check(
+            _CONTEXT, inner, "event_timestamp", root, found):
+        return None
+    return version, name, found
+
+
+def _plain_device(holder: Members) -> bool:
+    """False when ``holder`` has a ``device`` object with a legacy key (``userAgent``, ``cookies``)."""
+    device = holder.get("device")
+    if device is None or memoryview(device)[0] != _OPEN_BRACE:
+        return True
+    try:
+        keys = _decode_members(device)
+    except _NOT_OURS:
+        return False
+    return "userAgent" not in keys and "cookies" not in keys
+
+
+def _check(keys: tuple[str, ...], holder: Members, key: str, parent: Members | None,
+           found: list[tuple[Finding, int]]) -> bool:
+    """Judge ``holder[key]`` (``user`` or ``event_timestamp``) as the slow path does; False if it cannot be
+    read. ``holder`` is the root, or the container ``keys[0]`` of the root ``parent``."""
+    raw = holder[key]
+    if key == "user":
+        if memoryview(raw)[0] == _OPEN_BRACE:
+            return True
+    elif _epoch_ms(bytes(raw)):
+        return True
+    try:
+        value = _decode_value(raw)
+    except _NOT_OURS:
+        return False
+    problem = user_finding(keys, value) if key == "user" else timestamp_finding(keys, value)
+    if problem is not None:
+        base = 0 if parent is None else _key_offset(parent, keys[0]) + len(keys[0]) + 3
+        found.append((problem, base + _key_offset(holder, key)))
+    return True
+
+
+def column(line: bytes, offset: int) -> int:
+    """The 1-based column, in characters, of byte ``offset`` of ``line`` (as the slow path counts)."""
+    return len(line[:offset].decode("utf-8", "replace")) + 1
