@@ -25,8 +25,7 @@ import msgspec
 from msgspec import Raw
 
 from ..transform import RESERVED
-from .model import Finding
-from .payload import MAX_EVENT_BYTES, timestamp_finding, user_finding
+from .payload import MAX_EVENT_BYTES, Problem, timestamp_problem_at, user_problem
 
 __all__ = ["Quick", "column", "quick_chunk", "quick_record"]
 
@@ -47,7 +46,7 @@ _names: dict[bytes, str] = {}
 _MAX_NAMES = 4096
 
 Members = dict[str, Raw]
-Quick = tuple[str, str, list[tuple[Finding, int]]]
+Quick = tuple[str, str, list[tuple[Problem, int]]]
 _PROPERTIES = ("properties",)
 _CONTEXT = ("context",)
 
@@ -95,7 +94,7 @@ def _epoch_ms(written: bytes) -> bool:
 
 
 def quick_record(line: bytes) -> Quick | None:
-    """``(version, event_name, [(finding, byte offset of its key), ...])`` for a record in the common case
+    """``(version, event_name, [(finding not built yet, byte offset of its key), ...])`` for a record in the common case
     (see the module docstring), else ``None``: audit it with :func:`.payload.audit_record`."""
     if len(line) > _SMALL:
         return None
@@ -177,7 +176,7 @@ def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
     if devices and (not _plain_device(root) or (version == "2.0" and inner is not None
                                                 and not _plain_device(inner))):
         return None
-    found: list[tuple[Finding, int]] = []
+    found: list[tuple[Problem, int]] = []
     # In the slow path's order: `user` at the root and in `properties`, then `event_timestamp` at the root
     # and in `context`.
     if "user" in root and not _check((), root, "user", None, found):
@@ -196,7 +195,7 @@ def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
 def _plain_device(holder: Members) -> bool:
     """False when ``holder`` has a ``device`` object with a legacy key (``userAgent``, ``cookies``)."""
     device = holder.get("device")
-    if device is None or memoryview(device)[0] != _OPEN_BRACE:
+    if device is None or bytes(device)[0] != _OPEN_BRACE:
         return True
     try:
         keys = _decode_members(device)
@@ -206,12 +205,12 @@ def _plain_device(holder: Members) -> bool:
 
 
 def _check(keys: tuple[str, ...], holder: Members, key: str, parent: Members | None,
-           found: list[tuple[Finding, int]]) -> bool:
+           found: list[tuple[Problem, int]]) -> bool:
     """Judge ``holder[key]`` (``user`` or ``event_timestamp``) as the slow path does; False if it cannot be
     read. ``holder`` is the root, or the container ``keys[0]`` of the root ``parent``."""
     raw = holder[key]
     if key == "user":
-        if memoryview(raw)[0] == _OPEN_BRACE:
+        if bytes(raw)[0] == _OPEN_BRACE:
             return True
     elif _epoch_ms(bytes(raw)):
         return True
@@ -219,7 +218,7 @@ def _check(keys: tuple[str, ...], holder: Members, key: str, parent: Members | N
         value = _decode_value(raw)
     except _NOT_OURS:
         return False
-    problem = user_finding(keys, value) if key == "user" else timestamp_finding(keys, value)
+    problem = user_problem(keys, value) if key == "user" else timestamp_problem_at(keys, value)
     if problem is not None:
         base = 0 if parent is None else _key_offset(parent, keys[0]) + len(keys[0]) + 3
         found.append((problem, base + _key_offset(holder, key)))

@@ -343,7 +343,7 @@ class _Auditor:
             return
         lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
         versions = stats.versions
-        add = self.sink.add
+        add, skip = self.sink.add, self.sink.skip
         for index, written in enumerate(lines):
             number = first_line + index
             line = written.removesuffix(b"\r") if carriage else written
@@ -360,8 +360,9 @@ class _Auditor:
             if name not in events and len(events) >= MAX_EVENT_NAMES:
                 name = "(other)"
             events[name] = events.get(name, 0) + 1
-            for item, offset in found:
-                add(item.at(display, number, offset + 1 if ascii_only else column(line, offset)))
+            for problem, offset in found:
+                if not skip(problem.rule, display, problem.match):
+                    add(problem.build().at(display, number, offset + 1 if ascii_only else column(line, offset)))
 
     def _all_quick(self, stats: PayloadStats, whole: tuple[list[bytes], list[Quick | None]], first_line: int,
                    display: str, ascii_only: bool) -> None:
@@ -378,11 +379,12 @@ class _Auditor:
         for name, count in Counter(name for _, name, _ in quick).items():  # in order of first appearance
             kept = "(other)" if name not in events and len(events) >= MAX_EVENT_NAMES else name
             events[kept] = events.get(kept, 0) + count
-        add = self.sink.add
+        add, skip = self.sink.add, self.sink.skip
         for index, (_, _, found) in enumerate(quick):
-            for item, offset in found:
-                add(item.at(display, first_line + index,
-                            offset + 1 if ascii_only else column(lines[index], offset)))
+            for problem, offset in found:
+                if not skip(problem.rule, display, problem.match):
+                    add(problem.build().at(display, first_line + index,
+                                           offset + 1 if ascii_only else column(lines[index], offset)))
 
     def _line(self, stats: PayloadStats, number: int, line: bytes, display: str) -> None:
         if len(line) > MAX_RECORD_BYTES:  # a chunk may hold a line over the limit but under the chunk size

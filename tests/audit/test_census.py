@@ -130,7 +130,7 @@ def test_common_case_is_taken_for_compact_records() -> None:
     assert quick_record(LINES[8]) == ("either", "only", [])
     version, name, found = quick_record(LINES[2]) or ("", "", [])
     assert (version, name) == ("1.0", "a")
-    assert [(f.rule, f.json_path, offset) for f, offset in found] == [
+    assert [(f.rule, f.build().json_path, offset) for f, offset in found] == [
         ("user-not-object", "$.properties.user", LINES[2].index(b'"user"')),
         ("timestamp-not-ms", "$.event_timestamp", LINES[2].index(b'"event_timestamp"'))]
     for slow in SLOW:
@@ -170,3 +170,18 @@ def test_generated_compact_chunks_give_what_the_slow_path_gives(texts: list[str 
     lines = [text if isinstance(text, bytes) else text.encode("utf-8") for text in texts]
     data = b"\n".join([b'{"event_name":"first","properties":{}}', *lines]) + b"\n"
     _check_same(data, tmp_path_factory.mktemp("census"))
+
+
+def test_findings_past_the_limit_and_in_the_baseline_are_counted_as_before(tmp_path: Path) -> None:
+    """The census counts findings it does not list (past --limit, or known to the baseline) without
+    building them: totals, seen fingerprints and suppressed counts stay those of listing every one."""
+    path = tmp_path / "many.ndjson"
+    path.write_bytes(b"\n".join([COMMON[2]] * 30 + [COMMON[4]] * 5) + b"\n")
+    full = audit_paths(str(path), limit=0)
+    limited = audit_paths(str(path), limit=3)
+    assert (limited.totals, limited.seen) == (full.totals, full.seen)
+    assert len(limited.findings) == 3 * (len(full.totals) - 1) + 1  # payload-1.0 is one finding
+    assert limited.unlisted == len(full.findings) - len(limited.findings)
+    known = Counter(full.seen)
+    baselined = audit_paths(str(path), baseline=known)
+    assert (baselined.findings, baselined.suppressed, baselined.seen) == ([], len(full.findings), full.seen)
