@@ -33,7 +33,7 @@ from ..files import open_input
 from ..records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..streams import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from .capture import Capture, read_har, read_postman
-from .census import Quick, column, quick_chunk, quick_record
+from .census import Quick, column, looks_spaced, quick_chunk, quick_record, quick_spaced
 from .classify import (
     SNIFF_BYTES,
     Plan,
@@ -337,11 +337,15 @@ class _Auditor:
                 return
         carriage = b"\r" in chunk
         regular = not carriage and b"\n\n" not in chunk and chunk[:1] == b"{"
-        whole = quick_chunk(chunk) if regular else None
+        spaced = regular and looks_spaced(chunk)
+        whole = quick_chunk(chunk) if regular and not spaced else None
         if whole is not None and None not in whole[1]:
             self._all_quick(stats, whole, first_line, display, ascii_only)
             return
         lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
+        if judged is None and regular:  # not compact: whitespace between tokens, most likely
+            lines = chunk.splitlines()
+            judged = quick_spaced(lines)
         versions = stats.versions
         add, skip = self.sink.add, self.sink.skip
         for index, written in enumerate(lines):
