@@ -463,7 +463,8 @@ def _tags(at: int, url: str, shown: str, tags: Range) -> _Declaration:
     else:
         what = f"its tags ship TCServerSide {_dotted(shipped[0])} to {_dotted(shipped[-1])}"
         allowed = Range(shipped[0], shipped[-1], True)
-    return _Declaration("iOS", product, at, f"{shown} ({what})", allowed, fix=_FIX_IOS)
+    shown = f"{shown[:-1]}; {what})" if shown.endswith(")") else f"{shown} ({what})"
+    return _Declaration("iOS", product, at, shown, allowed, fix=_FIX_IOS)
 
 
 def _package_resolved(text: str) -> list[_Declaration]:

@@ -168,7 +168,7 @@ def test_a_pin_is_judged_when_the_project_links_the_server_side_product(tmp_path
     assert sorted((f.path.rsplit("/", 1)[-1], f.rule) for f in report.findings) == [
         ("Package.resolved", "sdk-1.0"), ("project.pbxproj", "sdk-version-unresolved")]
     resolved = next(f for f in report.findings if f.path.endswith("Package.resolved"))
-    assert resolved.message.startswith("iOS iOSV5 package 5.2.2 (resolved) (ships TCServerSide 5.2.1) sends 1.0")
+    assert resolved.message.startswith("iOS iOSV5 package 5.2.2 (resolved; ships TCServerSide 5.2.1) sends 1.0")
 
 
 @pytest.mark.parametrize(("requirement", "rule", "shown"), [
