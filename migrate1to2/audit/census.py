@@ -222,17 +222,25 @@ def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
         return None
     found: list[tuple[Problem, int]] = []
     # In the slow path's order: `user` at the root and in `properties`, then `event_timestamp` at the root
-    # and in `context`.
-    if "user" in root and not _check((), root, "user", None, found):
+    # and in `context`. An object `user` and an integer of 12 to 14 digits (epoch milliseconds) are told
+    # from their first bytes; anything else is judged by the slow path's own functions.
+    user = root.get("user")
+    if user is not None and bytes(user)[0] != _OPEN_BRACE and not _check((), root, "user", None, found):
         return None
-    if version == "1.0" and inner is not None and "user" in inner and not _check(
-            _PROPERTIES, inner, "user", root, found):
+    if version == "1.0" and inner is not None:
+        user = inner.get("user")
+        if user is not None and bytes(user)[0] != _OPEN_BRACE and not _check(
+                _PROPERTIES, inner, "user", root, found):
+            return None
+    stamp = root.get("event_timestamp")
+    if stamp is not None and not _epoch_ms(bytes(stamp)) and not _check(
+            (), root, "event_timestamp", None, found):
         return None
-    if "event_timestamp" in root and not _check((), root, "event_timestamp", None, found):
-        return None
-    if version == "2.0" and inner is not None and "event_timestamp" in inner and not _check(
-            _CONTEXT, inner, "event_timestamp", root, found):
-        return None
+    if version == "2.0" and inner is not None:
+        stamp = inner.get("event_timestamp")
+        if stamp is not None and not _epoch_ms(bytes(stamp)) and not _check(
+                _CONTEXT, inner, "event_timestamp", root, found):
+            return None
     return version, name, found
 
 
