@@ -21,6 +21,8 @@ strings). Pure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 from msgspec import Raw
 
@@ -47,7 +49,8 @@ _names: dict[bytes, str] = {}
 _MAX_NAMES = 4096
 
 Members = dict[str, Raw]
-Quick = tuple[str, str, list[tuple[Problem, int]]]
+Quick = tuple[str, str, Sequence[tuple[Problem, int]]]
+
 _PROPERTIES = ("properties",)
 _CONTEXT = ("context",)
 
@@ -144,13 +147,11 @@ def quick_chunk(chunk: bytes) -> tuple[list[bytes], list[Quick | None]] | None:
         return None
     devices = b"userAgent" in chunk or b'"cookies"' in chunk
     inner_of = iter(inners)
+    aligned = [next(inner_of) if box is not None else None for box in boxes]
     lines = chunk.splitlines()
     judge = _judge
-    results: list[Quick | None] = []
-    append = results.append
-    for root, box, line in zip(roots, boxes, lines, strict=True):
-        inner = next(inner_of) if box is not None else None  # taken for every record, judged or not
-        append(None if len(line) > _SMALL else judge(root, inner, devices))
+    results: list[Quick | None] = [None if len(line) > _SMALL else judge(root, inner, devices)
+                                   for root, inner, line in zip(roots, aligned, lines, strict=True)]
     return lines, results
 
 

@@ -339,52 +339,43 @@ class _Auditor:
         regular = not carriage and b"\n\n" not in chunk and chunk[:1] == b"{"
         spaced = regular and looks_spaced(chunk)
         whole = quick_chunk(chunk) if regular and not spaced else None
-        if whole is not None and None not in whole[1]:
-            self._all_quick(stats, whole, first_line, display, ascii_only)
-            return
         lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
         if judged is None and regular:  # not compact: whitespace between tokens, most likely
             lines = chunk.splitlines()
             judged = quick_spaced(lines)
-        versions = stats.versions
-        add, skip = self.sink.add, self.sink.skip
-        for index, written in enumerate(lines):
-            number = first_line + index
-            line = written.removesuffix(b"\r") if carriage else written
-            quick = judged[index] if judged is not None else quick_record(line) if line[:1] == b"{" else None
+        if judged is None:
+            judged = [quick_record(line) if line[:1] == b"{" else None
+                      for line in (lines if not carriage else [line.removesuffix(b"\r") for line in lines])]
+        start = 0
+        for index, quick in enumerate(judged):  # runs of judged records in bulk, the others one by one, in order
             if quick is None:
-                self._line(stats, number, line, display)
-                continue
-            version, name, found = quick
-            stats.records += 1
-            versions[version] += 1
-            if version == "1.0" and stats.first_v1_line is None:
-                stats.first_v1_line = number
-            events = stats.events
-            if name not in events and len(events) >= MAX_EVENT_NAMES:
-                name = "(other)"
-            events[name] = events.get(name, 0) + 1
-            for problem, offset in found:
-                if not skip(problem.rule, display, problem.match):
-                    add(problem.build().at(display, number, offset + 1 if ascii_only else column(line, offset)))
+                self._run(stats, lines, judged, start=start, stop=index, first_line=first_line, display=display,
+                          ascii_only=ascii_only)
+                self._line(stats, first_line + index, lines[index].removesuffix(b"\r") if carriage else lines[index],
+                           display)
+                start = index + 1
+        self._run(stats, lines, judged, start=start, stop=len(judged), first_line=first_line, display=display,
+                  ascii_only=ascii_only)
 
-    def _all_quick(self, stats: PayloadStats, whole: tuple[list[bytes], list[Quick | None]], first_line: int,
-                   display: str, ascii_only: bool) -> None:
-        """Count a chunk whose every line :func:`.census.quick_chunk` judged: in bulk, in the same order."""
-        lines, judged = whole
-        quick = cast("list[Quick]", judged)
+    def _run(self, stats: PayloadStats, lines: list[bytes], judged: list[Quick | None], *, start: int, stop: int,
+             first_line: int, display: str, ascii_only: bool) -> None:
+        """Count the records ``start`` to ``stop`` of a chunk, all judged by :mod:`.census`: in bulk, in order."""
+        if start >= stop:
+            return
+        quick = cast("list[Quick]", judged[start:stop])
         stats.records += len(quick)
         versions = Counter(version for version, _, _ in quick)
         for version, count in versions.items():
             stats.versions[version] += count
         if versions["1.0"] and stats.first_v1_line is None:
-            stats.first_v1_line = first_line + next(i for i, (version, _, _) in enumerate(quick) if version == "1.0")
+            stats.first_v1_line = first_line + start + next(
+                i for i, (version, _, _) in enumerate(quick) if version == "1.0")
         events = stats.events
         for name, count in Counter(name for _, name, _ in quick).items():  # in order of first appearance
             kept = "(other)" if name not in events and len(events) >= MAX_EVENT_NAMES else name
             events[kept] = events.get(kept, 0) + count
         add, skip = self.sink.add, self.sink.skip
-        for index, (_, _, found) in enumerate(quick):
+        for index, (_, _, found) in enumerate(quick, start):
             for problem, offset in found:
                 if not skip(problem.rule, display, problem.match):
                     add(problem.build().at(display, first_line + index,
