@@ -50,7 +50,7 @@ def once(parser: bool) -> float:
 
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--copies", type=int, default=70, help="copies of the fixtures (70: about 6,400 files)")
+    options.add_argument("--copies", type=int, default=51, help="copies of the fixtures (51: about 6,400 files)")
     options.add_argument("--repeat", type=int, default=5)
     arguments = options.parse_args()
     files = build(arguments.copies)

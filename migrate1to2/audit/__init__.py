@@ -48,12 +48,17 @@ collect endpoint with a body built with ``properties`` (1.0, error) or
 ``event_name`` / ``event_id``, or assigned into the body) within 15 lines
 [call-site-1.0, call-site-2.0], reported at the call, once per line; the retired
 draft endpoint ``api.commander1.com/v2/{siteId}/events`` written as a URL (its
-scheme starting a string) [call-site-1.0]; web containers whose ``tC.trigger``
-builds ``version: 1`` / ``properties`` or ``version: 2`` / ``context``
-[web-container-1.0, web-container-2.0]; source keys written next to the collect
-host (``token=``, ``Bearer``, names that say token, key or secret) or, anywhere in
-a file that sends to it, under a name that says source key (``TC_TOKEN``,
-``SITE_TOKEN``), quoted or, in configuration files and shell scripts, unquoted;
+scheme starting a string) [call-site-1.0]; generated web containers, by the wire
+object their ``tC.trigger = function (...)`` definition builds: ``version: 1`` /
+``properties`` or ``version: 2`` / ``context`` (never the options object passed to
+``tC.trigger({...})`` or ``cact('trigger', ...)``; see :mod:`.webcontainer`)
+[web-container-1.0, web-container-2.0]; source keys (see :mod:`.keys`) written next
+to the collect host (``token=``, ``Bearer``, names that say token, key or secret) or,
+anywhere in a file that sends to it, under a name that says source key (``TC_TOKEN``,
+``SITE_TOKEN``), quoted or, in configuration files and shell scripts, unquoted; in
+any source file, keys handed to the server-side SDKs (``TCServerSide(siteID, key,
+...)``, ``andSourceKey:``, ``initServerSide``), held in names that say source key
+(``containerSourceKey``, ``SOURCE_KEY_PROD``) or in enums named for source keys;
 key-like variables of a Postman collection that sends to the collect endpoint
 [source-key]. Not reported: parameters, local variables and destructuring named
 ``properties``, the configuration API ``api.commander1.com/v2/...``, other

@@ -27,6 +27,10 @@ In any source file (the SDKs and containers never write the collect host themsel
 - the keys an enum, object, class or struct named for source keys holds (``enum class
   SourceKey(val key: String) { PRODUCTION("<uuid>"), ... }``).
 
+Found by a name or a declaration alone (no collect host in the file), a key is letters, digits
+and dashes only (UUIDs, random strings): other software's "source keys" are paths and dotted
+names (``images/2023/a.png``, ``assets.v2.bundle``).
+
 Values are quoted in code; configuration files and shell scripts may leave them
 unquoted (``TC_TOKEN=<key>`` in ``.env``, ``source_key: <key>`` in YAML).
 """
@@ -79,9 +83,14 @@ _SDK_CALL = re.compile(rf"""(?<![\w$])(?:{"|".join(_SDK_CALLEES)})\s*\(\s*(?:[\w
                        rf"""(?:(?:and)?[Ss]ource_?[Kk]ey\s*:\s*)?(?P<value>@?["'](?P<key>{_KEY})["']|[\w$.]+)""")
 _OBJC_LABEL = re.compile(rf"""\bandSourceKey\s*:\s*(?P<value>@?"(?P<key>{_KEY})"|[\w$.]+)""")
 #: A web container's fallback key: ``config.sourceKey || tC.config.sourceKey || containerSourceKey``.
-_FALLBACK_KEY = re.compile(r"[Ss]ource_?[Kk]ey\s*\|\|\s*(?P<name>[A-Za-z_$][\w$]*)(?![\w$.(])")
+#: ``tC.config.sourceKey = tC.config.sourceKey || "<uuid>"`` holds the key itself.
+_FALLBACK_KEY = re.compile(rf"""[Ss]ource_?[Kk]ey\s*\|\|\s*(?:(?P<name>[A-Za-z_$][\w$]*)(?![\w$.(])"""
+                           rf"""|["'](?P<key>{_KEY})["'])""")
 _DECLARATION = re.compile(r"\b(?:enum|object|class|struct|interface)\s+(?:class\s+)?"
                           r"(?P<name>[\w$]*(?i:source_?keys?)[\w$]*)")
+#: What a key found by its name alone (no collect host in the file) looks like: letters, digits and dashes
+#: (UUIDs, random strings); a path or a dotted name (``images/2023/a.png``, ``assets.v2``) is none.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{11,}")
 #: Whether a text may hold a name that says source key (looked for first: most files hold none).
 _MAY_NAME_SOURCE_KEY = re.compile(r"(?i)source_?key")
 _BODY_TOKENS = re.compile(STRING_LITERAL.pattern + r"|(?P<brace>[{}])", re.M)
@@ -91,7 +100,7 @@ _PATTERNS = {
     "go": (),
 }
 _DEFAULT_PATTERNS = ("TCServerSide($$$A)", "new TCServerSide($$$A)", "ServerSide($$$A)", "new ServerSide($$$A)",
-                     "$O.initServerSide($$$A)", "initServerSide($$$A)")
+                     "ServerSide.init($$$A)", "$O.initServerSide($$$A)", "initServerSide($$$A)")
 
 
 def _name(written: str) -> str:
@@ -169,8 +178,10 @@ def _sdk_keys(source: SourceFile) -> list[tuple[int, str, str]]:
     root = parse(text, grammar) if grammar and source.language.name != "html" else None
     arguments = (list(_parsed_sdk_arguments(root, grammar or "")) if root is not None
                  else list(_scanned_sdk_arguments(text)))
-    if source.language.name in ("objc", "dart", "text") or root is None:
+    if root is None or root.find(kind="ERROR") is not None:  # no grammar, or code it cannot read
         arguments += [a for a in _scanned_sdk_arguments(text) if a not in arguments]
+    else:  # the `andSourceKey:` label belongs to the SDK alone, whatever the call looks like
+        arguments += [(m.start("value"), m.group("value")) for m in _OBJC_LABEL.finditer(text)]
     found = []
     for offset, value in arguments:
         literal = _literal_key(value)
@@ -187,6 +198,9 @@ def _sdk_keys(source: SourceFile) -> list[tuple[int, str, str]]:
 def _fallback_keys(text: str) -> Iterator[tuple[int, str, str]]:
     """``(offset, key, how)`` of a key a web container falls back to (minified: under any name)."""
     for match in _FALLBACK_KEY.finditer(text):
+        if match.group("key"):
+            yield match.start("key"), match.group("key"), "the container's default source key"
+            continue
         resolved = _assigned(text, match.group("name"))
         if resolved is not None:
             yield (*resolved, "the container's default source key")
@@ -210,7 +224,8 @@ def _declared_keys(text: str) -> Iterator[tuple[int, str, str]]:
                     end = token.start()
                     break
         for match in _QUOTED_KEY.finditer(text, opened, end):
-            yield match.start("key"), match.group("key"), f"held by `{name}`"
+            if _PLAIN_KEY.fullmatch(match.group("key")):
+                yield match.start("key"), match.group("key"), f"held by `{name}`"
 
 
 def _may_name_source_key(text: str) -> bool:
@@ -249,7 +264,7 @@ def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool,
             continue
         if endpoints and _SOURCE_KEY_NAME.fullmatch(name):
             keep_at(offset, key, f"`{written}` in a file that sends to the collect host")
-        elif _SOURCE_KEY_WORD in name:
+        elif _SOURCE_KEY_WORD in name and (endpoints or _PLAIN_KEY.fullmatch(key)):
             keep_at(offset, key, f"`{written}`, a name that says source key")
         elif endpoints and _SECRET_NAME.search(name):
             window = bisect.bisect_right(starts, offset) - 1

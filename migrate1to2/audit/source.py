@@ -88,8 +88,6 @@ _SHORTHAND_BEFORE = re.compile(r"[{,]\s*$")
 _DECLARED = re.compile(r"\b(?:let|var|val|const|readonly|public|private|protected|internal|static|final|lateinit"
                        r"|override|open)\s+$")
 _EVENT_WORDS = re.compile(r"(?<![\w$])(?:event_name|event_id)(?![\w$])")
-#: Words that name the event in a web container's literal (1.0-era containers use `event` and `eventId`).
-_TRIGGER_WORDS = re.compile(r"(?<![\w$.])(?:event_name|event_id|eventId|event)(?![\w$])")
 
 # Reading brackets.
 _SCANNER = re.compile(STRING_LITERAL.pattern + r"|(?P<bracket>[(){}\[\]])", re.M)
@@ -133,14 +131,14 @@ _NOT_A_USE = re.compile(r"""["']?\s*(?:\.|\[|->|=(?!=)|:(?!:))""")
 _URL_START = re.compile(r"""["'`](?:https?:)?//$""")
 _SHELL_URL_START = re.compile(r"""(?:^|[\s"'`=])(?:https?:)?//$""")
 
-_PRIORITY = {"trigger": 0, "use": 1, "url": 2, "draft": 3}
+_PRIORITY = {"use": 0, "url": 1, "draft": 2}
 #: How much of an anchor's line is read to see the string it is in (its name, a `tc_s` parameter).
 _NEARBY = 300
 
 
 @dataclass
 class _Anchor:
-    kind: str  # trigger, use, url, draft
+    kind: str  # use, url, draft
     offset: int
     line: int  # 0-based
     column: int  # 1-based
@@ -191,7 +189,7 @@ class _Brackets:
     def __init__(self, text: str, lo: int, hi: int) -> None:
         self.text, self.lo, self.hi = text, lo, hi
         self._params: dict[int, bool] = {}
-        self._words: dict[tuple[int, bool, bool], bool] = {}
+        self._words: dict[tuple[int, bool], bool] = {}
         opens: list[int] = []
         closes: list[int] = []
         parents: list[int] = []
@@ -270,23 +268,22 @@ class _Brackets:
         self._params[group] = result
         return result
 
-    def _has_words(self, group: int, trigger: bool, siblings: bool) -> bool:
+    def _has_words(self, group: int, siblings: bool) -> bool:
         """Whether the event is named in ``group`` itself (``siblings``: or in a literal that is a direct member)."""
-        cached = self._words.get((group, trigger, siblings))
+        cached = self._words.get((group, siblings))
         if cached is not None:
             return cached
-        words = _TRIGGER_WORDS if trigger else _EVENT_WORDS
         found = False
-        for match in words.finditer(self.text, self.opens[group] + 1, self.closes[group]):
+        for match in _EVENT_WORDS.finditer(self.text, self.opens[group] + 1, self.closes[group]):
             holder = self._climb(self.enclosing(match.start()))
             if holder == group or (siblings and holder >= 0 and self.parents[holder] == group
                                    and self.kinds[holder] in "{["):
                 found = True
                 break
-        self._words[(group, trigger, siblings)] = found
+        self._words[(group, siblings)] = found
         return found
 
-    def _class_field(self, offset: int, trigger: bool) -> bool:
+    def _class_field(self, offset: int) -> bool:
         """Whether ``properties:`` at ``offset`` is a field of a class written by indentation (Python: a
         dataclass, a pydantic model) that also declares ``event_name`` or ``event_id``."""
         text = self.text
@@ -294,7 +291,7 @@ class _Brackets:
         indent = text[start:offset]
         if not indent or indent.strip():
             return False
-        words = _TRIGGER_WORDS if trigger else _EVENT_WORDS
+        words = _EVENT_WORDS
         above = text[max(self.lo, start - WINDOW_CHARS):start].split("\n")[-2::-1]
         below = text[start:min(self.hi, start + WINDOW_CHARS)].split("\n")[1:]
         header, found = None, False
@@ -316,7 +313,7 @@ class _Brackets:
         return (self.kinds[group] == "{" and parent >= 0 and self.kinds[parent] == "{"
                 and not self.text[self.opens[group] + 1:key].strip())
 
-    def is_body_key(self, match: re.Match[str], trigger: bool) -> bool:
+    def is_body_key(self, match: re.Match[str]) -> bool:
         """Whether a :data:`_KEYS` match is a key of an event body (see the module docstring)."""
         form = _form(match)
         if form in ("index", "symindex", "member"):
@@ -335,7 +332,7 @@ class _Brackets:
             return False  # a read (`get("properties")`), not an annotation naming a field
         group = self._climb(group)
         if group < 0:
-            return form == "bare" and match.group("op").startswith(":") and self._class_field(offset, trigger)
+            return form == "bare" and match.group("op").startswith(":") and self._class_field(offset)
         ancestor = group
         while ancestor >= 0:
             if self._is_params(ancestor):
@@ -353,10 +350,10 @@ class _Brackets:
             return False
         if kind == "{" and _DESTRUCTURING.match(self._after(group)):
             return False
-        if self._has_words(group, trigger, siblings=kind == "{" and form == "quoted" and match.group("sep") == ","):
+        if self._has_words(group, siblings=kind == "{" and form == "quoted" and match.group("sep") == ","):
             return True
         parent = self.parents[group]
-        return kind in "{[" and parent >= 0 and self.kinds[parent] == "(" and self._has_words(parent, trigger, True)
+        return kind in "{[" and parent >= 0 and self.kinds[parent] == "(" and self._has_words(parent, True)
 
 
 _FORMS = ("index", "symindex", "member", "quoted", "tag", "symbol", "bare", "short")
@@ -396,10 +393,10 @@ class _Structure:
                           min(len(text.text), anchor.end + WINDOW_CHARS)))
         self.regions = _merged(spans)
         self.built: dict[int, _Brackets] = {}
-        self.judged: dict[tuple[int, bool], bool] = {}
+        self.judged: dict[int, bool] = {}
 
-    def is_body_key(self, match: re.Match[str], trigger: bool) -> bool:
-        key = (match.start(), trigger)
+    def is_body_key(self, match: re.Match[str]) -> bool:
+        key = match.start()
         if key not in self.judged:
             index = bisect.bisect_right(self.regions, (match.start(), len(self.text.text) + 1)) - 1
             if index < 0 or not self.regions[index][0] <= match.start() < self.regions[index][1]:
@@ -407,7 +404,7 @@ class _Structure:
             else:
                 if index not in self.built:
                     self.built[index] = _Brackets(self.text.text, *self.regions[index])
-                self.judged[key] = self.built[index].is_body_key(match, trigger)
+                self.judged[key] = self.built[index].is_body_key(match)
         return self.judged[key]
 
 
@@ -535,7 +532,7 @@ def _attach_evidence(text: _Text, anchors: list[_Anchor], excluded: list[tuple[i
         last = bisect.bisect_right(offsets, offset + WINDOW_CHARS)
         near = [a for a in candidates[first:last] if a.start <= offset < a.end]
         if key is not None:
-            near = [a for a in near if structure.is_body_key(key, False)]
+            near = [a for a in near if structure.is_body_key(key)]
         if any(not a.defines for a in near):
             near = [a for a in near if not a.defines]
         if near:

@@ -13,11 +13,13 @@ fallback). That object is what the detector judges:
 
 The wire object is an object literal in the definition's body with ``event`` or
 ``event_name`` among its own keys (or ``version`` next to ``page`` / ``device`` /
-``eventId``). The finding is at the object, and names the definition's line and how it
-is sent. Calls are never the wire object: ``tC.trigger({event, properties, config})``
-and ``cact('trigger', ...)`` pass an options object that 2.0 containers take too; a
-stub (``tC.trigger = tC.trigger || function () {}``) builds nothing and is not
-reported.
+``eventId``); one that states a ``version`` outweighs one judged by its keys alone (a 2.0
+container may hand ``{event, properties}`` to listeners), and the outermost is taken (an
+object built with ``Object.assign({...}, ..., {...})`` is judged as a whole). The finding
+is at the object, and names the definition's line and how it is sent. Calls are never
+the wire object: ``tC.trigger({event, properties, config})`` and ``cact('trigger', ...)``
+pass an options object that 2.0 containers take too; a stub (``tC.trigger = tC.trigger
+|| function () {}``) builds nothing and is not reported.
 
 Reading: with the optional parser (:mod:`.syntax`: the JavaScript / TypeScript grammar)
 the definition, its body and the object literals are syntax nodes; without it, the
@@ -28,6 +30,7 @@ read.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,10 +46,11 @@ __all__ = ["trigger_spans", "web_containers"]
 
 _DEFINITION = re.compile(r"(?<![\w$])tC\s*\.\s*trigger\s*=(?!=)\s*(?:[\w$.]+\s*\|\|\s*)?(?=function\b|\()")
 _FUNCTION_HEAD = re.compile(r"\s*(?:function\b\s*[\w$]*\s*)?\(")
-_ARROW_OR_BODY = re.compile(r"\s*(?:=>\s*)?\{")
+#: After the parameters: a TypeScript return type, an arrow, then the body.
+_ARROW_OR_BODY = re.compile(r"\s*(?::\s*[^{}=;()]+?)?\s*(?:=>\s*)?\{")
 _SCRIPT = re.compile(r"(<script\b[^>]*>)([\s\S]*?)(?:</script\s*>|\Z)", re.I)
 _NOT_NEWLINE = re.compile(r"[^\n]")
-_SEND = re.compile(r"navigator\s*\.\s*sendBeacon|XMLHttpRequest|\bfetch\s*\(")
+_SEND = re.compile(r"navigator\s*\.\s*sendBeacon|XMLHttpRequest|\bfetch\s*\(|\btC\s*\.\s*track\s*\(")
 _SPACE = re.compile(r"[\s(]")
 _EVENT_KEYS = frozenset({"event", "event_name"})
 _META_KEYS = frozenset({"page", "device", "eventId", "event_id", "generatorVersion", "containerVersion"})
@@ -274,7 +278,10 @@ def _definitions(source: SourceFile) -> list[_Definition]:
             cached = []
         else:
             root = parse(code, source.language.grammar)
-            cached = _parsed_definitions(root) if root is not None else _scanned_definitions(code)
+            readable = root is not None and root.find(kind="ERROR") is None
+            cached = _parsed_definitions(root) if readable else []
+            if not cached:  # no parser, or code it cannot read (TypeScript in a `.vue` file): scan the text
+                cached = _scanned_definitions(code)
         source.shared["web-definitions"] = cached
     return list(cached)
 
@@ -306,7 +313,6 @@ class _Lines:
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def at(self, offset: int) -> tuple[int, int]:
-        import bisect
         line = bisect.bisect_right(self.starts, offset) - 1
         return line + 1, offset - self.starts[line] + 1
 
@@ -329,8 +335,10 @@ def web_containers(source: SourceFile) -> list[Finding]:
         wire = [(item, verdict) for item, verdict in judged if verdict is not None]
         if not wire:
             continue
-        # A 1.0 object first; else the outermost (an object inside the wire object is part of it).
-        item, (version, why) = min(wire, key=lambda pair: (pair[1][0] != "1.0", pair[0].start))
+        # An object that states its `version` outweighs one told by its keys (a 2.0 container may hand
+        # `{event, properties}` to a listener); then 1.0 first; then the outermost (its parts are inside it).
+        stated = [pair for pair in wire if pair[0].versions] or wire
+        item, (version, why) = min(stated, key=lambda pair: (pair[1][0] != "1.0", pair[0].start))
         line, column = lines.at(item.start)
         defined, _ = lines.at(definition.offset)
         send = _SEND.search(code, definition.start, definition.end)

@@ -43,6 +43,7 @@ PLANTED_KEYS = {
     "code/keys/TrackerModule.java": "Jv5Np2Lk8Wq3Rx7Zm1Vb4Hc9Ts6Fd0Ga",
     "code/keys/Tracking.swift (enum case)": "Sw6Lq1Kp8Xz3Rt5Nv9Bm2Hc7Jd4Fs0Ya",
     "code/keys/Tracking.swift (argument)": "Sx2Mr7Kq4Wz9Lt1Nb6Vp3Hd8Jc5Fg0Ue",
+    "code/keys/Tracking.swift (init)": "Si4Nq9Kp2Wx7Lz3Rb8Vm1Hc6Jd5Fs0Ya",
     "code/keys/TCTracking.m": "Oc8Lp3Kq6Wx1Rz9Nb4Vm7Hd2Js5Fg0Ya",
     "code/keys/tracking.ts": "Rn4Kp9Lq2Wz7Xt3Nm8Vb1Hc6Js5Fd0Ge",
     "code/keys/tracking.dart": "Dt7Kq2Lp9Wx4Rz1Nb6Vm3Hc8Js5Fg0Ua",

@@ -45,3 +45,27 @@ def test_every_language_row_names_a_bundled_grammar_or_none() -> None:
         assert isinstance(language, Language)
         if language.grammar is not None:
             assert parse("x", language.grammar) is not None, suffix
+
+
+def test_the_audit_works_without_the_parser_installed() -> None:
+    """Without ast-grep-py (the `audit` extra not installed) the regular-expression reading gives the same
+    findings on the web and key fixtures, except the SDK call whose first argument nests two calls."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.audit.helpers import FIXTURES
+    code = ("import sys, json; sys.modules['ast_grep_py'] = None\n"
+            "from migrate1to2.audit import audit_paths\n"
+            "from migrate1to2.audit.syntax import available\n"
+            "assert not available()\n"
+            f"report = audit_paths([{str(FIXTURES / 'web')!r}, {str(FIXTURES / 'code' / 'keys')!r}], limit=0)\n"
+            "print(json.dumps([[f.rule, f.path, f.line, f.column] for f in report.findings]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    without = json.loads(done.stdout)
+    from migrate1to2.audit import audit_paths
+    with_parser = [[f.rule, f.path, f.line, f.column] for f in audit_paths(
+        [str(FIXTURES / "web"), str(FIXTURES / "code" / "keys")], limit=0).findings]
+    missing = [item for item in with_parser if item not in without]
+    assert [(item[1].rsplit("/", 1)[-1], item[2]) for item in missing] == [("Analytics.kt", 23)]
+    assert [item for item in without if item not in with_parser] == []

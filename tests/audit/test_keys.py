@@ -26,7 +26,7 @@ def _keys(*where: tuple[int, int]) -> Expected:
     pytest.param("Analytics.kt", _keys((9, 34), (13, 68), (17, 41)), id="kotlin-constant-argument-followed-name"),
     pytest.param("SourceKey.kt", _keys((5, 17), (6, 18)), id="kotlin-enum-named-for-source-keys"),
     pytest.param("TrackerModule.java", _keys((10, 46)), id="java-new-TCServerSide"),
-    pytest.param("Tracking.swift", _keys((5, 23), (9, 62)), id="swift-enum-case-and-andSourceKey"),
+    pytest.param("Tracking.swift", _keys((5, 23), (9, 62), (14, 67)), id="swift-enum-case-andSourceKey-init"),
     pytest.param("TCTracking.m", _keys((8, 80)), id="objc-initWithSiteID-andSourceKey"),
     pytest.param("tracking.ts", _keys((4, 44)), id="react-native-initServerSide"),
     pytest.param("tracking.dart", _keys((6, 42)), id="flutter-initServerSide"),

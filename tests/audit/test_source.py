@@ -96,7 +96,7 @@ def test_look_alikes_are_not_reported(name: str) -> None:
                  id="1.0-minified"),
     pytest.param("tc_container_1234_8.js", [("source-key", 16, 29, None), ("web-container-2.0", 187, 15, "2.0")],
                  id="2.0-generated"),
-    pytest.param("tc_container_1234_9.min.js", [("source-key", 1, 114, None), ("web-container-2.0", 1, 319, "2.0")],
+    pytest.param("tc_container_1234_9.min.js", [("source-key", 1, 149, None), ("web-container-2.0", 1, 471, "2.0")],
                  id="2.0-minified"),
     pytest.param("product.html", [("web-container-2.0", 13, 19, "2.0")], id="2.0-inline-html"),
     # A site calling the public API (`tC.trigger({event, properties, config})`, `cact('trigger', ...)`) and a stub.
@@ -307,6 +307,9 @@ def test_source_keys_in_configuration(text: str, expected: Expected) -> None:
     pytest.param('tC.trigger = function (o) {\n  var hit = Object.assign({event_name: o.event}, o.properties, '
                  '{context: {page: {}, version: 2}});\n};\n', [("web-container-2.0", 2, 27, "2.0")],
                  id="2.0-merged-with-object-assign"),
+    pytest.param('tC.trigger = function (o) {\n  listeners.forEach(function (f) { f({event: o.event, properties: o.properties}); });\n'
+                 '  var hit = {event_name: o.event, context: {version: 2}};\n};\n', [("web-container-2.0", 3, 13, "2.0")],
+                 id="2.0-with-an-event-object-for-listeners"),
     # Calls take the options object both container versions accept: never the wire body.
     pytest.param('tC.trigger("x", {event: "x", properties: {a: 1}});\ntC.trigger({event: "y", version: 1});\n', [],
                  id="calls-are-not-definitions"),
@@ -336,3 +339,16 @@ def test_page_templates_are_read_as_markup(tmp_path: Path) -> None:
                        "tC.trigger = function (o) { var hit = {event: o.event, properties: o.properties, version: 1};"
                        " navigator.sendBeacon(u, JSON.stringify(hit)); };\n</script>{% endif %}\n", encoding="utf-8")
     assert findings_in(snippet) == [("web-container-1.0", 3, 39, "1.0")]
+
+
+@pytest.mark.parametrize("parser", [True, False], ids=["parser", "regex"])
+def test_a_container_the_grammar_cannot_read_is_scanned(tmp_path: Path, parser: bool) -> None:
+    """TypeScript in a `.vue` file is not JavaScript: where the parser finds no definition, the scanner reads it."""
+    from migrate1to2.audit import audit_paths
+    from tests.audit.helpers import as_tuples
+    page = tmp_path / "Tracking.vue"
+    page.write_text('<template><div/></template>\n<script lang="ts">\n'
+                    "tC.trigger = function (options: TriggerOptions): number {\n"
+                    "  const hit = <Hit>{ event: options.event, properties: options.properties, version: 1 };\n"
+                    "  navigator.sendBeacon(url, JSON.stringify(hit));\n  return 1;\n};\n</script>\n", encoding="utf-8")
+    assert as_tuples(audit_paths([str(page)], limit=0, parser=parser)) == [("web-container-1.0", 4, 20, "1.0")]
