@@ -267,3 +267,11 @@ def test_a_pubspec_lock_path_source_is_not_a_declaration() -> None:
     text = ('packages:\n  tc_serverside_plugin:\n    dependency: "direct main"\n    description:\n      path: ".."\n'
             '      relative: true\n    source: path\n    version: "0.0.1"\n')
     assert scan_sdk(text, SdkFile.PUBSPEC_LOCK) == []
+
+
+def test_a_lock_file_names_the_bridge_once() -> None:
+    """package-lock.json repeats the root's requirement under `"packages": {"": ...}`: the entry counts."""
+    text = ('{"packages": {"": {"dependencies": {"@commandersact/tcserverside-react-native": '
+            '"git+https://github.com/commandersact/tcserverside-react-native#1.2.1"}},\n'
+            '"node_modules/@commandersact/tcserverside-react-native": {"version": "1.2.1"}}}')
+    assert [(f.rule, f.line) for f in scan_sdk(text, SdkFile.NPM_LOCK)] == [("sdk-2.0", 2)]
