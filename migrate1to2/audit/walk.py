@@ -44,7 +44,7 @@ from .classify import (
     named_plan,
     plan,
 )
-from .comments import CommentStyle
+from .comments import CommentStyle, blank_comments
 from .detectors import SourceFile, scan
 from .languages import Language
 from .masking import hide
@@ -187,9 +187,8 @@ class _Auditor:
     def file(self, path: str, display: str, explicit: bool) -> None:
         name = os.path.basename(path)
         vendored = vendored_aar(name)
-        if vendored is not None:  # a binary: told by its name, never read
-            self.sink.start_file()
-            self.sink.add(vendored.at(display, 1))
+        if vendored is not None:  # a binary: told by its name, never read; reported if its module links it
+            self.project.aar(display, vendored.at(display, 1))
             self.report.files += 1
             return
         if not explicit and not may_audit(name):  # decided before reading (a dangling link)
@@ -259,6 +258,8 @@ class _Auditor:
                 header = scan_build(text, SdkFile.FRAMEWORK_HEADER).findings
                 if header and self.project.header(framework[0], header[0]):
                     self.add(header[:1], display)
+        if sdk is SdkFile.GRADLE and display.endswith(("build.gradle", "build.gradle.kts")):
+            self.project.script(display, blank_comments(text, CommentStyle.C))
         if sdk is not None:
             build = scan_build(text, sdk)
             self.add(build.findings, display)
