@@ -1,4 +1,4 @@
-"""The census of stored payloads at the speed of the converter: one NDJSON line at a time, without decoding values.
+"""The census of stored payloads: what the slow path would say of each NDJSON record, without decoding values.
 
 :func:`quick_record` tells what :func:`.payload.audit_record` would say about one
 record, for the common case only, and ``None`` for everything else (the caller
@@ -8,12 +8,17 @@ keys written plainly, which the lengths of the decoded members prove, as the
 converter's fast path does), with a non-blank string ``event_name``, in 1.0
 (``properties`` an object, compact too, holding no reserved key) or 2.0
 (``context`` an object, compact too) or readable as either, at most 16 KB, with
-no legacy key (``event``, ``eventId``, ``eventTimestamp``, ``version`` at the root,
-``userAgent``, ``cookies`` in a root or ``context`` ``device``). Only the two levels that matter are decoded, into raw
-values; a value is decoded only when it is looked at (``event_name``, ``user``,
-``event_timestamp``). The findings such a
-record can have (``user-not-object``, ``timestamp-not-ms``) are built by the same
-functions as the slow path's, and located from the members' lengths.
+no legacy key (``event``, ``eventId``, ``eventTimestamp``, ``version`` at the
+root, ``userAgent``, ``cookies`` in a root or ``context`` ``device``). Only the
+two levels that matter are decoded, into raw values; a value is decoded only when
+it is looked at (``event_name``, ``user``, ``event_timestamp``). The findings such
+a record can have (``user-not-object``, ``timestamp-not-ms``) come from the slow
+path's own functions (:class:`.payload.Problem`: built only when listed), located
+from the members' lengths.
+
+:func:`quick_chunk` does the same for a whole chunk of compact lines in a few calls,
+and :func:`quick_spaced` for lines written with whitespace between tokens (minified
+first; a finding's key is then found in the line as written).
 
 The caller checks that a chunk is UTF-8 first (the raw decoder does not look inside
 strings). Pure.
