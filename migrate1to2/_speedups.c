@@ -21,6 +21,10 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #ifdef __GLIBC__
 #include <limits.h>
 #include <malloc.h>
@@ -278,24 +282,50 @@ static unsigned char *put(unsigned char *out, ptr data, Py_ssize_t length) {
     return out + length;
 }
 
-/* Convert one compact record [p, end) into out; the new end of out, or NULL to give up. */
-static unsigned char *convert_record(ptr p, ptr end, const direction *d, unsigned char *out,
-                                     member *root, member *inner) {
-    Py_ssize_t nroot, ninner;
-    if (scan_members(p, end, root, &nroot) != end) return NULL;
-    Py_ssize_t opened = -1, name = -1;
+/* What became of one record. */
+enum { DECLINED = 0, CONVERTED = 1, UNCHANGED = 2 };
+
+/* Convert, or pass through, one compact record [p, end) into *out (advanced past what it wrote).
+ *
+ * The spec's version detection, on the root's members: both containers, or a container that is not
+ * an object, is left to Python (which rejects it); ``properties`` means 1.0, ``context`` 2.0; with
+ * neither, a root holding more than ``event_name`` is 1.0 (it converts with an empty container) and
+ * the rest ({} or only ``event_name``) reads the same in both. A record in the source version is
+ * converted; any other is written unchanged, byte for byte, as Python does with such a record. */
+static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigned char **out_p,
+                          member *root, member *inner) {
+    Py_ssize_t nroot, ninner = 0;
+    if (scan_members(p, end, root, &nroot) != end) return DECLINED;
+    Py_ssize_t opened = -1, wrapped = -1, name = -1;
     for (Py_ssize_t i = 0; i < nroot; i++) {
         if (is_key(&root[i], d->opened, d->opened_length)) opened = i;
-        else if (is_key(&root[i], d->wrapped, d->wrapped_length)) return NULL;
+        else if (is_key(&root[i], d->wrapped, d->wrapped_length)) wrapped = i;
         else if (IS_KEY(&root[i], "\"event_name\"")) name = i;
     }
-    if (opened < 0) return NULL;
-    const member *box = &root[opened];
-    if (scan_members(box->value, box->value + box->vlen, inner, &ninner) != box->value + box->vlen) return NULL;
-    for (Py_ssize_t i = 0; i < ninner; i++) {
-        if (IS_KEY(&inner[i], "\"event_name\"") || IS_KEY(&inner[i], "\"properties\"")
-            || IS_KEY(&inner[i], "\"context\""))
-            return NULL;
+    if (opened >= 0 && wrapped >= 0) return DECLINED;  /* both containers: an error */
+    Py_ssize_t box_at = opened >= 0 ? opened : wrapped;
+    if (box_at >= 0 && root[box_at].value[0] != '{') return DECLINED;  /* a container that is not an object */
+    int is_source;
+    if (opened >= 0) is_source = 1;
+    else if (wrapped >= 0) is_source = 0;
+    else if (nroot > 1 || (nroot == 1 && name < 0)) is_source = to_v2;  /* neither: 1.0 when it has meta-data */
+    else is_source = 0;                                                  /* {} or only event_name: either */
+    unsigned char *out = *out_p;
+    if (!is_source) {  /* already in the target version, or either: the record as it is */
+        out = put(out, p, end - p);
+        *out++ = '\n';
+        *out_p = out;
+        return UNCHANGED;
+    }
+    if (opened >= 0) {
+        const member *box = &root[opened];
+        if (scan_members(box->value, box->value + box->vlen, inner, &ninner) != box->value + box->vlen)
+            return DECLINED;
+        for (Py_ssize_t i = 0; i < ninner; i++) {
+            if (IS_KEY(&inner[i], "\"event_name\"") || IS_KEY(&inner[i], "\"properties\"")
+                || IS_KEY(&inner[i], "\"context\""))
+                return DECLINED;  /* a collision: an error */
+        }
     }
     /* {"event_name":..., <inner members>, "wrapped":{<other root members>}} */
     *out++ = '{';
@@ -320,26 +350,146 @@ static unsigned char *convert_record(ptr p, ptr end, const direction *d, unsigne
     *out++ = '}';
     *out++ = '}';
     *out++ = '\n';
+    *out_p = out;
+    return CONVERTED;
+}
+
+/* A record the C code left to Python: where it is, and where its output goes. */
+typedef struct {
+    Py_ssize_t line;       /* its line, counted from 0 in the chunk */
+    Py_ssize_t start, end; /* its bytes in the chunk, without the newline (a CR before it is kept) */
+    Py_ssize_t at;         /* where its output goes in the C output */
+    Py_ssize_t converted, unchanged;  /* the C code's records before it */
+} declined;
+
+typedef struct {
+    const direction *d;
+    int to_v2;
+    int mixed;             /* 0: give up at the first record not converted (the all-or-nothing contract) */
+    Py_ssize_t limit;      /* a longer line is left to Python (which rejects it as oversized) */
+    Py_ssize_t converted, unchanged;
+    declined *declined;    /* malloc'd, grown as needed */
+    Py_ssize_t ndeclined, capacity;
+    int no_memory;
+} run;
+
+/* Whether [p, end) holds only JSON whitespace other than newlines: a blank line, not a record. */
+static int blank(ptr p, ptr end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
+    return p == end;
+}
+
+static int decline(run *r, Py_ssize_t line, Py_ssize_t start, Py_ssize_t end, Py_ssize_t at) {
+    if (r->ndeclined == r->capacity) {
+        Py_ssize_t capacity = r->capacity ? r->capacity * 2 : 16;
+        declined *grown = realloc(r->declined, (size_t)capacity * sizeof(declined));
+        if (!grown) {
+            r->no_memory = 1;
+            return 0;
+        }
+        r->declined = grown;
+        r->capacity = capacity;
+    }
+    declined *entry = &r->declined[r->ndeclined++];
+    entry->line = line;
+    entry->start = start;
+    entry->end = end;
+    entry->at = at;
+    entry->converted = r->converted;
+    entry->unchanged = r->unchanged;
+    return 1;
+}
+
+/* Every line of [start, end) into out: the output's end, or NULL (all-or-nothing mode, or no memory). */
+static unsigned char *convert_all(ptr start, ptr end, run *r, unsigned char *out_start) {
+    member root[MAX_MEMBERS], inner[MAX_MEMBERS];
+    unsigned char *out = out_start;
+    Py_ssize_t line = 0;
+    ptr p = start;
+    while (p < end) {
+        if (*p == '\n') {  /* blank lines cost what reading them costs */
+            p++;
+            line++;
+            continue;
+        }
+        ptr newline = memchr(p, '\n', (size_t)(end - p));
+        ptr line_end = newline ? newline : end;
+        ptr text_end = line_end;
+        if (text_end[-1] == '\r') text_end--;  /* CRLF: the output has LF line ends */
+        int kind = DECLINED;
+        if (text_end - p <= r->limit) {
+            if (*p == '{') kind = convert_record(p, text_end, r->d, r->to_v2, &out, root, inner);
+            else if (r->mixed && blank(p, text_end)) kind = -1;  /* all-or-nothing: not the common case */
+        }
+        if (kind == CONVERTED) r->converted++;
+        else if (kind == UNCHANGED) r->unchanged++;
+        if (kind != CONVERTED && kind != -1 && !r->mixed) return NULL;
+        if (kind == DECLINED && !decline(r, line, p - start, line_end - start, out - out_start)) return NULL;
+        p = line_end + 1;
+        line++;
+    }
     return out;
 }
 
-/* Every line of [start, end) converted into out: the output's end, or NULL. */
-static unsigned char *convert_all(ptr start, ptr end, const direction *d, unsigned char *out, Py_ssize_t *texts) {
-    member root[MAX_MEMBERS], inner[MAX_MEMBERS];
+/* The newlines in [p, end). */
+static Py_ssize_t count_newlines(ptr p, ptr end) {
     Py_ssize_t count = 0;
-    ptr p = start;
-    while (p < end) {
-        ptr newline = memchr(p, '\n', (size_t)(end - p));
-        ptr line_end = newline ? newline : end;
-        if (line_end > p && line_end[-1] == '\r') line_end--;  /* CRLF: the output has LF line ends */
-        if (line_end > p) {
-            if (!(out = convert_record(p, line_end, d, out, root, inner))) return NULL;
-            count++;
-        }
-        p = line_end + 1;
+#ifdef __SSE2__
+    const __m128i newline = _mm_set1_epi8('\n');
+    while (end - p >= 16) {
+        __m128i block = _mm_loadu_si128((const __m128i *)p);
+        count += __builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, newline)));
+        p += 16;
     }
-    *texts = count;
-    return out;
+#endif
+    for (; p < end; p++) count += *p == '\n';
+    return count;
+}
+
+/* Convert the chunk in args (a buffer, then whether to 2.0); the output bytes, or NULL with *none set
+ * when the answer is None (nothing converted in all-or-nothing mode) or with an exception. */
+static PyObject *convert_buffer(Py_buffer *view, run *r, Py_ssize_t *newlines, int *none) {
+    ptr start = (ptr)view->buf;
+    ptr end = start + view->len;
+    *none = 0;
+    /* Each record grows by at most the container's new name, its braces, one comma and the newline. */
+    *newlines = count_newlines(start, end);
+    if (*newlines >= (PY_SSIZE_T_MAX - view->len) / (r->d->wrapped_length + 8) - 1) {
+        PyErr_SetString(PyExc_OverflowError, "chunk too large");
+        return NULL;
+    }
+    Py_ssize_t capacity = view->len + (*newlines + 1) * (r->d->wrapped_length + 8);
+    PyObject *result = PyBytes_FromStringAndSize(NULL, capacity);
+    if (!result) return NULL;
+    unsigned char *out_start = (unsigned char *)PyBytes_AS_STRING(result);
+    unsigned char *out_end;
+    if (view->readonly) {  /* bytes: no other thread can change them (and so the newline count) meanwhile */
+        Py_BEGIN_ALLOW_THREADS
+        out_end = convert_all(start, end, r, out_start);
+        Py_END_ALLOW_THREADS
+    } else {
+        out_end = convert_all(start, end, r, out_start);
+    }
+    if (r->no_memory) {
+        Py_DECREF(result);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (!out_end) {
+        Py_DECREF(result);
+        *none = 1;
+        return NULL;
+    }
+    if (_PyBytes_Resize(&result, (Py_ssize_t)(out_end - out_start)) < 0) return NULL;
+    return result;
+}
+
+static int direction_arg(PyObject *arg, run *r) {
+    int to_v2 = PyObject_IsTrue(arg);
+    if (to_v2 < 0) return 0;
+    r->to_v2 = to_v2;
+    r->d = to_v2 ? &TO_V2 : &TO_V1;
+    return 1;
 }
 
 PyDoc_STRVAR(convert_chunk_doc,
@@ -354,46 +504,101 @@ static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize
         PyErr_SetString(PyExc_TypeError, "convert_chunk takes exactly 2 arguments");
         return NULL;
     }
+    run r = {0};
+    r.limit = PY_SSIZE_T_MAX;
+    if (!direction_arg(args[1], &r)) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
-    int to_v2 = PyObject_IsTrue(args[1]);
-    if (to_v2 < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    const direction *d = to_v2 ? &TO_V2 : &TO_V1;
-    ptr start = (ptr)view.buf;
-    ptr end = start + view.len;
-    /* Each record grows by at most the container's new name, one comma and the newline. */
-    Py_ssize_t newlines = 0;
-    for (ptr p = start; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) newlines++;
-    if (newlines >= (PY_SSIZE_T_MAX - view.len) / (d->wrapped_length + 8) - 1) {
-        PyBuffer_Release(&view);
-        Py_RETURN_NONE;  /* too large to size here: record by record */
-    }
-    Py_ssize_t capacity = view.len + (newlines + 1) * (d->wrapped_length + 8);
-    PyObject *result = PyBytes_FromStringAndSize(NULL, capacity);
-    if (!result) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    unsigned char *out_start = (unsigned char *)PyBytes_AS_STRING(result);
-    unsigned char *out_end;
-    Py_ssize_t texts = 0;
-    if (view.readonly) {  /* bytes: no other thread can change them (and so the newline count) meanwhile */
-        Py_BEGIN_ALLOW_THREADS
-        out_end = convert_all(start, end, d, out_start, &texts);
-        Py_END_ALLOW_THREADS
-    } else {
-        out_end = convert_all(start, end, d, out_start, &texts);
-    }
+    Py_ssize_t newlines;
+    int none;
+    PyObject *output = convert_buffer(&view, &r, &newlines, &none);
     PyBuffer_Release(&view);
-    if (!out_end || texts == 0) {
-        Py_DECREF(result);
+    free(r.declined);
+    if (!output && !none) return NULL;
+    if (!output || r.converted == 0) {
+        Py_XDECREF(output);
         Py_RETURN_NONE;
     }
-    if (_PyBytes_Resize(&result, (Py_ssize_t)(out_end - out_start)) < 0) return NULL;
-    return Py_BuildValue("(Nnn)", result, texts, newlines);
+    return Py_BuildValue("(Nnn)", output, r.converted, newlines);
+}
+
+PyDoc_STRVAR(convert_mixed_doc,
+"convert_mixed(chunk, to_v2, limit, /)\n--\n\n"
+"Convert the NDJSON records of ``chunk`` that the C code can (1.0 to 2.0 when ``to_v2``, else\n"
+"2.0 to 1.0), pass through those already in the target version (or reading the same in both),\n"
+"and skip blank lines. Returns ``(output, converted, unchanged, newlines, declined)``: ``declined``\n"
+"lists, in order, the records left to Python (not plain and compact, invalid, an error, longer\n"
+"than ``limit``) as ``(line, start, end, at, converted, unchanged)``: the record's line (from 0),\n"
+"its bytes ``chunk[start:end]`` (without the newline), where its output goes in ``output``, and\n"
+"how many records the C code converted and passed through before it.");
+
+static PyObject *convert_mixed(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "convert_mixed takes exactly 3 arguments");
+        return NULL;
+    }
+    run r = {0};
+    r.mixed = 1;
+    if (!direction_arg(args[1], &r)) return NULL;
+    r.limit = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (r.limit == -1 && PyErr_Occurred()) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    Py_ssize_t newlines;
+    int none;
+    PyObject *output = convert_buffer(&view, &r, &newlines, &none);
+    PyBuffer_Release(&view);
+    PyObject *list = output ? PyList_New(r.ndeclined) : NULL;
+    for (Py_ssize_t i = 0; list && i < r.ndeclined; i++) {
+        declined *e = &r.declined[i];
+        PyObject *item = Py_BuildValue("(nnnnnn)", e->line, e->start, e->end, e->at, e->converted, e->unchanged);
+        if (!item) Py_CLEAR(list);
+        else PyList_SET_ITEM(list, i, item);
+    }
+    free(r.declined);
+    if (!list) {
+        Py_XDECREF(output);
+        return NULL;
+    }
+    return Py_BuildValue("(NnnnN)", output, r.converted, r.unchanged, newlines, list);
+}
+
+PyDoc_STRVAR(convert_text_doc,
+"convert_text(text, to_v2, /)\n--\n\n"
+"One record (bytes) converted, or ``text`` itself when it is already in the target version (or\n"
+"reads the same in both), or ``None`` when it is not the plain, compact, valid case.");
+
+static PyObject *convert_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "convert_text takes exactly 2 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (!PyBytes_CheckExact(text)) {
+        PyErr_SetString(PyExc_TypeError, "convert_text takes bytes");
+        return NULL;
+    }
+    run r = {0};
+    if (!direction_arg(args[1], &r)) return NULL;
+    ptr start = (ptr)PyBytes_AS_STRING(text);
+    Py_ssize_t length = PyBytes_GET_SIZE(text);
+    if (length == 0 || start[0] != '{') Py_RETURN_NONE;
+    /* As convert_buffer sizes it, less the newline; small records are converted on the stack. */
+    Py_ssize_t capacity = length + r.d->wrapped_length + 8;
+    unsigned char small[4096];
+    unsigned char *buffer = capacity <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)capacity);
+    if (!buffer) return PyErr_NoMemory();
+    static member root[MAX_MEMBERS], inner[MAX_MEMBERS];  /* under the GIL: one call at a time */
+    unsigned char *out = buffer;
+    int kind = convert_record(start, start + length, r.d, r.to_v2, &out, root, inner);
+    PyObject *result;
+    if (kind == CONVERTED) result = PyBytes_FromStringAndSize((const char *)buffer, out - buffer - 1);
+    else if (kind == UNCHANGED) result = Py_NewRef(text);
+    else result = Py_NewRef(Py_None);
+    if (buffer != small) PyMem_Free(buffer);
+    return result;
 }
 
 static int ends_scalar(unsigned char c) {
@@ -487,6 +692,8 @@ static PyObject *retain_freed_memory(PyObject *module, PyObject *arg) {
 
 static PyMethodDef methods[] = {
     {"convert_chunk", (PyCFunction)(void (*)(void))convert_chunk, METH_FASTCALL, convert_chunk_doc},
+    {"convert_mixed", (PyCFunction)(void (*)(void))convert_mixed, METH_FASTCALL, convert_mixed_doc},
+    {"convert_text", (PyCFunction)(void (*)(void))convert_text, METH_FASTCALL, convert_text_doc},
     {"retain_freed_memory", retain_freed_memory, METH_O, retain_freed_memory_doc},
     {"element_end", (PyCFunction)(void (*)(void))element_end, METH_FASTCALL, element_end_doc},
     {NULL, NULL, 0, NULL},

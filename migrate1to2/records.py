@@ -17,7 +17,7 @@ from msgspec import Raw
 
 from .envelope import convert_at
 from .errors import ConversionError, InvalidJSONError, MigrateError
-from .rawjson import check_utf8, fast_chunk
+from .rawjson import MixedChunk, check_utf8, fast_chunk, mixed_chunk
 from .rawjson import fast_convert as fast_record
 from .version import Version
 
@@ -185,11 +185,51 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
     """
     target = settings.target
     pointer = settings.payload_path
-    if not pointer and len(chunk) <= settings.max_record_bytes:
+    if pointer:
+        return _convert_each(chunk, first_line, source, settings)
+    if mixed_chunk is not None:
+        return _convert_mixed(mixed_chunk, chunk, first_line, source, settings)
+    if not chunk.strip(_JSON_WS):  # blank lines only: nothing to look at line by line
+        return Converted(lines=chunk.count(b"\n"))
+    if len(chunk) <= settings.max_record_bytes:
         done = fast_chunk(chunk, target)
         if done is not None:
             return Converted(done[0], Counts(records=done[1], converted=done[1]), lines=done[2])
     return _convert_each(chunk, first_line, source, settings)
+
+
+def _convert_mixed(mixed: MixedChunk, chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
+    """:func:`convert_lines` in C, but for the records it leaves to Python: only those go one by one.
+
+    The C code converts or passes through every plain, compact record (bytes: without the GIL) and
+    lists the others with the place their output goes; each is converted here by
+    :func:`_convert_each`, as it would be in a chunk of its own, and spliced in.
+    """
+    output, converted, unchanged, newlines, declined = mixed(chunk, settings.target is Version.V2,
+                                                             settings.max_record_bytes)
+    counts = Counts(records=converted + unchanged, converted=converted, unchanged=unchanged)
+    if not declined:
+        return Converted(output, counts, lines=newlines)
+    view = memoryview(output)
+    pieces: list[bytes | memoryview] = []
+    rejects: list[Reject] = []
+    python = Counts()  # the declined records'
+    done = 0
+    for line, start, end, at, converted_before, unchanged_before in declined:
+        pieces.append(view[done:at])
+        done = at
+        part = _convert_each(chunk[start:end], first_line + line, source, settings)
+        python.add(part.counts)
+        rejects.extend(part.rejects)
+        if part.stopped:  # only what came before the reject
+            python.records += converted_before + unchanged_before
+            python.converted += converted_before
+            python.unchanged += unchanged_before
+            return Converted(b"".join(pieces), python, rejects, stopped=True, lines=newlines)
+        pieces.append(part.output)
+    pieces.append(view[done:])
+    counts.add(python)
+    return Converted(b"".join(pieces), counts, rejects, lines=newlines)
 
 
 def _convert_each(chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
