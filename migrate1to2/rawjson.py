@@ -284,8 +284,8 @@ def fast_convert(text: bytes, target: Version, *, utf8_checked: bool = False) ->
     if b"\n" in text:
         return None
     if _text is not None and type(text) is bytes:
-        done = _text(text, target is Version.V2)
-        return done if done is not text else None
+        record = _text(text, target is Version.V2)
+        return record if record is not text else None
     done = fast_chunk(text, target, utf8_checked=utf8_checked)
     return done[0][:-1] if done is not None else None
 
