@@ -86,13 +86,29 @@ static int utf8_length(ptr p, ptr end) {
 }
 
 /* p is at an opening quote: the end of the string, or NULL. *escaped is set when it holds a backslash. */
-static ptr scan_string(ptr p, ptr end, int *escaped) {
+static inline __attribute__((always_inline)) ptr scan_string(ptr p, ptr end, int *escaped) {
     p++;
     for (;;) {
-        /* Eight bytes at a time, up to the first quote, backslash, control or non-ASCII byte. The
-         * borrows of the subtractions only run upwards from a byte that is one of those, so the
-         * lowest flag set is exact (flags above it may be spurious, and are not looked at). */
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Up to the first quote, backslash, control or non-ASCII byte, many bytes at a time. */
+#ifdef __SSE2__
+        /* Sixteen at a time (SSE2 is part of x86-64): as signed bytes, both the control characters
+         * and the non-ASCII bytes (0x80 and up, negative) are below 0x20. */
+        const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+        while (end - p >= 16) {
+            __m128i block = _mm_loadu_si128((const __m128i *)p);
+            __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
+                                           _mm_cmplt_epi8(block, space));
+            int mask = _mm_movemask_epi8(special);
+            if (mask) {
+                p += __builtin_ctz((unsigned)mask);
+                break;
+            }
+            p += 16;
+        }
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Elsewhere eight at a time, in a 64-bit word. The borrows of the subtractions only run
+         * upwards from a byte that is one of those, so the lowest flag set is exact (flags above it
+         * may be spurious, and are not looked at). */
         while (end - p >= 8) {
             uint64_t word;
             memcpy(&word, p, 8);
@@ -144,9 +160,14 @@ static ptr scan_string(ptr p, ptr end, int *escaped) {
     }
 }
 
-static ptr skip_ws(ptr p, ptr end) {
+static ptr skip_ws_slow(ptr p, ptr end) {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
     return p;
+}
+
+/* Past any whitespace at p; compact text (the common case) costs one comparison. */
+static inline ptr skip_ws(ptr p, ptr end) {
+    return (p < end && *p <= ' ') ? skip_ws_slow(p, end) : p;
 }
 
 static ptr scan_digits(ptr p, ptr end) {
@@ -175,52 +196,71 @@ static ptr scan_literal(ptr p, ptr end, const char *word, Py_ssize_t length) {
     return (end - p >= length && memcmp(p, word, (size_t)length) == 0) ? p + length : NULL;
 }
 
-/* The end of the (strictly valid) JSON value at p, whitespace allowed inside it; NULL otherwise. */
+/* The end of the (strictly valid) JSON value at p, whitespace allowed inside it; NULL otherwise.
+ * ``depth`` containers are open around it already. A loop with a stack of the open containers' closing
+ * brackets rather than a recursion: values are small and many, and a call for each costs. */
 static ptr skip_value(ptr p, ptr end, int depth) {
-    if (p >= end) return NULL;
+    unsigned char closers[MAX_DEPTH];
+    int open = 0;
     int escaped = 0;
+value:
+    if (p >= end) return NULL;
     switch (*p) {
     case '"':
-        return scan_string(p, end, &escaped);
+        if (!(p = scan_string(p, end, &escaped))) return NULL;
+        break;
     case '{':
-        if (depth >= MAX_DEPTH) return NULL;
+        if (depth + open >= MAX_DEPTH) return NULL;
         p = skip_ws(p + 1, end);
-        if (p < end && *p == '}') return p + 1;
-        for (;;) {
-            if (p >= end || *p != '"') return NULL;
-            if (!(p = scan_string(p, end, &escaped))) return NULL;
-            p = skip_ws(p, end);
-            if (p >= end || *p != ':') return NULL;
-            p = skip_ws(p + 1, end);
-            if (!(p = skip_value(p, end, depth + 1))) return NULL;
-            p = skip_ws(p, end);
-            if (p >= end) return NULL;
-            if (*p == '}') return p + 1;
-            if (*p != ',') return NULL;
-            p = skip_ws(p + 1, end);
+        if (p < end && *p == '}') {
+            p++;
+            break;
         }
+        closers[open++] = '}';
+        goto key;
     case '[':
-        if (depth >= MAX_DEPTH) return NULL;
+        if (depth + open >= MAX_DEPTH) return NULL;
         p = skip_ws(p + 1, end);
-        if (p < end && *p == ']') return p + 1;
-        for (;;) {
-            if (!(p = skip_value(p, end, depth + 1))) return NULL;
-            p = skip_ws(p, end);
-            if (p >= end) return NULL;
-            if (*p == ']') return p + 1;
-            if (*p != ',') return NULL;
-            p = skip_ws(p + 1, end);
+        if (p < end && *p == ']') {
+            p++;
+            break;
         }
+        closers[open++] = ']';
+        goto value;
     case 't':
-        return scan_literal(p, end, "true", 4);
+        if (!(p = scan_literal(p, end, "true", 4))) return NULL;
+        break;
     case 'f':
-        return scan_literal(p, end, "false", 5);
+        if (!(p = scan_literal(p, end, "false", 5))) return NULL;
+        break;
     case 'n':
-        return scan_literal(p, end, "null", 4);
+        if (!(p = scan_literal(p, end, "null", 4))) return NULL;
+        break;
     default:
-        if (*p == '-' || (*p >= '0' && *p <= '9')) return scan_number(p, end);
-        return NULL;
+        if (!(*p == '-' || (*p >= '0' && *p <= '9')) || !(p = scan_number(p, end))) return NULL;
+        break;
     }
+    /* After a value: the end, or a comma and the next member or element, or a closing bracket. */
+    while (open > 0) {
+        p = skip_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == ',') {
+            p = skip_ws(p + 1, end);
+            if (closers[open - 1] == '}') goto key;
+            goto value;
+        }
+        if (*p != closers[open - 1]) return NULL;
+        p++;
+        open--;
+    }
+    return p;
+key:  /* a member: "key" : value */
+    if (p >= end || *p != '"') return NULL;
+    if (!(p = scan_string(p, end, &escaped))) return NULL;
+    p = skip_ws(p, end);
+    if (p >= end || *p != ':') return NULL;
+    p = skip_ws(p + 1, end);
+    goto value;
 }
 
 /* The members of the compact object at p (keys without escapes); the end of the object, or NULL. */
@@ -435,11 +475,15 @@ static unsigned char *convert_all(ptr start, ptr end, run *r, unsigned char *out
 static Py_ssize_t count_newlines(ptr p, ptr end) {
     Py_ssize_t count = 0;
 #ifdef __SSE2__
-    const __m128i newline = _mm_set1_epi8('\n');
+    /* Sixteen bytes at a time: each lane counts its newlines (a match is -1, subtracted) for up to
+     * 255 blocks, then the lanes are summed (psadbw). */
+    const __m128i newline = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
     while (end - p >= 16) {
-        __m128i block = _mm_loadu_si128((const __m128i *)p);
-        count += __builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, newline)));
-        p += 16;
+        __m128i lanes = zero;
+        for (int blocks = 0; blocks < 255 && end - p >= 16; blocks++, p += 16)
+            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), newline));
+        __m128i sums = _mm_sad_epu8(lanes, zero);
+        count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
     }
 #endif
     for (; p < end; p++) count += *p == '\n';
