@@ -411,6 +411,15 @@ typedef struct {
     declined *declined;    /* malloc'd, grown as needed */
     Py_ssize_t ndeclined, capacity;
     int no_memory;
+    /* With a callback, a declined record is converted at once: the GIL is taken back (``saved``, when
+     * it was let go), the callback returns the record's output, written in place (the output object
+     * grows when it must), or None to stop there. */
+    PyObject *callback;
+    PyThreadState *saved;
+    PyObject *result;      /* the output bytes object, and where it starts and ends */
+    unsigned char *out_start, *out_end;
+    Py_ssize_t newlines;   /* in the whole chunk */
+    int failed, stopped;
 } run;
 
 /* Whether [p, end) holds only JSON whitespace other than newlines: a blank line, not a record. */
@@ -440,10 +449,52 @@ static int decline(run *r, Py_ssize_t line, Py_ssize_t start, Py_ssize_t end, Py
     return 1;
 }
 
-/* Every line of [start, end) into out: the output's end, or NULL (all-or-nothing mode, or no memory). */
-static unsigned char *convert_all(ptr start, ptr end, run *r, unsigned char *out_start) {
+/* The output a per-line bound allows for the lines of [p, end), of which ``newlines`` end with a newline. */
+static Py_ssize_t room(const run *r, Py_ssize_t length, Py_ssize_t newlines) {
+    return length + (newlines + 1) * (r->d->wrapped_length + 8);
+}
+
+/* Give the declined record on ``line``, [start + from, start + to), to the callback and write what it
+ * returns at *out_p. 1: go on; 0: stop here; -1: an exception is set. */
+static int call_back(run *r, ptr start, ptr end, Py_ssize_t line, Py_ssize_t from, Py_ssize_t to,
+                     unsigned char **out_p) {
+    if (r->saved) PyEval_RestoreThread(r->saved);
+    int status = 1;
+    PyObject *piece = PyObject_CallFunction(r->callback, "nnnnn", line, from, to, r->converted, r->unchanged);
+    if (!piece) {
+        status = -1;
+    } else if (piece == Py_None) {
+        status = 0;
+    } else if (!PyBytes_Check(piece)) {
+        PyErr_SetString(PyExc_TypeError, "the callback of convert_mixed returns bytes or None");
+        status = -1;
+    } else {
+        Py_ssize_t length = PyBytes_GET_SIZE(piece);
+        Py_ssize_t used = *out_p - r->out_start;
+        /* Room for this output and for what the rest of the chunk may give. */
+        ptr rest = start + to + (start + to < end);
+        Py_ssize_t need = used + length + room(r, end - rest, r->newlines - line - 1);
+        if (need > r->out_end - r->out_start) {
+            if (_PyBytes_Resize(&r->result, need) < 0) {
+                status = -1;
+            } else {
+                r->out_start = (unsigned char *)PyBytes_AS_STRING(r->result);
+                r->out_end = r->out_start + need;
+                *out_p = r->out_start + used;
+            }
+        }
+        if (status == 1) *out_p = put(*out_p, (ptr)PyBytes_AS_STRING(piece), length);
+    }
+    Py_XDECREF(piece);
+    if (r->saved) r->saved = PyEval_SaveThread();
+    return status;
+}
+
+/* Every line of [start, end) into r's output: the output's end, or NULL (all-or-nothing mode, no memory,
+ * or an exception from the callback). */
+static unsigned char *convert_all(ptr start, ptr end, run *r) {
     member root[MAX_MEMBERS], inner[MAX_MEMBERS];
-    unsigned char *out = out_start;
+    unsigned char *out = r->out_start;
     Py_ssize_t line = 0;
     ptr p = start;
     while (p < end) {
@@ -464,7 +515,21 @@ static unsigned char *convert_all(ptr start, ptr end, run *r, unsigned char *out
         if (kind == CONVERTED) r->converted++;
         else if (kind == UNCHANGED) r->unchanged++;
         if (kind != CONVERTED && kind != -1 && !r->mixed) return NULL;
-        if (kind == DECLINED && !decline(r, line, p - start, line_end - start, out - out_start)) return NULL;
+        if (kind == DECLINED) {
+            if (r->callback) {
+                int status = call_back(r, start, end, line, p - start, line_end - start, &out);
+                if (status < 0) {
+                    r->failed = 1;
+                    return NULL;
+                }
+                if (status == 0) {
+                    r->stopped = 1;
+                    return out;
+                }
+            } else if (!decline(r, line, p - start, line_end - start, out - r->out_start)) {
+                return NULL;
+            }
+        }
         p = line_end + 1;
         line++;
     }
@@ -490,41 +555,45 @@ static Py_ssize_t count_newlines(ptr p, ptr end) {
     return count;
 }
 
-/* Convert the chunk in args (a buffer, then whether to 2.0); the output bytes, or NULL with *none set
- * when the answer is None (nothing converted in all-or-nothing mode) or with an exception. */
+/* Convert the chunk in ``view``; the output bytes, or NULL with *none set when the answer is None
+ * (nothing converted in all-or-nothing mode), else with an exception. */
 static PyObject *convert_buffer(Py_buffer *view, run *r, Py_ssize_t *newlines, int *none) {
     ptr start = (ptr)view->buf;
     ptr end = start + view->len;
     *none = 0;
     /* Each record grows by at most the container's new name, its braces, one comma and the newline. */
-    *newlines = count_newlines(start, end);
+    *newlines = r->newlines = count_newlines(start, end);
     if (*newlines >= (PY_SSIZE_T_MAX - view->len) / (r->d->wrapped_length + 8) - 1) {
         PyErr_SetString(PyExc_OverflowError, "chunk too large");
         return NULL;
     }
-    Py_ssize_t capacity = view->len + (*newlines + 1) * (r->d->wrapped_length + 8);
-    PyObject *result = PyBytes_FromStringAndSize(NULL, capacity);
-    if (!result) return NULL;
-    unsigned char *out_start = (unsigned char *)PyBytes_AS_STRING(result);
+    Py_ssize_t capacity = room(r, view->len, *newlines);
+    r->result = PyBytes_FromStringAndSize(NULL, capacity);
+    if (!r->result) return NULL;
+    r->out_start = (unsigned char *)PyBytes_AS_STRING(r->result);
+    r->out_end = r->out_start + capacity;
     unsigned char *out_end;
     if (view->readonly) {  /* bytes: no other thread can change them (and so the newline count) meanwhile */
-        Py_BEGIN_ALLOW_THREADS
-        out_end = convert_all(start, end, r, out_start);
-        Py_END_ALLOW_THREADS
+        r->saved = PyEval_SaveThread();
+        out_end = convert_all(start, end, r);
+        PyEval_RestoreThread(r->saved);
+        r->saved = NULL;
     } else {
-        out_end = convert_all(start, end, r, out_start);
+        out_end = convert_all(start, end, r);
     }
-    if (r->no_memory) {
-        Py_DECREF(result);
-        PyErr_NoMemory();
+    if (r->failed || r->no_memory) {
+        Py_CLEAR(r->result);
+        if (r->no_memory) PyErr_NoMemory();
         return NULL;
     }
     if (!out_end) {
-        Py_DECREF(result);
+        Py_CLEAR(r->result);
         *none = 1;
         return NULL;
     }
-    if (_PyBytes_Resize(&result, (Py_ssize_t)(out_end - out_start)) < 0) return NULL;
+    if (_PyBytes_Resize(&r->result, (Py_ssize_t)(out_end - r->out_start)) < 0) return NULL;
+    PyObject *result = r->result;
+    r->result = NULL;
     return result;
 }
 
@@ -567,23 +636,34 @@ static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize
 }
 
 PyDoc_STRVAR(convert_mixed_doc,
-"convert_mixed(chunk, to_v2, limit, /)\n--\n\n"
+"convert_mixed(chunk, to_v2, limit, callback=None, /)\n--\n\n"
 "Convert the NDJSON records of ``chunk`` that the C code can (1.0 to 2.0 when ``to_v2``, else\n"
 "2.0 to 1.0), pass through those already in the target version (or reading the same in both),\n"
 "and skip blank lines. Returns ``(output, converted, unchanged, newlines, declined)``: ``declined``\n"
 "lists, in order, the records left to Python (not plain and compact, invalid, an error, longer\n"
 "than ``limit``) as ``(line, start, end, at, converted, unchanged)``: the record's line (from 0),\n"
 "its bytes ``chunk[start:end]`` (without the newline), where its output goes in ``output``, and\n"
-"how many records the C code converted and passed through before it.");
+"how many records the C code converted and passed through before it.\n\n"
+"With a ``callback`` (``chunk`` must then be bytes), each such record is given to it at once as\n"
+"``callback(line, start, end, converted, unchanged)``; it returns the record's output (bytes,\n"
+"written in its place) or None to stop there, and ``declined`` is empty.");
 
 static PyObject *convert_mixed(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "convert_mixed takes exactly 3 arguments");
+    if (nargs != 3 && nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "convert_mixed takes 3 or 4 arguments");
         return NULL;
     }
     run r = {0};
     r.mixed = 1;
+    if (nargs == 4 && args[3] != Py_None) {
+        /* the callback runs Python code while the chunk is read: it must not be able to change */
+        if (!PyBytes_Check(args[0])) {
+            PyErr_SetString(PyExc_TypeError, "convert_mixed with a callback takes bytes");
+            return NULL;
+        }
+        r.callback = args[3];
+    }
     if (!direction_arg(args[1], &r)) return NULL;
     r.limit = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
     if (r.limit == -1 && PyErr_Occurred()) return NULL;

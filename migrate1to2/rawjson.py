@@ -245,7 +245,10 @@ _compiled: Callable[[bytes, bool], tuple[bytes, int, int] | None] | None
 element_end: Callable[[bytes, int], int] | None
 #: What the C code makes of a chunk: (output, converted, unchanged, newlines, declined), each declined
 #: record as (line from 0, start, end, where its output goes, converted before, unchanged before).
-MixedChunk = Callable[[bytes, bool, int], "tuple[bytes, int, int, int, list[tuple[int, int, int, int, int, int]]]"]
+#: With a callback, each declined record is given to it instead: (line, start, end, converted before,
+#: unchanged before) -> its output, or None to stop there.
+MixedChunk = Callable[[bytes, bool, int, Callable[[int, int, int, int, int], bytes | None] | None],
+                      "tuple[bytes, int, int, int, list[tuple[int, int, int, int, int, int]]]"]
 #: Every record of a chunk the C code can do, the others listed for Python (see ``convert_mixed``).
 mixed_chunk: MixedChunk | None
 _text: Callable[[bytes, bool], bytes | None] | None

@@ -188,7 +188,7 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
     if pointer:
         return _convert_each(chunk, first_line, source, settings)
     if mixed_chunk is not None:
-        return _convert_mixed(mixed_chunk, chunk, first_line, source, settings)
+        return _convert_mixed(mixed_chunk, bytes(chunk), first_line, source, settings)
     if not chunk.strip(_JSON_WS):  # blank lines only: nothing to look at line by line
         return Converted(lines=chunk.count(b"\n"))
     if len(chunk) <= settings.max_record_bytes:
@@ -201,35 +201,34 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
 def _convert_mixed(mixed: MixedChunk, chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
     """:func:`convert_lines` in C, but for the records it leaves to Python: only those go one by one.
 
-    The C code converts or passes through every plain, compact record (bytes: without the GIL) and
-    lists the others with the place their output goes; each is converted here by
-    :func:`_convert_each`, as it would be in a chunk of its own, and spliced in.
+    The C code converts or passes through every plain, compact record (without the GIL) and hands
+    each other one, alone, to :func:`_convert_each` (as it would be converted in a chunk of its own),
+    writing its output in its place.
     """
-    output, converted, unchanged, newlines, declined = mixed(chunk, settings.target is Version.V2,
-                                                             settings.max_record_bytes)
-    counts = Counts(records=converted + unchanged, converted=converted, unchanged=unchanged)
-    if not declined:
-        return Converted(output, counts, lines=newlines)
-    view = memoryview(output)
-    pieces: list[bytes | memoryview] = []
     rejects: list[Reject] = []
-    python = Counts()  # the declined records'
-    done = 0
-    for line, start, end, at, converted_before, unchanged_before in declined:
-        pieces.append(view[done:at])
-        done = at
+    python = Counts()  # the records done here
+    stopped = False
+
+    def odd(line: int, start: int, end: int, converted_before: int, unchanged_before: int) -> bytes | None:
+        nonlocal stopped
         part = _convert_each(chunk[start:end], first_line + line, source, settings)
         python.add(part.counts)
         rejects.extend(part.rejects)
-        if part.stopped:  # only what came before the reject
+        if part.stopped:  # only what came before the reject counts
+            stopped = True
             python.records += converted_before + unchanged_before
             python.converted += converted_before
             python.unchanged += unchanged_before
-            return Converted(b"".join(pieces), python, rejects, stopped=True, lines=newlines)
-        pieces.append(part.output)
-    pieces.append(view[done:])
+            return None
+        return part.output
+
+    output, converted, unchanged, newlines, _ = mixed(chunk, settings.target is Version.V2,
+                                                      settings.max_record_bytes, odd)
+    if stopped:
+        return Converted(output, python, rejects, stopped=True, lines=newlines)
+    counts = Counts(records=converted + unchanged, converted=converted, unchanged=unchanged)
     counts.add(python)
-    return Converted(b"".join(pieces), counts, rejects, lines=newlines)
+    return Converted(output, counts, rejects, lines=newlines)
 
 
 def _convert_each(chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:

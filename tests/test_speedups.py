@@ -405,3 +405,34 @@ def test_one_record_converts_as_the_python_converter_does(text: str | bytes, tar
         assert (upgrade_json if target is Version.V2 else downgrade_json)(data) == expected.output  # type: ignore[union-attr]
     except MigrateError:
         assert expected is None
+
+
+def test_the_callback_writes_each_declined_record_in_its_place() -> None:
+    chunk = GOOD + b"\n" + b"bad\r\n" + GOOD + b"\n" + b"worse"
+    seen = []
+
+    def odd(line: int, start: int, end: int, converted: int, unchanged: int) -> bytes:
+        seen.append((line, chunk[start:end], converted, unchanged))
+        return b"<" * 100_000 + b"\n"  # more than the output was sized for: it grows
+
+    output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, True, 1 << 20, odd)
+    first = b'{"event_name":"e","a":1,"context":{}}\n'
+    assert output == first + b"<" * 100_000 + b"\n" + first + b"<" * 100_000 + b"\n"
+    assert seen == [(1, b"bad\r", 1, 0), (3, b"worse", 2, 0)]
+    assert (converted, unchanged, newlines, declined) == (2, 0, 3, [])
+
+
+def test_the_callback_stops_the_chunk_or_raises() -> None:
+    chunk = GOOD + b"\nbad\n" + GOOD + b"\n"
+    output, converted, *_ = _speedups.convert_mixed(chunk, True, 1 << 20, lambda *_: None)
+    assert (output, converted) == (b'{"event_name":"e","a":1,"context":{}}\n', 1)
+
+    def fails(*_: int) -> bytes:
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError, match="from the callback"):
+        _speedups.convert_mixed(chunk, True, 1 << 20, fails)
+    with pytest.raises(TypeError, match="returns bytes or None"):
+        _speedups.convert_mixed(chunk, True, 1 << 20, lambda *_: "text")
+    with pytest.raises(TypeError, match="takes bytes"):  # a bytearray could change while Python runs
+        _speedups.convert_mixed(bytearray(chunk), True, 1 << 20, lambda *_: b"")  # type: ignore[arg-type]
