@@ -1,21 +1,25 @@
-/* The common case of the exact conversion, for whole NDJSON chunks, in one pass over the bytes.
+/* The common case of the exact conversion, for NDJSON chunks, in one pass over the bytes.
  *
- * This is an accelerator for migrate1to2.rawjson.fast_converter, with the same contract: it
- * either converts *every* record of the chunk or returns None, and then the Python code does
- * the chunk record by record (and gives every error its message and location). So this file
- * only has to be right about what it accepts, never about why something is wrong:
+ * An accelerator for the Python converter (migrate1to2.rawjson and records._convert_each), which
+ * stays the reference. Each line of a chunk is either done here or *declined*: handed to Python
+ * alone (convert_mixed's callback or its list of declined records), which converts or rejects it
+ * and gives every error its message and location. So this file only has to be right about what
+ * it does itself, never about why something is wrong:
  *
  * - every byte is validated as strict JSON (RFC 8259) and strict UTF-8, nested values too;
- * - the root and the container being opened must be compact (no whitespace between their
- *   tokens), their keys written without escapes and not duplicated, and the record must be a
- *   plain source-version record: the container present and an object, the other container
- *   absent, no reserved key inside the container;
- * - values are copied byte for byte; anything else (whitespace at those two levels, escapes
- *   in their keys, deep nesting, invalid text, ...) returns None.
+ * - the root, and the container being opened, must be compact (no whitespace between their
+ *   tokens), their keys written without escapes and not duplicated;
+ * - the spec's version detection decides: a record in the source version (1.0 with or without
+ *   ``properties`` when upgrading) is converted, values copied byte for byte; one already in the
+ *   target version, or reading the same in both ({} or only ``event_name``), is written as it is;
+ *   an ambiguous record, a collision, and anything else (whitespace at those two levels, escapes
+ *   in their keys, deep nesting, invalid text, a line over the size limit) is declined;
+ * - blank lines are skipped, a CR before a newline dropped (the output has LF line ends).
  *
- * The output for what it accepts is, byte for byte, what fast_converter makes (tests compare
- * the two on generated and random input). No Python object is touched while the GIL is
- * released.
+ * convert_chunk keeps the older all-or-nothing contract (every record converted, or None), used
+ * for arrays; convert_text does one record (upgrade_json). What this file outputs is, byte for
+ * byte, what the Python converter makes of the same records (tests compare the two on generated,
+ * mixed, damaged and random input). No Python object is touched while the GIL is released.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
