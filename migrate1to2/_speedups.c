@@ -454,8 +454,44 @@ static int decline(run *r, Py_ssize_t line, Py_ssize_t start, Py_ssize_t end, Py
 }
 
 /* The output a per-line bound allows for the lines of [p, end), of which ``newlines`` end with a newline. */
-static Py_ssize_t room(const run *r, Py_ssize_t length, Py_ssize_t newlines) {
-    return length + (newlines + 1) * (r->d->wrapped_length + 8);
+/* The newlines in [p, end). */
+static Py_ssize_t count_newlines(ptr p, ptr end) {
+    Py_ssize_t count = 0;
+#ifdef __SSE2__
+    /* Sixteen bytes at a time: each lane counts its newlines (a match is -1, subtracted) for up to
+     * 255 blocks, then the lanes are summed (psadbw). */
+    const __m128i newline = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    while (end - p >= 16) {
+        __m128i lanes = zero;
+        for (int blocks = 0; blocks < 255 && end - p >= 16; blocks++, p += 16)
+            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), newline));
+        __m128i sums = _mm_sad_epu8(lanes, zero);
+        count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+    }
+#endif
+    for (; p < end; p++) count += *p == '\n';
+    return count;
+}
+
+/* The most a record of n bytes may become: the container's new name, its braces, a comma, the newline. */
+#define AT_MOST(r, n) ((n) + (r)->d->wrapped_length + 8)
+
+/* Make room for ``more`` bytes at *out_p, growing the output object (the GIL is taken for that, when it
+ * was let go). 0, with an exception set, when there is no memory. */
+static int make_room(run *r, unsigned char **out_p, Py_ssize_t more, Py_ssize_t rest) {
+    Py_ssize_t used = *out_p - r->out_start;
+    if (r->out_end - *out_p >= more) return 1;
+    Py_ssize_t capacity = r->out_end - r->out_start;
+    Py_ssize_t need = used + more + rest + rest / 2;  /* the rest of the input may grow this much too */
+    if (need < 2 * capacity) need = 2 * capacity;
+    if (r->saved) PyEval_RestoreThread(r->saved);
+    int done = _PyBytes_Resize(&r->result, need) == 0;
+    if (r->saved) r->saved = PyEval_SaveThread();
+    if (!done) return 0;
+    r->out_start = (unsigned char *)PyBytes_AS_STRING(r->result);
+    r->out_end = r->out_start + need;
+    *out_p = r->out_start + used;
+    return 1;
 }
 
 /* Give the declined record on ``line``, [start + from, start + to), to the callback and write what it
@@ -463,6 +499,8 @@ static Py_ssize_t room(const run *r, Py_ssize_t length, Py_ssize_t newlines) {
 static int call_back(run *r, ptr start, ptr end, Py_ssize_t line, Py_ssize_t from, Py_ssize_t to,
                      unsigned char **out_p) {
     if (r->saved) PyEval_RestoreThread(r->saved);
+    PyThreadState *saved = r->saved;
+    r->saved = NULL;  /* make_room below runs with the GIL */
     int status = 1;
     PyObject *piece = PyObject_CallFunction(r->callback, "nnnnn", line, from, to, r->converted, r->unchanged);
     if (!piece) {
@@ -474,23 +512,13 @@ static int call_back(run *r, ptr start, ptr end, Py_ssize_t line, Py_ssize_t fro
         status = -1;
     } else {
         Py_ssize_t length = PyBytes_GET_SIZE(piece);
-        Py_ssize_t used = *out_p - r->out_start;
-        /* Room for this output and for what the rest of the chunk may give. */
-        ptr rest = start + to + (start + to < end);
-        Py_ssize_t need = used + length + room(r, end - rest, r->newlines - line - 1);
-        if (need > r->out_end - r->out_start) {
-            if (_PyBytes_Resize(&r->result, need) < 0) {
-                status = -1;
-            } else {
-                r->out_start = (unsigned char *)PyBytes_AS_STRING(r->result);
-                r->out_end = r->out_start + need;
-                *out_p = r->out_start + used;
-            }
-        }
-        if (status == 1) *out_p = put(*out_p, (ptr)PyBytes_AS_STRING(piece), length);
+        if (!make_room(r, out_p, length, end - (start + to)))
+            status = -1;
+        else
+            *out_p = put(*out_p, (ptr)PyBytes_AS_STRING(piece), length);
     }
     Py_XDECREF(piece);
-    if (r->saved) r->saved = PyEval_SaveThread();
+    if (saved) r->saved = PyEval_SaveThread();
     return status;
 }
 
@@ -512,6 +540,10 @@ static unsigned char *convert_all(ptr start, ptr end, run *r) {
         ptr text_end = line_end;
         if (text_end[-1] == '\r') text_end--;  /* CRLF: the output has LF line ends */
         int kind = DECLINED;
+        if (!make_room(r, &out, AT_MOST(r, text_end - p), end - line_end)) {
+            r->no_memory = 1;
+            return NULL;
+        }
         if (text_end - p <= r->limit) {
             if (*p == '{') kind = convert_record(p, text_end, r->d, r->to_v2, &out, root, inner);
             else if (r->mixed && blank(p, text_end)) kind = -1;  /* all-or-nothing: not the common case */
@@ -526,8 +558,9 @@ static unsigned char *convert_all(ptr start, ptr end, run *r) {
                     r->failed = 1;
                     return NULL;
                 }
-                if (status == 0) {
+                if (status == 0) {  /* the newlines of the whole chunk are still counted */
                     r->stopped = 1;
+                    r->newlines = line + count_newlines(p, end);
                     return out;
                 }
             } else if (!decline(r, line, p - start, line_end - start, out - r->out_start)) {
@@ -537,26 +570,8 @@ static unsigned char *convert_all(ptr start, ptr end, run *r) {
         p = line_end + 1;
         line++;
     }
+    r->newlines = end > start && end[-1] != '\n' ? line - 1 : line;
     return out;
-}
-
-/* The newlines in [p, end). */
-static Py_ssize_t count_newlines(ptr p, ptr end) {
-    Py_ssize_t count = 0;
-#ifdef __SSE2__
-    /* Sixteen bytes at a time: each lane counts its newlines (a match is -1, subtracted) for up to
-     * 255 blocks, then the lanes are summed (psadbw). */
-    const __m128i newline = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-    while (end - p >= 16) {
-        __m128i lanes = zero;
-        for (int blocks = 0; blocks < 255 && end - p >= 16; blocks++, p += 16)
-            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), newline));
-        __m128i sums = _mm_sad_epu8(lanes, zero);
-        count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
-    }
-#endif
-    for (; p < end; p++) count += *p == '\n';
-    return count;
 }
 
 /* Convert the chunk in ``view``; the output bytes, or NULL with *none set when the answer is None
@@ -565,19 +580,16 @@ static PyObject *convert_buffer(Py_buffer *view, run *r, Py_ssize_t *newlines, i
     ptr start = (ptr)view->buf;
     ptr end = start + view->len;
     *none = 0;
-    /* Each record grows by at most the container's new name, its braces, one comma and the newline. */
-    *newlines = r->newlines = count_newlines(start, end);
-    if (*newlines >= (PY_SSIZE_T_MAX - view->len) / (r->d->wrapped_length + 8) - 1) {
-        PyErr_SetString(PyExc_OverflowError, "chunk too large");
-        return NULL;
-    }
-    Py_ssize_t capacity = room(r, view->len, *newlines);
+    /* Room for records a quarter longer than they are (records of about 70 bytes or more grow less),
+     * the output growing as it must for smaller ones (see make_room). */
+    if (view->len > PY_SSIZE_T_MAX / 2) return PyErr_NoMemory();
+    Py_ssize_t capacity = view->len + view->len / 4 + 64;
     r->result = PyBytes_FromStringAndSize(NULL, capacity);
     if (!r->result) return NULL;
     r->out_start = (unsigned char *)PyBytes_AS_STRING(r->result);
     r->out_end = r->out_start + capacity;
     unsigned char *out_end;
-    if (view->readonly) {  /* bytes: no other thread can change them (and so the newline count) meanwhile */
+    if (view->readonly) {  /* bytes: no other thread can change them meanwhile */
         r->saved = PyEval_SaveThread();
         out_end = convert_all(start, end, r);
         PyEval_RestoreThread(r->saved);
@@ -585,9 +597,10 @@ static PyObject *convert_buffer(Py_buffer *view, run *r, Py_ssize_t *newlines, i
     } else {
         out_end = convert_all(start, end, r);
     }
+    *newlines = r->newlines;
     if (r->failed || r->no_memory) {
         Py_CLEAR(r->result);
-        if (r->no_memory) PyErr_NoMemory();
+        if (r->no_memory && !PyErr_Occurred()) PyErr_NoMemory();
         return NULL;
     }
     if (!out_end) {

@@ -436,3 +436,15 @@ def test_the_callback_stops_the_chunk_or_raises() -> None:
         _speedups.convert_mixed(chunk, True, 1 << 20, lambda *_: "text")
     with pytest.raises(TypeError, match="takes bytes"):  # a bytearray could change while Python runs
         _speedups.convert_mixed(bytearray(chunk), True, 1 << 20, lambda *_: b"")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("line", [b'{"a":1}', b"{}", b'{"properties":{}}', b'{"a":1}\r'], ids=repr)
+def test_small_records_grow_the_output_as_they_must(line: bytes) -> None:
+    """The output is sized for records of about 70 bytes and more; smaller ones grow it on the way."""
+    chunk = (line + b"\n") * 50_000 + b"x\n" + (line + b"\n") * 50_000 + line
+    output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, True, 1 << 20)
+    assert newlines == 100_001 and [entry[0] for entry in declined] == [50_000]
+    done = check_mixed(chunk, Version.V2, stop=False)
+    assert done.output == output and done.counts.records == 100_002
+    stopped = check_mixed(chunk, Version.V2, stop=True)
+    assert stopped.stopped and stopped.lines == 100_001 and stopped.counts.records == 50_001
