@@ -443,7 +443,7 @@ def test_small_records_grow_the_output_as_they_must(line: bytes) -> None:
     """The output is sized for records of about 70 bytes and more; smaller ones grow it on the way."""
     chunk = (line + b"\n") * 50_000 + b"x\n" + (line + b"\n") * 50_000 + line
     output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, True, 1 << 20)
-    assert newlines == 100_001 and [entry[0] for entry in declined] == [50_000]
+    assert converted + unchanged == 100_001 and newlines == 100_001 and [entry[0] for entry in declined] == [50_000]
     done = check_mixed(chunk, Version.V2, stop=False)
     assert done.output == output and done.counts.records == 100_002
     stopped = check_mixed(chunk, Version.V2, stop=True)
