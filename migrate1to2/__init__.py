@@ -4,12 +4,15 @@ The conversion is pure: functions on dicts (:func:`upgrade`, :func:`downgrade`,
 :func:`detect_version`) and on JSON text (:func:`upgrade_json`,
 :func:`downgrade_json`, which copy every value byte for byte), with no I/O and no
 printing. The audit (:func:`audit_payload` on a dict, :func:`audit_paths`, which
-reads the files and folders it is given) is loaded on first use. Importing the
+reads the files and folders it is given) is loaded on first use. :func:`convert_chunk`
+converts NDJSON held in memory (any buffer) as the command line converts a file, and
+:mod:`migrate1to2.arrow` (extra ``arrow``) converts Arrow string and binary arrays. Importing the
 package does not import the command line.
 """
 
 from typing import TYPE_CHECKING, Any
 
+from .chunks import ChunkResult, Counts, Reject, convert_chunk
 from .errors import (
     AmbiguousVersionError,
     CollisionError,
@@ -44,8 +47,10 @@ __all__ = [
     "RESERVED",
     "AmbiguousVersionError",
     "AuditReport",
+    "ChunkResult",
     "CollisionError",
     "ConversionError",
+    "Counts",
     "DuplicateKeyError",
     "Finding",
     "InputError",
@@ -54,11 +59,13 @@ __all__ = [
     "MigrateError",
     "NotAnObjectError",
     "PayloadStats",
+    "Reject",
     "Severity",
     "Version",
     "__version__",
     "audit_paths",
     "audit_payload",
+    "convert_chunk",
     "convert_json",
     "detect_version",
     "downgrade",

@@ -831,12 +831,224 @@ static PyObject *retain_freed_memory(PyObject *module, PyObject *arg) {
 #endif
 }
 
+/* ---- Arrow arrays: convert_offsets --------------------------------------------------------------
+ *
+ * One record per row of an Arrow string or binary array (migrate1to2.arrow), read in place from the
+ * array's data, offsets (32 or 64 bits) and validity buffers, with the per-record converter above;
+ * the output is written as Arrow buffers directly: data, offsets of the same width, validity (a
+ * converted or unchanged row is valid; a null or rejected one is null) and one status byte per row.
+ * A row is one record whatever it holds (newlines included): a row the C code declines goes, alone,
+ * to the callback. Separate from the NDJSON path: nothing above is changed for it. */
+
+enum { ROW_NULL = 0, ROW_CONVERTED = 1, ROW_UNCHANGED = 2, ROW_REJECTED = 3 };
+
+static Py_ssize_t offset_at(ptr offsets, int wide, Py_ssize_t i) {
+    if (wide) {
+        int64_t v;
+        memcpy(&v, offsets + 8 * i, 8);
+        return (Py_ssize_t)v;
+    }
+    int32_t v;
+    memcpy(&v, offsets + 4 * i, 4);
+    return (Py_ssize_t)v;
+}
+
+static void set_offset(unsigned char *offsets, int wide, Py_ssize_t i, Py_ssize_t value) {
+    if (wide) {
+        int64_t v = (int64_t)value;
+        memcpy(offsets + 8 * i, &v, 8);
+    } else {
+        int32_t v = (int32_t)value;
+        memcpy(offsets + 4 * i, &v, 4);
+    }
+}
+
+/* Give the row [s, e) of the data to the callback, which returns (status, output bytes or None), and
+ * write the output at *out_p. 1: done; 0: an exception is set. */
+static int row_back(run *r, Py_ssize_t row, Py_ssize_t s, Py_ssize_t e, Py_ssize_t rest,
+                    unsigned char **out_p, unsigned char *status) {
+    if (r->saved) PyEval_RestoreThread(r->saved);
+    PyThreadState *saved = r->saved;
+    r->saved = NULL;  /* make_room below runs with the GIL */
+    int ok = 0;
+    PyObject *answer = PyObject_CallFunction(r->callback, "nnn", row, s, e);
+    if (answer) {
+        long code = -1;
+        PyObject *piece = NULL;
+        if (PyTuple_Check(answer) && PyTuple_GET_SIZE(answer) == 2) {
+            code = PyLong_AsLong(PyTuple_GET_ITEM(answer, 0));
+            piece = PyTuple_GET_ITEM(answer, 1);
+        }
+        if (code == -1 && PyErr_Occurred()) {
+            /* the error is set */
+        } else if (code == ROW_REJECTED && piece == Py_None) {
+            *status = ROW_REJECTED;
+            ok = 1;
+        } else if ((code == ROW_CONVERTED || code == ROW_UNCHANGED) && piece && PyBytes_Check(piece)) {
+            Py_ssize_t length = PyBytes_GET_SIZE(piece);
+            if (make_room(r, out_p, length, rest)) {
+                *out_p = put(*out_p, (ptr)PyBytes_AS_STRING(piece), length);
+                *status = (unsigned char)code;
+                ok = 1;
+            }
+        } else {
+            PyErr_SetString(PyExc_TypeError, "the callback of convert_offsets returns (1 or 2, bytes) or (3, None)");
+        }
+    }
+    Py_XDECREF(answer);
+    if (saved) r->saved = PyEval_SaveThread();
+    return ok;
+}
+
+/* Every row into r's output (its offsets, status and validity too). 1: done; 0: r->failed (an
+ * exception is set) or r->no_memory; -1: bad offsets (row ``*bad``); -2: the output outgrows 32-bit offsets. */
+static int convert_rows(run *r, ptr data, Py_ssize_t data_len, ptr offsets, int wide, ptr validity,
+                        Py_ssize_t first, Py_ssize_t length, unsigned char *out_offsets,
+                        unsigned char *status, unsigned char *out_validity, Py_ssize_t *bad) {
+    member root[MAX_MEMBERS], inner[MAX_MEMBERS];
+    unsigned char *out = r->out_start;
+    Py_ssize_t last = offset_at(offsets, wide, first + length);
+    set_offset(out_offsets, wide, 0, 0);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_ssize_t j = first + i;
+        Py_ssize_t s = offset_at(offsets, wide, j), e = offset_at(offsets, wide, j + 1);
+        if (s < 0 || e < s || e > data_len || e > last) {
+            *bad = i;
+            return -1;
+        }
+        if (validity && !(validity[j >> 3] & (1u << (j & 7)))) {
+            status[i] = ROW_NULL;
+        } else {
+            if (!make_room(r, &out, AT_MOST(r, e - s), last - e)) {
+                r->no_memory = 1;
+                return 0;
+            }
+            int kind = DECLINED;
+            if (e > s && e - s <= r->limit && data[s] == '{') {
+                kind = convert_record(data + s, data + e, r->d, r->to_v2, &out, root, inner);
+                if (kind != DECLINED) out--;  /* a row has no newline */
+            }
+            if (kind == CONVERTED) status[i] = ROW_CONVERTED;
+            else if (kind == UNCHANGED) status[i] = ROW_UNCHANGED;
+            else if (!row_back(r, i, s, e, last - e, &out, &status[i])) {
+                r->failed = 1;
+                return 0;
+            }
+            if (status[i] != ROW_REJECTED) out_validity[i >> 3] |= (unsigned char)(1u << (i & 7));
+        }
+        Py_ssize_t written = out - r->out_start;
+        if (!wide && written > INT32_MAX) return -2;
+        set_offset(out_offsets, wide, i + 1, written);
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(convert_offsets_doc,
+"convert_offsets(data, offsets, wide, first, length, validity, to_v2, limit, callback, /)\n--\n\n"
+"Convert the rows ``first`` to ``first + length`` of an Arrow string or binary array given by its\n"
+"buffers: ``data``, ``offsets`` (int64 when ``wide``, else int32) and ``validity`` (a bitmap, or\n"
+"None: no nulls). A row the C code does not convert or pass through (not plain and compact,\n"
+"invalid, an error, longer than ``limit``) is given to ``callback(row, start, end)`` (its bytes\n"
+"are ``data[start:end]``), which returns ``(1, output)`` (converted), ``(2, output)`` (unchanged)\n"
+"or ``(3, None)`` (rejected). Returns ``(data, offsets, validity, status)`` for the output: its\n"
+"offsets have the input's width, ``validity`` has a bit per row (converted or unchanged), and\n"
+"``status`` a byte per row: 0 null, 1 converted, 2 unchanged, 3 rejected. OverflowError when the\n"
+"output does not fit 32-bit offsets; ValueError on offsets outside the data.");
+
+static PyObject *convert_offsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "convert_offsets takes exactly 9 arguments");
+        return NULL;
+    }
+    run r = {0};
+    r.mixed = 1;
+    r.callback = args[8];
+    int wide = PyObject_IsTrue(args[2]);
+    Py_ssize_t first = PyNumber_AsSsize_t(args[3], PyExc_OverflowError);
+    Py_ssize_t length = PyNumber_AsSsize_t(args[4], PyExc_OverflowError);
+    r.limit = PyNumber_AsSsize_t(args[7], PyExc_OverflowError);
+    if (wide < 0 || PyErr_Occurred() || !direction_arg(args[6], &r)) return NULL;
+    if (first < 0 || length < 0) {
+        PyErr_SetString(PyExc_ValueError, "convert_offsets: negative first or length");
+        return NULL;
+    }
+    Py_buffer data, offsets, validity = {0};
+    int has_validity = args[5] != Py_None;
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(args[1], &offsets, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (has_validity && PyObject_GetBuffer(args[5], &validity, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&offsets);
+        return NULL;
+    }
+    PyObject *out_offsets = NULL, *status = NULL, *out_validity = NULL, *answer = NULL;
+    Py_ssize_t width = wide ? 8 : 4, bad = -1;
+    if (offsets.len / width < first + length + 1 || (has_validity && validity.len * 8 < first + length)) {
+        PyErr_SetString(PyExc_ValueError, "convert_offsets: the offsets or validity buffer is too short");
+        goto done;
+    }
+    Py_ssize_t begin = offset_at((ptr)offsets.buf, wide, first), end = offset_at((ptr)offsets.buf, wide, first + length);
+    if (begin < 0 || end < begin || end > data.len) {
+        PyErr_SetString(PyExc_ValueError, "convert_offsets: offsets outside the data");
+        goto done;
+    }
+    Py_ssize_t capacity = (end - begin) + (end - begin) / 4 + 64;
+    r.result = PyBytes_FromStringAndSize(NULL, capacity);
+    out_offsets = PyBytes_FromStringAndSize(NULL, (length + 1) * width);
+    status = PyBytes_FromStringAndSize(NULL, length);
+    out_validity = PyBytes_FromStringAndSize(NULL, (length + 7) / 8);
+    if (!r.result || !out_offsets || !status || !out_validity) goto done;
+    memset(PyBytes_AS_STRING(out_validity), 0, (size_t)((length + 7) / 8));
+    r.out_start = (unsigned char *)PyBytes_AS_STRING(r.result);
+    r.out_end = r.out_start + capacity;
+    int readonly = data.readonly && offsets.readonly && (!has_validity || validity.readonly);
+    if (readonly) r.saved = PyEval_SaveThread();  /* no other thread can change the buffers meanwhile */
+    int outcome = convert_rows(&r, (ptr)data.buf, data.len, (ptr)offsets.buf, wide,
+                               has_validity ? (ptr)validity.buf : NULL, first, length,
+                               (unsigned char *)PyBytes_AS_STRING(out_offsets),
+                               (unsigned char *)PyBytes_AS_STRING(status),
+                               (unsigned char *)PyBytes_AS_STRING(out_validity), &bad);
+    if (r.saved) PyEval_RestoreThread(r.saved);
+    r.saved = NULL;
+    if (outcome == 0) {
+        if (r.no_memory && !PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    if (outcome == -1) {
+        PyErr_Format(PyExc_ValueError, "convert_offsets: the offsets of row %zd are outside the data", bad);
+        goto done;
+    }
+    if (outcome == -2) {
+        PyErr_SetString(PyExc_OverflowError, "convert_offsets: the output does not fit 32-bit offsets");
+        goto done;
+    }
+    Py_ssize_t used = offset_at((ptr)PyBytes_AS_STRING(out_offsets), wide, length);
+    if (_PyBytes_Resize(&r.result, used) < 0) goto done;
+    answer = Py_BuildValue("(NNNN)", r.result, out_offsets, out_validity, status);
+    r.result = out_offsets = out_validity = status = NULL;
+done:
+    Py_XDECREF(r.result);
+    Py_XDECREF(out_offsets);
+    Py_XDECREF(status);
+    Py_XDECREF(out_validity);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&offsets);
+    if (has_validity) PyBuffer_Release(&validity);
+    return answer;
+}
+/* ---- end of convert_offsets ------------------------------------------------------------------ */
+
 static PyMethodDef methods[] = {
     {"convert_chunk", (PyCFunction)(void (*)(void))convert_chunk, METH_FASTCALL, convert_chunk_doc},
     {"convert_mixed", (PyCFunction)(void (*)(void))convert_mixed, METH_FASTCALL, convert_mixed_doc},
     {"convert_text", (PyCFunction)(void (*)(void))convert_text, METH_FASTCALL, convert_text_doc},
     {"retain_freed_memory", retain_freed_memory, METH_O, retain_freed_memory_doc},
     {"element_end", (PyCFunction)(void (*)(void))element_end, METH_FASTCALL, element_end_doc},
+    {"convert_offsets", (PyCFunction)(void (*)(void))convert_offsets, METH_FASTCALL, convert_offsets_doc},
     {NULL, NULL, 0, NULL},
 };
 

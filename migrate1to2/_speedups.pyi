@@ -7,3 +7,15 @@ def convert_mixed(
     chunk: bytes, to_v2: bool, limit: int, callback: Callable[[int, int, int, int, int], bytes | None] | None = None, /
 ) -> tuple[bytes, int, int, int, list[tuple[int, int, int, int, int, int]]]: ...
 def convert_text(text: bytes, to_v2: bool, /) -> bytes | None: ...
+def convert_offsets(
+    data: object,
+    offsets: object,
+    wide: bool,
+    first: int,
+    length: int,
+    validity: object | None,
+    to_v2: bool,
+    limit: int,
+    callback: Callable[[int, int, int], tuple[int, bytes | None]],
+    /,
+) -> tuple[bytes, bytes, bytes, bytes]: ...
