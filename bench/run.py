@@ -24,6 +24,8 @@ are noisy: only ratios are compared):
 - in process, on one core: the compiled path converts mixed 1 MB chunks at 800 MB/s or more, and
   ``upgrade_json`` on a record of about 1 KB takes at most half the time of orjson ``loads`` +
   the mapping in Python + ``dumps`` (the per-record library row).
+- ``migrate1to2.arrow.convert_array`` on the same bytes as rows of Arrow string arrays (one per
+  1 MB chunk): at least 0.9x the speed of ``convert_chunk`` (in process, one core);
 - ``migrate1to2 audit`` of plain NDJSON (half 1.0, half 2.0, one core): at least 100 MB/s, and
   no slower than ``convert --jobs 1`` on the same file (the census keeps up with the converter).
 
@@ -260,6 +262,56 @@ def audit_rows(args: argparse.Namespace, tool: str, work: Path) -> list[Row]:
                 f"{audit_s / convert_s:.3f}x", "<= 1.0x", audit_s <= convert_s)]
 
 
+#: In process, one core: convert_array on Arrow string arrays (a row per record) against convert_chunk on
+#: the same records as 1 MB NDJSON chunks; the two alternate, each run timed on this thread's CPU time.
+ARROW_CODE = """
+import statistics, sys, time
+import pyarrow as pa
+from migrate1to2 import convert_chunk, rawjson
+from migrate1to2.arrow import convert_array
+from migrate1to2._speedups import retain_freed_memory
+assert rawjson.COMPILED, "the C accelerator is not compiled"
+retain_freed_memory(64 << 20)
+data = open(sys.argv[1], "rb").read(int(sys.argv[2]))
+data = data[: data.rfind(b"\\n") + 1]
+chunks, start = [], 0
+while start < len(data):
+    cut = data.find(b"\\n", start + (1 << 20))
+    cut = len(data) if cut < 0 else cut + 1
+    chunks.append(data[start:cut])
+    start = cut
+arrays = [pa.array(chunk.rstrip(b"\\n").split(b"\\n"), pa.string()) for chunk in chunks]
+
+def timed(run, items):
+    begin = time.thread_time()
+    for item in items:
+        run(item, "2.0")
+    return len(data) / (time.thread_time() - begin) / 1e6
+
+arrow, chunked = [], []
+for index in range(int(sys.argv[3])):
+    if index % 2:
+        arrow.append(timed(convert_array, arrays))
+        chunked.append(timed(convert_chunk, chunks))
+    else:
+        chunked.append(timed(convert_chunk, chunks))
+        arrow.append(timed(convert_array, arrays))
+print(statistics.median(arrow), statistics.median(chunked), statistics.median(a / c for a, c in zip(arrow, chunked)))
+"""
+
+
+def arrow_row(corpus: str, main_file: Path, main_size: int, repeat: int) -> Row:
+    """convert_array against convert_chunk on the same bytes (in process, one core)."""
+    done = subprocess.run([sys.executable, "-c", ARROW_CODE, str(main_file), str(min(main_size, 64 << 20)),
+                           str(max(10, repeat))], check=True, capture_output=True, text=True)
+    arrow, chunked, ratio = (float(x) for x in done.stdout.split())
+    mixed = corpus == "mixed"
+    print(f"  {corpus}: convert_array {arrow:.0f} MB/s vs convert_chunk {chunked:.0f} MB/s", file=sys.stderr)
+    return Row(f"{corpus}: in process, one core: convert_array (string rows) vs convert_chunk, same bytes",
+               f"{arrow:.0f} MB/s", f"{chunked:.0f} MB/s", f"{ratio:.3f}x",
+               ">= 0.9x" if mixed else "(0.9x on mixed)", ratio >= 0.9 if mixed else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=size, default=size("256M"),
@@ -363,6 +415,7 @@ def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> lis
                     f"{mine:.2f} µs", f"{theirs:.2f} µs", f"{mine / theirs:.3f}x",
                     "<= 0.5x" if mixed else "(0.5x on mixed)", mine / theirs <= 0.5 if mixed else None))
     print(f"  {corpus}: upgrade_json {mine:.2f} µs vs {theirs:.2f} µs", file=sys.stderr)
+    rows.append(arrow_row(corpus, main_file, main_size, repeat))
     return rows
 
 
