@@ -71,13 +71,13 @@ class ArrowResult:
     def as_struct(self, names: tuple[str, str, str] = ("payload", "status", "reason")) -> Column:
         """The three as one struct array (``status`` as plain strings), chunked as the input was:
         what a Polars ``map_batches``, a DuckDB Arrow UDF or a Spark ``mapInArrow`` returns."""
-        status = self.status.cast(pa.string())
         if isinstance(self.output, pa.ChunkedArray):
-            return pa.chunked_array([pa.StructArray.from_arrays(list(parts), list(names)) for parts in
-                                     zip(self.output.chunks, status.chunks, self.reasons.chunks, strict=True)],
-                                    pa.struct([(names[0], self.output.type), (names[1], pa.string()),
-                                               (names[2], pa.string())]))
-        return pa.StructArray.from_arrays([self.output, status, self.reasons], list(names))
+            kind = pa.struct([(names[0], self.output.type), (names[1], pa.string()), (names[2], pa.string())])
+            chunks = zip(self.output.chunks, self.status.chunks, self.reasons.chunks, strict=True)
+            return pa.chunked_array([pa.StructArray.from_arrays([output, status.cast(pa.string()), reasons],
+                                                                list(names)) for output, status, reasons in chunks],
+                                    kind)
+        return pa.StructArray.from_arrays([self.output, self.status.cast(pa.string()), self.reasons], list(names))
 
 
 def convert_array(array: Any, target: Version | str, *, max_record_bytes: int = MAX_RECORD_BYTES) -> ArrowResult:
