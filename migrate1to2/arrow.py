@@ -170,18 +170,20 @@ def _convert_python(array: pa.Array, version: Version, limit: int) -> ArrowResul
     outputs: list[bytes | None] = []
     codes = bytearray()
     reasons: dict[int, str] = {}
-    for index, value in enumerate(array):
+    kind = array.type
+    wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
+    values = array.cast(pa.large_binary() if wide else pa.binary())  # the bytes, even invalid UTF-8
+    for index, value in enumerate(values):
         text = value.as_py()
         if text is None:
             outputs.append(None)
             codes.append(_NULL)
             continue
-        code, output, reason = row(text.encode("utf-8") if isinstance(text, str) else text)
+        code, output, reason = row(text)
         outputs.append(output)
         codes.append(code)
         if reason is not None:
             reasons[index] = reason
-    kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         column = pa.array([None if o is None else o.decode("utf-8") for o in outputs], kind)
     else:

@@ -148,6 +148,15 @@ def test_invalid_utf8_in_a_string_array_is_rejected() -> None:
     assert result.status.to_pylist() == ["rejected", "converted"]
     assert "invalid UTF-8" in result.reasons[0].as_py()
     result.output.validate(full=True)
+    assert as_rows(arrow_module._convert_python(array, Version.V2, 1 << 20)) == as_rows(result)
+
+
+def test_without_the_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the C code is not compiled, convert_array takes the Python path, with the same results."""
+    array = pa.array(['{"event_name":"a","properties":{"x":1}}', None, "{bad", '{"context":{}}', "{\n}"]).slice(1)
+    compiled = as_rows(convert_array(array, "2.0"))
+    monkeypatch.setattr(arrow_module, "_convert_offsets", None)
+    assert as_rows(convert_array(array, "2.0")) == compiled
 
 
 def test_chunked_arrays_keep_their_chunks() -> None:
