@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import msgspec
-import pyarrow as pa
-import pyarrow.compute as pc
+
+try:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError as error:  # pragma: no cover - the test extra installs it
+    raise ImportError("migrate1to2.arrow needs pyarrow: pip install 'migrate1to2[arrow]'") from error
 
 from .chunks import target_version
 from .envelope import convert_at
@@ -121,6 +125,8 @@ def _convert(array: pa.Array, version: Version, limit: int) -> ArrowResult:
     wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
     if data is None:  # no row has a byte
         data = pa.py_buffer(b"")
+    if offsets is None:  # allowed for an empty array (as the C data interface may import one)
+        offsets = pa.py_buffer(bytes(8 if wide else 4))
     reasons: dict[int, str] = {}
     row = _row_converter(version, limit)
 
