@@ -231,3 +231,14 @@ def test_readme_examples_run(name: str) -> None:
     code = _readme_example(name)
     assert "convert_array" in code
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_objects_pyarrow_reads() -> None:
+    """A Polars Series (the Arrow C stream interface) or a pandas Series is read as a chunked array."""
+    import pandas as pd
+    import polars as pl
+
+    for column in (pl.Series(['{"properties":{}}', None]), pd.Series(['{"properties":{}}', None], dtype="string[pyarrow]")):
+        result = convert_array(column, "2.0")
+        assert result.status.to_pylist() == ["converted", None]
+        assert result.output.to_pylist() == ['{"context":{}}', None]
