@@ -169,7 +169,8 @@ def quick_chunk(chunk: bytes) -> tuple[list[bytes], list[Quick | None]] | None:
         return None
     if len(inners) != len(present) or len(_encode_lines(inners)) != sum(map(len, present)) + len(present):
         return None
-    devices = b"userAgent" in chunk or b'"cookies"' in chunk
+    # a device key may be written with an escape (`"c\\u006fokies"`): then every device is looked at
+    devices = b"userAgent" in chunk or b'"cookies"' in chunk or b"\\u" in chunk
     inner_of = iter(inners)
     aligned = [next(inner_of) if box is not None else None for box in boxes]
     lines = chunk.splitlines()
@@ -223,7 +224,7 @@ def compiled_chunk(chunk: bytes) -> tuple[Lines, list[Quick | None]] | None:
     judged: list[Quick | None] = list(result)
     lines = Lines(chunk, starts)
     left = judged.count(None)
-    if left * 4 > len(judged) + 4:  # mostly damage or unusual shapes: the Python census's bulk paths are faster
+    if left > _LEFT_TO_PYTHON * len(judged) + 1:  # much damage or unusual shapes: the Python census's bulk paths
         return None
     found: list[tuple[Problem, int]] = []
     problems = _problems
@@ -254,6 +255,8 @@ def compiled_chunk(chunk: bytes) -> tuple[Lines, list[Quick | None]] | None:
     return lines, judged
 
 
+#: The share of a chunk's lines left to Python past which the Python census judges the whole chunk.
+_LEFT_TO_PYTHON = 0.25
 #: Where the value of each kind of check is (see ``census`` in ``migrate1to2/_speedups.c``).
 _WHERE: tuple[tuple[str, ...], ...] = ((), _PROPERTIES, (), _CONTEXT)
 _UNKNOWN = Problem("", "", lambda: finding("", ""))
