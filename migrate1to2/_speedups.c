@@ -839,8 +839,9 @@ static PyObject *retain_freed_memory(PyObject *module, PyObject *arg) {
  * or None, and None only means "ask Python" (the Python census, then the slow path), which says
  * everything else. So this block only has to be right about the records it accepts:
  *
- * - the line (less one CR, whitespace around it allowed) is at most ``limit`` bytes (the slow path
- *   then takes its size as written: under 32 KB, no ``too-large``), strictly valid JSON and UTF-8;
+ * - the line (less one CR, whitespace around it allowed) is strictly valid JSON and UTF-8, at most
+ *   ``most`` bytes; over ``limit`` bytes (under it the slow path takes its size as written: under
+ *   32 KB, no ``too-large``) it is handed over with a size check (Python measures it);
  * - the root is an object, and so is its container (``properties`` or ``context``) if it has one:
  *   whitespace between their tokens is allowed (no finding depends on it), but not an escape in
  *   their keys nor a key twice (those the slow path must judge);
@@ -865,7 +866,8 @@ enum { C_DECLINED = 0, C_V1 = 1, C_V2 = 2, C_EITHER = 3 };
 /* A value the slow path judges that is not plainly fine: a ``user`` that is not an object, an
  * ``event_timestamp`` that is not epoch milliseconds. Python decodes it and asks the slow path's own
  * function whether it is a finding. Offsets from the start of the line. */
-enum { CHECK_USER = 0, CHECK_PROPERTIES_USER = 1, CHECK_STAMP = 2, CHECK_CONTEXT_STAMP = 3, CHECKS = 4 };
+enum { CHECK_USER = 0, CHECK_PROPERTIES_USER = 1, CHECK_STAMP = 2, CHECK_CONTEXT_STAMP = 3, CHECKS = 4,
+       CHECK_SIZE = 4 /* a record over ``limit`` bytes: Python measures it as the slow path does */ };
 
 typedef struct {
     int32_t start, end;  /* the value */
@@ -1009,7 +1011,7 @@ static int census_record(ptr p, ptr end, member *root, member *inner, member *ke
 
 /* Judge every line of [start, end) into lines (one per element of split(b"\n")), and where each starts
  * into starts (one more: where a next line would start). */
-static void census_all(ptr start, ptr end, Py_ssize_t limit, census_line *lines, int64_t *starts) {
+static void census_all(ptr start, ptr end, Py_ssize_t most, census_line *lines, int64_t *starts) {
     member root[MAX_MEMBERS], inner[MAX_MEMBERS], keys[MAX_MEMBERS];
     ptr p = start;
     for (Py_ssize_t i = 0;; i++) {
@@ -1018,7 +1020,7 @@ static void census_all(ptr start, ptr end, Py_ssize_t limit, census_line *lines,
         ptr line_end = newline ? newline : end;
         ptr text_end = line_end > p && line_end[-1] == '\r' ? line_end - 1 : line_end;
         lines[i].kind = C_DECLINED;
-        if (text_end > p && text_end - p <= limit)
+        if (text_end > p && text_end - p <= most)
             lines[i].kind = (unsigned char)census_record(p, text_end, root, inner, keys, &lines[i]);
         if (!newline) {
             starts[i + 1] = end - start + 1;
@@ -1033,23 +1035,26 @@ static void census_all(ptr start, ptr end, Py_ssize_t limit, census_line *lines,
 static PyObject *census_versions[4];
 
 PyDoc_STRVAR(census_doc,
-"census(chunk, limit, /)\n--\n\n"
+"census(chunk, limit, most, /)\n--\n\n"
 "For each element of ``chunk.split(b\"\\n\")`` (NDJSON records, a CR before the newline allowed),\n"
 "``(version, event_name, ())`` when the audit's slow path finds nothing in it but its checks\n"
-"(version ``1.0``, ``2.0`` or ``either``; the line at most ``limit`` bytes), else None: ask\n"
+"(version ``1.0``, ``2.0`` or ``either``; the line at most ``most`` bytes), else None: ask\n"
 "Python. Returns ``(judged, checks, starts)``: that list; ``(line, which, start, end, key)`` for each\n"
 "value to judge (0 the root's ``user``, 1 ``properties``' ``user``, 2 the root's ``event_timestamp``,\n"
-"3 ``context``'s; in that order for each line): its text is ``chunk[start:end]``, its key at ``key``\n"
+"3 ``context``'s; in that order for each line, after 4, the size of a line over ``limit`` bytes, its\n"
+"text the whole line): its text is ``chunk[start:end]``, its key at ``key``\n"
 "in the line; and where each line starts in ``chunk`` (int64, native order; one more at the end).");
 
 static PyObject *census(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "census takes exactly 2 arguments");
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "census takes exactly 3 arguments");
         return NULL;
     }
     Py_ssize_t limit = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
     if (limit == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t most = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (most == -1 && PyErr_Occurred()) return NULL;
     if (!census_versions[C_V1]) {
         census_versions[C_V1] = PyUnicode_InternFromString("1.0");
         census_versions[C_V2] = PyUnicode_InternFromString("2.0");
@@ -1071,10 +1076,10 @@ static PyObject *census(PyObject *module, PyObject *const *args, Py_ssize_t narg
     int64_t *offsets = (int64_t *)PyBytes_AS_STRING(starts);
     if (view.readonly) {  /* bytes: no other thread can change them meanwhile */
         Py_BEGIN_ALLOW_THREADS
-        census_all(start, end, limit, lines, offsets);
+        census_all(start, end, most, lines, offsets);
         Py_END_ALLOW_THREADS
     } else {
-        census_all(start, end, limit, lines, offsets);
+        census_all(start, end, most, lines, offsets);
     }
     /* One tuple per distinct (version, name), found by a hash of the name's text. */
     struct { const census_line *line; PyObject *tuple; } slots[CENSUS_SLOTS];
@@ -1114,6 +1119,17 @@ static PyObject *census(PyObject *module, PyObject *const *args, Py_ssize_t narg
             }
         }
         PyList_SET_ITEM(list, i, tuple);
+        Py_ssize_t length = (i + 1 < count ? offsets[i + 1] - 1 : view.len) - offsets[i];
+        if (length > 0 && start[offsets[i] + length - 1] == '\r') length--;
+        if (length > limit) {
+            PyObject *item = Py_BuildValue("(ninni)", i, CHECK_SIZE, (Py_ssize_t)offsets[i],
+                                           (Py_ssize_t)(offsets[i] + length), 0);
+            if (!item || PyList_Append(checks, item) < 0) {
+                Py_XDECREF(item);
+                goto done;
+            }
+            Py_DECREF(item);
+        }
         for (int which = 0; l->checks && which < CHECKS; which++) {
             if (!(l->checks & (1 << which))) continue;
             const census_check *c = &l->check[which];

@@ -66,7 +66,7 @@ Members = dict[str, Raw]
 Quick = tuple[str, str, Sequence[tuple[Problem, int]]]
 
 _Judged = list[tuple[str, str, tuple[()]] | None]
-_Compiled = Callable[[bytes, int], tuple[_Judged, list[tuple[int, int, int, int, int]], bytes]]
+_Compiled = Callable[[bytes, int, int], tuple[_Judged, list[tuple[int, int, int, int, int]], bytes]]
 _compiled: _Compiled | None
 try:
     from .._speedups import census as _compiled
@@ -206,21 +206,22 @@ class Lines(Sequence[bytes]):
         return self._chunk[self._starts[index]:self._starts[index + 1] - 1]
 
 
-def compiled_chunk(chunk: bytes) -> tuple[Lines, list[Quick | None]] | None:
+def compiled_chunk(chunk: bytes, most: int) -> tuple[Lines, list[Quick | None]] | None:
     """:func:`quick_chunk` done by the C accelerator, for any chunk of whole NDJSON lines (CRLF, blank lines,
     whitespace between tokens, damaged lines): the lines (``chunk.split(b"\\n")``, a CR still at their end)
     and what each is, ``None`` for one the slow path must audit (blank, damaged, a legacy shape...).
     ``None`` when not compiled, or when a quarter of the lines are left to Python (the Python census
-    judges those in bulk).
+    judges those in bulk). A line over ``most`` bytes is left to the slow path (not read).
 
     The C code judges a record only when the slow path could find nothing in it but ``user-not-object``
     or ``timestamp-not-ms``; it hands over where each ``user`` that is not an object and each
     ``event_timestamp`` that is not epoch milliseconds is written, judged here by the slow path's own
-    functions. Each line it leaves is given to :func:`quick_record` (when it is UTF-8).
+    functions; and a record over 16 KB, which it measures as the slow path does (re-encoded: over 32 KB,
+    the slow path says so). Each line it leaves is given to :func:`quick_record` (when it is UTF-8).
     """
     if _compiled is None:
         return None
-    result, checks, starts = _compiled(chunk, _SMALL)
+    result, checks, starts = _compiled(chunk, _SMALL, most)
     judged: list[Quick | None] = list(result)
     lines = Lines(chunk, starts)
     left = judged.count(None)
@@ -233,6 +234,15 @@ def compiled_chunk(chunk: bytes) -> tuple[Lines, list[Quick | None]] | None:
         if quick is None:  # a value before it could not be read
             continue
         written = chunk[start:end]
+        if which == _SIZE:  # the first check of a line
+            try:
+                size = len(_encode(_decode_value(written)))
+            except (*_NOT_OURS, TypeError, ValueError, OverflowError):
+                size = MAX_EVENT_BYTES + 1
+            if size > MAX_EVENT_BYTES:  # too large (or read otherwise): the slow path says so
+                judged[index] = None
+                left += 1
+            continue
         problem: Problem | bool | None = problems.get((which, written), _UNKNOWN)
         if problem is _UNKNOWN:
             problem = _problem(which, written)
@@ -259,6 +269,7 @@ def compiled_chunk(chunk: bytes) -> tuple[Lines, list[Quick | None]] | None:
 _LEFT_TO_PYTHON = 0.25
 #: Where the value of each kind of check is (see ``census`` in ``migrate1to2/_speedups.c``).
 _WHERE: tuple[tuple[str, ...], ...] = ((), _PROPERTIES, (), _CONTEXT)
+_SIZE = 4
 _UNKNOWN = Problem("", "", lambda: finding("", ""))
 #: What the value written so at a check's place is: the same few ``user`` values and timestamps come back.
 _problems: dict[tuple[int, bytes], Problem | None] = {}

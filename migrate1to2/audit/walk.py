@@ -345,7 +345,7 @@ class _Auditor:
         """
         lines: Sequence[bytes]
         judged: list[Quick | None] | None
-        compiled = compiled_chunk(chunk)
+        compiled = compiled_chunk(chunk, MAX_RECORD_BYTES)
         if compiled is not None:
             lines, judged = compiled
             ascii_only, carriage = chunk.isascii(), b"\r" in chunk

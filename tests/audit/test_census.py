@@ -248,12 +248,12 @@ def test_compiled_census_judges_common_records_and_hands_over_the_values_to_judg
     """The C code really judges records (a census that always declined would pass the equality tests), and
     hands over where each value the slow path's functions must judge is written."""
     if census_path != "compiled":
-        assert compiled_chunk(COMMON[0]) is None
+        assert compiled_chunk(COMMON[0], 1 << 20) is None
         return
     from migrate1to2._speedups import census as compiled
 
     chunk = b"\n".join(COMMON)
-    judged, checks, starts = compiled(chunk, 16384)
+    judged, checks, starts = compiled(chunk, 16384, 1 << 20)
     assert [index for index, quick in enumerate(judged) if quick is None] == [11]  # an escaped event_name
     assert judged[0] == ("1.0", "a", ()) and judged[1] == ("2.0", "a", ()) and judged[8] == ("either", "only", ())
     line = COMMON[2]
@@ -263,14 +263,17 @@ def test_compiled_census_judges_common_records_and_hands_over_the_values_to_judg
          line.index(b'"user"')),
         (2, 2, at + line.rindex(b'"1672'), at + len(line) - 1, line.index(b'"event_timestamp"'))]
     assert list(Lines(chunk, starts)) == chunk.split(b"\n")
-    judged, checks, _ = compiled(b"\n".join(SLOW), 16384)
-    assert [index for index, quick in enumerate(judged) if quick is not None] == [0, 24, 25]  # spaced, CR, indented
-    assert [which for line, which, *_ in checks] == [1, 2]
+    judged, checks, _ = compiled(b"\n".join(SLOW), 16384, 1 << 20)
+    # spaced, over 16 KB (measured in Python: over 32 KB, left to the slow path), indented, CR
+    assert [index for index, quick in enumerate(judged) if quick is not None] == [0, 23, 24, 25]
+    assert [(line, which) for line, which, *_ in checks] == [(0, 1), (0, 2), (23, 4)]
+    at = sum(len(line) + 1 for line in SLOW[:23])
+    assert checks[2][2:] == (at, at + len(SLOW[23]), 0)
 
 
 def test_lines_are_those_of_split() -> None:
     for chunk in (b"", b"a", b"a\n", b"a\r\n\nbc\n\r", b"\n\n"):
-        judged, _, starts = (census._compiled or _python_starts)(chunk, 10)
+        judged, _, starts = (census._compiled or _python_starts)(chunk, 10, 100)
         lines = Lines(chunk, starts)
         assert list(lines) == chunk.split(b"\n") and len(lines) == len(judged)
         assert lines[-1] == chunk.split(b"\n")[-1] and lines[0:2] == chunk.split(b"\n")[0:2]
@@ -278,7 +281,7 @@ def test_lines_are_those_of_split() -> None:
             lines[len(lines)]
 
 
-def _python_starts(chunk: bytes, limit: int) -> tuple[list[None], list[tuple[int, int, int, int, int]], bytes]:
+def _python_starts(chunk: bytes, limit: int, most: int) -> tuple[list[None], list[tuple[int, int, int, int, int]], bytes]:
     import array
 
     starts = array.array("q", [0])
@@ -291,7 +294,7 @@ def test_a_chunk_mostly_left_to_python_is_judged_by_the_python_census(tmp_path: 
     """Mostly damaged lines or legacy shapes: the Python census's bulk paths judge the chunk, and the
     findings are the same."""
     data = b"\n".join([b'{"event":"a","eventId":"1","properties":{}}'] * 20 + [COMMON[0]] * 5) + b"\n"
-    assert compiled_chunk(data) is None
+    assert compiled_chunk(data, 1 << 20) is None
     _check_same(data, tmp_path)
 
 
@@ -338,6 +341,10 @@ def test_generated_mixed_chunks_give_what_the_slow_path_gives(data: bytes,
 
 
 EDGES = [
+    b'{"event_name":"a","properties":{"items":"' + b"x" * 20000 + b'"},"event_timestamp":"1"}',
+    b'{"event_name":"a","context":{"items":"' + b"\\u00e9" * 6000 + b'"},"event_timestamp":"1"}',  # 36 KB, 12 KB as UTF-8
+    b'{"event_name":"a","context":{"items":"' + b"\xc3\xa9" * 17000 + b'"},"user":1}',  # 34 KB
+    b'{"event_name": "a", "properties": {"items": [' + b"1.0, " * 7000 + b'1]}, "user": 1}',  # 35 KB, 28 KB re-encoded
     b'{"event_name":"a","properties":{"x":' + b"[" * 300 + b"]" * 300 + b"}}",
     b'{"event_name":"a","properties":{"x":' + b"[" * 250 + b"]" * 250 + b"}}",
     b'{"event_name":"a","event_timestamp":1e400}',
