@@ -25,8 +25,10 @@ strings).
 
 :func:`compiled_chunk` is the fast way, where the C accelerator is compiled
 (``census`` in ``migrate1to2/_speedups.c``): it validates every line as strict JSON and
-UTF-8 and accepts only records with no finding at all (whitespace between tokens allowed),
-leaving each other line to :func:`quick_record` and then to the slow path. Pure.
+UTF-8 and judges the records (whitespace between tokens allowed) in which the slow path could
+find nothing but ``user-not-object`` or ``timestamp-not-ms``, those values being judged here by
+the slow path's own functions; each other line goes to :func:`quick_record`, then to the slow
+path. Pure.
 """
 
 from __future__ import annotations
