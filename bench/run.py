@@ -3,6 +3,7 @@
     python bench/run.py                          # the whole table, both corpora (writes bench/data/)
     python bench/run.py --size 32M --big 128M --repeat 1   # a quick, noisy run (a minute or two)
     python bench/run.py --corpus mixed           # one corpus only
+    python bench/run.py --size 64M --audit-only  # only the audit rows
 
 Two corpora, every row on each (``bench/generate.py``): *clean*, every record a plain 1.0 event
 with ``properties``; and *mixed*, the same events with the irregular records real archives hold
@@ -26,8 +27,11 @@ are noisy: only ratios are compared):
   the mapping in Python + ``dumps`` (the per-record library row).
 - ``migrate1to2.arrow.convert_array`` on the same bytes as rows of Arrow string arrays (one per
   1 MB chunk): at least 0.9x the speed of ``convert_chunk`` (in process, one core);
-- ``migrate1to2 audit`` of plain NDJSON (half 1.0, half 2.0, one core): at least 100 MB/s, and
-  no slower than ``convert --jobs 1`` on the same file (the census keeps up with the converter).
+- ``migrate1to2 audit`` of plain NDJSON (half 1.0, half 2.0, one core): at least 100 MB/s, with
+  its time against ``convert --jobs 1`` on the same file beside it (no target); shown in wall time
+  and in CPU time (the processes' user + system time, which other work on a shared machine
+  changes less), and in process (``audit_paths``, thread CPU time) on that file and on the mixed
+  corpus.
 
 Each run starts from the same state: the previous outputs are deleted and the system's dirty
 pages written out (``sync``) before the clock starts, so no run pays for another's writing.
@@ -44,6 +48,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -239,27 +244,66 @@ def half_v2(source: Path) -> Path:
     return target
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+#: In process, one core: ``audit_paths`` of a file (the census and the reading), thread CPU time, in MB/s.
+AUDIT_CODE = """
+import os, statistics, sys, time
+from migrate1to2.audit import audit_paths
+from migrate1to2.audit.census import COMPILED
+assert COMPILED, "the C accelerator is not compiled"
+rates = []
+for _ in range(int(sys.argv[2])):
+    begin = time.thread_time()
+    audit_paths(sys.argv[1])
+    rates.append(os.path.getsize(sys.argv[1]) / (time.thread_time() - begin) / 1e6)
+print(statistics.median(rates), min(rates), max(rates))
+"""
+
+
 def audit_rows(args: argparse.Namespace, tool: str, work: Path) -> list[Row]:
     """``audit`` (one core, JSON report) against ``convert --jobs 1`` on a half 1.0, half 2.0 file."""
     source = half_v2(generate(DATA / "main-clean.ndjson", args.size, 1))
-    audits, converts = [], []
+    audits, converts, audit_cpu, convert_cpu = [], [], [], []
     for _ in range(args.repeat):
         fresh(work)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         done = subprocess.run([tool, "audit", str(source), "--format", "json"], check=False, stdout=subprocess.DEVNULL)
         audits.append(time.perf_counter() - start)
+        audit_cpu.append(_children_cpu() - cpu)
         if done.returncode not in (0, 1):  # 1: it found 1.0 records, as it should
             raise SystemExit(f"audit failed with exit code {done.returncode}")
+        cpu = _children_cpu()
         converts.append(once([tool, "convert", str(source), "-o", str(work / "audit.ndjson"), "-q", "-j", "1",
                               "--no-fsync"]))
+        convert_cpu.append(_children_cpu() - cpu)
     audit_s, convert_s = statistics.median(audits), statistics.median(converts)
-    rate = source.stat().st_size / audit_s / 1e6
-    print(f"  audit of {source.stat().st_size >> 20} MB half-2.0 NDJSON: {audit_s:.2f}s = {rate:.0f} MB/s; "
-          f"convert --jobs 1: {convert_s:.2f}s", file=sys.stderr)
-    return [Row("audit of half-1.0/half-2.0 NDJSON, one core", f"{rate:.0f} MB/s", target=">= 100 MB/s",
+    audit_c, convert_c = statistics.median(audit_cpu), statistics.median(convert_cpu)
+    megabytes = source.stat().st_size / 1e6
+    rate, cpu_rate = megabytes / audit_s, megabytes / audit_c
+    print(f"  audit of {source.stat().st_size >> 20} MB half-2.0 NDJSON: {audit_s:.2f}s = {rate:.0f} MB/s "
+          f"(CPU {audit_c:.2f}s = {cpu_rate:.0f} MB/s); convert --jobs 1: {convert_s:.2f}s (CPU {convert_c:.2f}s)",
+          file=sys.stderr)
+    rows = [Row("audit of half-1.0/half-2.0 NDJSON, one core", f"{rate:.0f} MB/s", target=">= 100 MB/s",
                 met=rate >= 100),
             Row("audit vs convert --jobs 1 on the same file", f"{audit_s:.2f} s", f"{convert_s:.2f} s",
-                f"{audit_s / convert_s:.3f}x", "<= 1.0x", audit_s <= convert_s)]
+                f"{audit_s / convert_s:.3f}x", "(shown)"),
+            Row("the same, CPU time: audit of half-1.0/half-2.0 NDJSON", f"{cpu_rate:.0f} MB/s",
+                target=">= 100 MB/s", met=cpu_rate >= 100),
+            Row("the same, CPU time: audit vs convert --jobs 1", f"{audit_c:.2f} s", f"{convert_c:.2f} s",
+                f"{audit_c / convert_c:.3f}x", "(shown)")]
+    mixed = generate(DATA / "main-mixed.ndjson", args.size, 1, "--mixed")
+    for name, path in (("half-1.0/half-2.0", source), ("mixed corpus", mixed)):
+        done = subprocess.run([sys.executable, "-c", AUDIT_CODE, str(path), str(max(3, args.repeat))], check=True,
+                              capture_output=True, text=True)
+        median, low, high = (float(x) for x in done.stdout.split())
+        rows.append(Row(f"in process, one core: audit_paths of the {name} file", f"{median:.0f} MB/s",
+                        f"runs: {low:.0f}-{high:.0f} MB/s", "", ">= 100 MB/s", median >= 100))
+        print(f"  audit in process, {name}: {median:.0f} MB/s ({low:.0f}-{high:.0f})", file=sys.stderr)
+    return rows
 
 
 #: In process, one core: convert_array on Arrow string arrays (a row per record) against convert_chunk on
@@ -321,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--corpus", choices=["both", "clean", "mixed"], default="both",
                         help="which corpus to measure (default both; the targets are for mixed)")
+    parser.add_argument("--audit-only", action="store_true", help="only the audit rows (--size sets the file)")
     args = parser.parse_args(argv)
     DATA.mkdir(exist_ok=True)
     work = DATA / "out"
@@ -328,10 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     tool = str(BIN / "migrate1to2")
     # As an installed package would have them (this matters where PYTHONDONTWRITEBYTECODE is set).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "migrate1to2")], check=True)
-    if not shutil.which("jq"):
+    if not shutil.which("jq") and not args.audit_only:
         parser.error("jq is needed for the comparison (apt-get install jq)")
     rows: list[Row] = []
-    for corpus in (["clean", "mixed"] if args.corpus == "both" else [args.corpus]):
+    for corpus in (["clean", "mixed"] if args.corpus == "both" else [args.corpus]) if not args.audit_only else []:
         rows.extend(measure(corpus, args, tool, work))
     rows.extend(audit_rows(args, tool, work))
     failed = table(rows)

@@ -1042,6 +1042,328 @@ done:
 }
 /* ---- end of convert_offsets ------------------------------------------------------------------ */
 
+/* ---- The payload census (migrate1to2.audit.census) ---------------------------------------------
+ *
+ * census(chunk, limit) tells, for each line of an NDJSON chunk, what the audit's slow path
+ * (audit.payload.audit_record) says of it, in the one case that is common and easy to prove: a
+ * record with no finding at all. Each line gets the census's Quick tuple ``(version, event_name, ())``
+ * or None, and None only means "ask Python" (the Python census, then the slow path), which says
+ * everything else. So this block only has to be right about the records it accepts:
+ *
+ * - the line (less one CR, whitespace around it allowed) is strictly valid JSON and UTF-8, at most
+ *   ``most`` bytes; over ``limit`` bytes (under it the slow path takes its size as written: under
+ *   32 KB, no ``too-large``) it is handed over with a size check (Python measures it);
+ * - the root is an object, and so is its container (``properties`` or ``context``) if it has one:
+ *   whitespace between their tokens is allowed (no finding depends on it), but not an escape in
+ *   their keys nor a key twice (those the slow path must judge);
+ * - ``event_name`` is a string without escapes holding a printable ASCII character (so it is not
+ *   blank in Python's sense either); no legacy key (``event``, ``eventId``, ``eventTimestamp``,
+ *   ``version`` at the root, ``userAgent`` or ``cookies`` in a root or ``context`` ``device``
+ *   object whose keys have no escapes);
+ * - the version as the spec detects it: both containers are declined; ``properties`` is 1.0 (and
+ *   holds no reserved key: a collision), ``context`` 2.0; neither is 1.0 with more than
+ *   ``event_name``, else either;
+ * - every ``user`` the slow path looks at (the root's, 1.0's ``properties``') is an object and every
+ *   ``event_timestamp`` (the root's, 2.0's ``context``') an integer of 12 to 14 digits (epoch
+ *   milliseconds), as the Python census proves them clean; any other such value is handed to Python
+ *   as a *check* (where the value and its key are written), which the slow path's own functions
+ *   judge (``user-not-object``, ``timestamp-not-ms``).
+ *
+ * The lines are the elements of ``chunk.split(b"\n")``. The chunk is read without the GIL when it is
+ * bytes; the tuples are built afterwards, one per distinct (version, name) in the chunk. */
+
+enum { C_DECLINED = 0, C_V1 = 1, C_V2 = 2, C_EITHER = 3 };
+
+/* A value the slow path judges that is not plainly fine: a ``user`` that is not an object, an
+ * ``event_timestamp`` that is not epoch milliseconds. Python decodes it and asks the slow path's own
+ * function whether it is a finding. Offsets from the start of the line. */
+enum { CHECK_USER = 0, CHECK_PROPERTIES_USER = 1, CHECK_STAMP = 2, CHECK_CONTEXT_STAMP = 3, CHECKS = 4,
+       CHECK_SIZE = 4 /* a record over ``limit`` bytes: Python measures it as the slow path does */ };
+
+typedef struct {
+    int32_t start, end;  /* the value */
+    int32_t key;         /* its key's opening quote */
+} census_check;
+
+typedef struct {
+    unsigned char kind;
+    unsigned char checks;  /* which of ``check`` are set (bit i for check i) */
+    ptr name;              /* the event name's text, without quotes */
+    Py_ssize_t length;
+    census_check check[CHECKS];
+} census_line;
+
+/* The members of the object at p, whitespace allowed between its tokens, keys without escapes and none
+ * twice; the end of the object, or NULL. */
+static ptr census_members(ptr p, ptr end, member *members, Py_ssize_t *count) {
+    Py_ssize_t n = 0;
+    if (p >= end || *p != '{') return NULL;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        *count = 0;
+        return p + 1;
+    }
+    for (;;) {
+        if (p >= end || *p != '"' || n == MAX_MEMBERS) return NULL;
+        int escaped = 0;
+        ptr key = p;
+        if (!(p = scan_string(p, end, &escaped)) || escaped) return NULL;
+        members[n].key = key;
+        members[n].klen = p - key;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        ptr value = skip_ws(p + 1, end);
+        if (!(p = skip_value(value, end, 2))) return NULL;
+        members[n].value = value;
+        members[n].vlen = p - value;
+        n++;
+        p = skip_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == '}') break;
+        if (*p != ',') return NULL;
+        p = skip_ws(p + 1, end);
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        for (Py_ssize_t j = 0; j < i; j++) {
+            if (members[i].klen == members[j].klen && memcmp(members[i].key, members[j].key, (size_t)members[i].klen) == 0)
+                return NULL;
+        }
+    }
+    *count = n;
+    return p + 1;
+}
+
+/* An integer of 12 to 14 digits, not starting with 0: epoch milliseconds, no finding. */
+static int census_epoch_ms(const member *m) {
+    if (m->vlen < 12 || m->vlen > 14 || m->value[0] == '0') return 0;
+    for (Py_ssize_t i = 0; i < m->vlen; i++) {
+        if (m->value[i] < '0' || m->value[i] > '9') return 0;
+    }
+    return 1;
+}
+
+/* Whether the value of ``device`` is fine: not an object, or one without ``userAgent`` or ``cookies``
+ * (and with plain keys: an escaped key could spell one). */
+static int census_plain_device(const member *device, member *keys) {
+    Py_ssize_t n;
+    if (device->value[0] != '{') return 1;
+    if (census_members(device->value, device->value + device->vlen, keys, &n) != device->value + device->vlen)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (IS_KEY(&keys[i], "\"userAgent\"") || IS_KEY(&keys[i], "\"cookies\"")) return 0;
+    }
+    return 1;
+}
+
+static void census_check_at(census_line *line, int which, ptr start, const member *m) {
+    line->checks |= (unsigned char)(1 << which);
+    line->check[which].start = (int32_t)(m->value - start);
+    line->check[which].end = (int32_t)(m->value + m->vlen - start);
+    line->check[which].key = (int32_t)(m->key - start);
+}
+
+/* The version class of the record [p, end) (C_V1, C_V2, C_EITHER) when its only possible findings are
+ * its checks, its name and checks in *line; else C_DECLINED. */
+static int census_record(ptr p, ptr end, member *root, member *inner, member *keys, census_line *line) {
+    Py_ssize_t nroot, ninner = 0;
+    ptr start = p;
+    line->checks = 0;
+    p = skip_ws(p, end);
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n')) end--;
+    if (census_members(p, end, root, &nroot) != end) return C_DECLINED;
+    Py_ssize_t properties = -1, context = -1, name = -1, user = -1, stamp = -1, device = -1;
+    for (Py_ssize_t i = 0; i < nroot; i++) {
+        const member *m = &root[i];
+        if (IS_KEY(m, "\"event_name\"")) name = i;
+        else if (IS_KEY(m, "\"properties\"")) properties = i;
+        else if (IS_KEY(m, "\"context\"")) context = i;
+        else if (IS_KEY(m, "\"user\"")) user = i;
+        else if (IS_KEY(m, "\"event_timestamp\"")) stamp = i;
+        else if (IS_KEY(m, "\"device\"")) device = i;
+        else if (IS_KEY(m, "\"event\"") || IS_KEY(m, "\"eventId\"") || IS_KEY(m, "\"eventTimestamp\"")
+                 || IS_KEY(m, "\"version\""))
+            return C_DECLINED;  /* a legacy shape */
+    }
+    if (name < 0 || (properties >= 0 && context >= 0)) return C_DECLINED;
+    /* event_name: a string without escapes, not blank (a printable ASCII character in it) */
+    const member *n = &root[name];
+    if (n->value[0] != '"') return C_DECLINED;
+    int printable = 0;
+    for (Py_ssize_t i = 1; i < n->vlen - 1; i++) {
+        unsigned char c = n->value[i];
+        if (c == '\\') return C_DECLINED;
+        if (c > ' ' && c < 0x7F) printable = 1;
+    }
+    if (!printable) return C_DECLINED;
+    line->name = n->value + 1;
+    line->length = n->vlen - 2;
+    int version = properties >= 0 ? C_V1 : context >= 0 ? C_V2 : nroot > 1 ? C_V1 : C_EITHER;
+    if (user >= 0 && root[user].value[0] != '{') census_check_at(line, CHECK_USER, start, &root[user]);
+    if (stamp >= 0 && !census_epoch_ms(&root[stamp])) census_check_at(line, CHECK_STAMP, start, &root[stamp]);
+    if (device >= 0 && !census_plain_device(&root[device], keys)) return C_DECLINED;
+    Py_ssize_t box = properties >= 0 ? properties : context;
+    if (box < 0) return version;
+    const member *b = &root[box];
+    if (b->value[0] != '{' || census_members(b->value, b->value + b->vlen, inner, &ninner) != b->value + b->vlen)
+        return C_DECLINED;
+    for (Py_ssize_t i = 0; i < ninner; i++) {
+        const member *m = &inner[i];
+        if (version == C_V1) {
+            if (IS_KEY(m, "\"event_name\"") || IS_KEY(m, "\"properties\"") || IS_KEY(m, "\"context\""))
+                return C_DECLINED;  /* a collision */
+            if (IS_KEY(m, "\"user\"") && m->value[0] != '{') census_check_at(line, CHECK_PROPERTIES_USER, start, m);
+        } else {
+            if (IS_KEY(m, "\"event_timestamp\"") && !census_epoch_ms(m)) census_check_at(line, CHECK_CONTEXT_STAMP, start, m);
+            if (IS_KEY(m, "\"device\"") && !census_plain_device(m, keys)) return C_DECLINED;
+        }
+    }
+    return version;
+}
+
+/* Judge every line of [start, end) into lines (one per element of split(b"\n")), and where each starts
+ * into starts (one more: where a next line would start). */
+static void census_all(ptr start, ptr end, Py_ssize_t most, census_line *lines, int64_t *starts) {
+    member root[MAX_MEMBERS], inner[MAX_MEMBERS], keys[MAX_MEMBERS];
+    ptr p = start;
+    for (Py_ssize_t i = 0;; i++) {
+        starts[i] = p - start;
+        ptr newline = memchr(p, '\n', (size_t)(end - p));
+        ptr line_end = newline ? newline : end;
+        ptr text_end = line_end > p && line_end[-1] == '\r' ? line_end - 1 : line_end;
+        lines[i].kind = C_DECLINED;
+        if (text_end > p && text_end - p <= most)
+            lines[i].kind = (unsigned char)census_record(p, text_end, root, inner, keys, &lines[i]);
+        if (!newline) {
+            starts[i + 1] = end - start + 1;
+            break;
+        }
+        p = newline + 1;
+    }
+}
+
+#define CENSUS_SLOTS 1024  /* distinct (version, name) tuples remembered per chunk; past half of it, not */
+
+static PyObject *census_versions[4];
+
+PyDoc_STRVAR(census_doc,
+"census(chunk, limit, most, /)\n--\n\n"
+"For each element of ``chunk.split(b\"\\n\")`` (NDJSON records, a CR before the newline allowed),\n"
+"``(version, event_name, ())`` when the audit's slow path finds nothing in it but its checks\n"
+"(version ``1.0``, ``2.0`` or ``either``; the line at most ``most`` bytes), else None: ask\n"
+"Python. Returns ``(judged, checks, starts)``: that list; ``(line, which, start, end, key)`` for each\n"
+"value to judge (0 the root's ``user``, 1 ``properties``' ``user``, 2 the root's ``event_timestamp``,\n"
+"3 ``context``'s; in that order for each line, after 4, the size of a line over ``limit`` bytes, its\n"
+"text the whole line): its text is ``chunk[start:end]``, its key at ``key``\n"
+"in the line; and where each line starts in ``chunk`` (int64, native order; one more at the end).");
+
+static PyObject *census(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "census takes exactly 3 arguments");
+        return NULL;
+    }
+    Py_ssize_t limit = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
+    if (limit == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t most = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (most == -1 && PyErr_Occurred()) return NULL;
+    if (!census_versions[C_V1]) {
+        census_versions[C_V1] = PyUnicode_InternFromString("1.0");
+        census_versions[C_V2] = PyUnicode_InternFromString("2.0");
+        census_versions[C_EITHER] = PyUnicode_InternFromString("either");
+        if (!census_versions[C_V1] || !census_versions[C_V2] || !census_versions[C_EITHER]) return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    ptr start = (ptr)view.buf, end = start + view.len;
+    Py_ssize_t count = 1;
+    for (ptr p = start; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) count++;
+    census_line *lines = malloc(sizeof(census_line) * (size_t)count);
+    PyObject *list = lines ? PyList_New(count) : PyErr_NoMemory();
+    PyObject *empty = PyTuple_New(0);
+    PyObject *checks = PyList_New(0);
+    PyObject *starts = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(int64_t) * (count + 1));
+    PyObject *result = NULL;
+    if (!list || !empty || !checks || !starts) goto done;
+    int64_t *offsets = (int64_t *)PyBytes_AS_STRING(starts);
+    if (view.readonly) {  /* bytes: no other thread can change them meanwhile */
+        Py_BEGIN_ALLOW_THREADS
+        census_all(start, end, most, lines, offsets);
+        Py_END_ALLOW_THREADS
+    } else {
+        census_all(start, end, most, lines, offsets);
+    }
+    /* One tuple per distinct (version, name), found by a hash of the name's text. */
+    struct { const census_line *line; PyObject *tuple; } slots[CENSUS_SLOTS];
+    memset(slots, 0, sizeof(slots));
+    Py_ssize_t used = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const census_line *l = &lines[i];
+        if (l->kind == C_DECLINED) {
+            PyList_SET_ITEM(list, i, Py_NewRef(Py_None));
+            continue;
+        }
+        uint64_t hash = 1469598103934665603ULL ^ l->kind;
+        for (Py_ssize_t k = 0; k < l->length; k++) hash = (hash ^ l->name[k]) * 1099511628211ULL;
+        size_t slot = (size_t)hash & (CENSUS_SLOTS - 1);
+        PyObject *tuple = NULL;
+        for (;;) {
+            const census_line *seen = slots[slot].line;
+            if (!seen) break;
+            if (seen->kind == l->kind && seen->length == l->length && memcmp(seen->name, l->name, (size_t)l->length) == 0) {
+                tuple = Py_NewRef(slots[slot].tuple);
+                break;
+            }
+            slot = (slot + 1) & (CENSUS_SLOTS - 1);
+        }
+        if (!tuple) {
+            PyObject *name = PyUnicode_DecodeUTF8((const char *)l->name, l->length, "strict");
+            tuple = name ? PyTuple_Pack(3, census_versions[l->kind], name, empty) : NULL;
+            Py_XDECREF(name);
+            if (!tuple) {
+                Py_CLEAR(list);
+                break;
+            }
+            if (used < CENSUS_SLOTS / 2 && !slots[slot].line) {  /* the list holds a reference meanwhile */
+                slots[slot].line = l;
+                slots[slot].tuple = tuple;
+                used++;
+            }
+        }
+        PyList_SET_ITEM(list, i, tuple);
+        Py_ssize_t length = (i + 1 < count ? offsets[i + 1] - 1 : view.len) - offsets[i];
+        if (length > 0 && start[offsets[i] + length - 1] == '\r') length--;
+        if (length > limit) {
+            PyObject *item = Py_BuildValue("(ninni)", i, CHECK_SIZE, (Py_ssize_t)offsets[i],
+                                           (Py_ssize_t)(offsets[i] + length), 0);
+            if (!item || PyList_Append(checks, item) < 0) {
+                Py_XDECREF(item);
+                goto done;
+            }
+            Py_DECREF(item);
+        }
+        for (int which = 0; l->checks && which < CHECKS; which++) {
+            if (!(l->checks & (1 << which))) continue;
+            const census_check *c = &l->check[which];
+            PyObject *item = Py_BuildValue("(ninni)", i, which, (Py_ssize_t)(offsets[i] + c->start),
+                                           (Py_ssize_t)(offsets[i] + c->end), (int)c->key);
+            if (!item || PyList_Append(checks, item) < 0) {
+                Py_XDECREF(item);
+                goto done;
+            }
+            Py_DECREF(item);
+        }
+    }
+    if (list) result = PyTuple_Pack(3, list, checks, starts);
+done:  /* on an error, the items not set yet are NULL, which a list being freed allows */
+    Py_XDECREF(empty);
+    Py_XDECREF(list);
+    Py_XDECREF(checks);
+    Py_XDECREF(starts);
+    free(lines);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"convert_chunk", (PyCFunction)(void (*)(void))convert_chunk, METH_FASTCALL, convert_chunk_doc},
     {"convert_mixed", (PyCFunction)(void (*)(void))convert_mixed, METH_FASTCALL, convert_mixed_doc},
@@ -1049,6 +1371,7 @@ static PyMethodDef methods[] = {
     {"retain_freed_memory", retain_freed_memory, METH_O, retain_freed_memory_doc},
     {"element_end", (PyCFunction)(void (*)(void))element_end, METH_FASTCALL, element_end_doc},
     {"convert_offsets", (PyCFunction)(void (*)(void))convert_offsets, METH_FASTCALL, convert_offsets_doc},
+    {"census", (PyCFunction)(void (*)(void))census, METH_FASTCALL, census_doc},
     {NULL, NULL, 0, NULL},
 };
 

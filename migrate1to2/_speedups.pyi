@@ -19,3 +19,6 @@ def convert_offsets(
     callback: Callable[[int, int, int], tuple[int, bytes | None]],
     /,
 ) -> tuple[bytes, bytes, bytes, bytes]: ...
+def census(
+    chunk: bytes, limit: int, most: int, /
+) -> tuple[list[tuple[str, str, tuple[()]] | None], list[tuple[int, int, int, int, int]], bytes]: ...

@@ -21,20 +21,31 @@ and :func:`quick_spaced` for lines written with whitespace between tokens (minif
 first; a finding's key is then found in the line as written).
 
 The caller checks that a chunk is UTF-8 first (the raw decoder does not look inside
-strings). Pure.
+strings).
+
+:func:`compiled_chunk` is the fast way, where the C accelerator is compiled
+(``census`` in ``migrate1to2/_speedups.c``): it validates every line as strict JSON and
+UTF-8 and judges the records (whitespace between tokens allowed) in which the slow path could
+find nothing but ``user-not-object`` or ``timestamp-not-ms``, those values being judged here by
+the slow path's own functions; each other line goes to :func:`quick_record`, then to the slow
+path. Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import overload
 
 import msgspec
 from msgspec import Raw
 
 from ..transform import RESERVED
+from .model import Finding
 from .payload import MAX_EVENT_BYTES, Problem, timestamp_problem_at, user_problem
+from .rules import finding
 
-__all__ = ["Quick", "column", "looks_spaced", "quick_chunk", "quick_record", "quick_spaced"]
+__all__ = ["COMPILED", "Lines", "Quick", "column", "compiled_chunk", "looks_spaced", "quick_chunk", "quick_record",
+           "quick_spaced"]
 
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _decode_members = _MEMBERS.decode
@@ -55,6 +66,16 @@ _MAX_NAMES = 4096
 
 Members = dict[str, Raw]
 Quick = tuple[str, str, Sequence[tuple[Problem, int]]]
+
+_Judged = list[tuple[str, str, tuple[()]] | None]
+_Compiled = Callable[[bytes, int, int], tuple[_Judged, list[tuple[int, int, int, int, int]], bytes]]
+_compiled: _Compiled | None
+try:
+    from .._speedups import census as _compiled
+except ImportError:  # not compiled: the Python census (quick_chunk, quick_spaced, quick_record) does it all
+    _compiled = None
+#: Whether the compiled census is there (:func:`compiled_chunk` answers ``None`` otherwise).
+COMPILED = _compiled is not None
 
 _PROPERTIES = ("properties",)
 _CONTEXT = ("context",)
@@ -150,7 +171,8 @@ def quick_chunk(chunk: bytes) -> tuple[list[bytes], list[Quick | None]] | None:
         return None
     if len(inners) != len(present) or len(_encode_lines(inners)) != sum(map(len, present)) + len(present):
         return None
-    devices = b"userAgent" in chunk or b'"cookies"' in chunk
+    # a device key may be written with an escape (`"c\\u006fokies"`): then every device is looked at
+    devices = b"userAgent" in chunk or b'"cookies"' in chunk or b"\\u" in chunk
     inner_of = iter(inners)
     aligned = [next(inner_of) if box is not None else None for box in boxes]
     lines = chunk.splitlines()
@@ -158,6 +180,149 @@ def quick_chunk(chunk: bytes) -> tuple[list[bytes], list[Quick | None]] | None:
     results: list[Quick | None] = [None if len(line) > _SMALL else judge(root, inner, devices)
                                    for root, inner, line in zip(roots, aligned, lines, strict=True)]
     return lines, results
+
+
+class Lines(Sequence[bytes]):
+    """The lines of a chunk (as ``chunk.split(b"\\n")`` cuts them), cut only when one is asked for."""
+
+    __slots__ = ("_chunk", "_starts")
+
+    def __init__(self, chunk: bytes, starts: bytes) -> None:
+        self._chunk = chunk
+        self._starts = memoryview(starts).cast("q")
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._chunk[self._starts[index]:self._starts[index + 1] - 1]
+
+
+def compiled_chunk(chunk: bytes, most: int) -> tuple[Lines, list[Quick | None]] | None:
+    """:func:`quick_chunk` done by the C accelerator, for any chunk of whole NDJSON lines (CRLF, blank lines,
+    whitespace between tokens, damaged lines): the lines (``chunk.split(b"\\n")``, a CR still at their end)
+    and what each is, ``None`` for one the slow path must audit (blank, damaged, a legacy shape...).
+    ``None`` when not compiled, or when a quarter of the lines are left to Python (the Python census
+    judges those in bulk). A line over ``most`` bytes is left to the slow path (not read).
+
+    The C code judges a record only when the slow path could find nothing in it but ``user-not-object``
+    or ``timestamp-not-ms``; it hands over where each ``user`` that is not an object and each
+    ``event_timestamp`` that is not epoch milliseconds is written, judged here by the slow path's own
+    functions; and a record over 16 KB, which it measures as the slow path does (re-encoded: over 32 KB,
+    the slow path says so). Each line it leaves is given to :func:`quick_record` (when it is UTF-8).
+    """
+    if _compiled is None:
+        return None
+    result, checks, starts = _compiled(chunk, _SMALL, most)
+    judged: list[Quick | None] = list(result)
+    lines = Lines(chunk, starts)
+    left = judged.count(None)
+    if left > _LEFT_TO_PYTHON * len(judged) + 1:  # much damage or unusual shapes: the Python census's bulk paths
+        return None
+    found: list[tuple[Problem, int]] = []
+    problems = _problems
+    for position, (index, which, start, end, key) in enumerate(checks):
+        quick = judged[index]
+        if quick is None:  # a value before it could not be read
+            continue
+        written = chunk[start:end]
+        if which == _SIZE:  # the first check of a line
+            try:
+                size = len(_encode(_decode_value(written)))
+            except (*_NOT_OURS, TypeError, ValueError, OverflowError):
+                size = MAX_EVENT_BYTES + 1
+            if size > MAX_EVENT_BYTES:  # too large (or read otherwise): the slow path says so
+                judged[index] = None
+                left += 1
+            continue
+        problem: Problem | bool | None = problems.get((which, written), _UNKNOWN)
+        if problem is _UNKNOWN:
+            problem = _problem(which, written)
+        if isinstance(problem, bool):  # the slow path reads it otherwise (1e400): it says what it is
+            judged[index] = None
+            left += 1
+            found = []
+            continue
+        if problem is not None:
+            found.append((problem, key))
+        if found and (position + 1 == len(checks) or checks[position + 1][0] != index):  # the line's last check
+            judged[index] = (quick[0], quick[1], found)
+            found = []
+    index = -1
+    for _ in range(left):
+        index = judged.index(None, index + 1)
+        line = lines[index].removesuffix(b"\r")
+        if line[:1] == b"{" and (line.isascii() or _utf8(line)):
+            judged[index] = quick_record(line)
+    return lines, judged
+
+
+#: The share of a chunk's lines left to Python past which the Python census judges the whole chunk.
+_LEFT_TO_PYTHON = 0.25
+#: Where the value of each kind of check is (see ``census`` in ``migrate1to2/_speedups.c``).
+_WHERE: tuple[tuple[str, ...], ...] = ((), _PROPERTIES, (), _CONTEXT)
+_SIZE = 4
+_UNKNOWN = Problem("", "", lambda: finding("", ""))
+#: What the value written so at a check's place is: the same few ``user`` values and timestamps come back.
+_problems: dict[tuple[int, bytes], Problem | None] = {}
+#: The ``match`` of the finding of a timestamp string by its shape (its digits made 0), or None.
+_shapes: dict[tuple[int, bytes], str | None] = {}
+_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else byte for byte in range(256))
+_BACKSLASH = 0x5C
+
+
+def _problem(which: int, written: bytes) -> Problem | bool | None:
+    """The finding, not built yet, of the value ``written`` at check ``which`` (see :data:`_WHERE`); None for
+    none, False when it cannot be read here. A timestamp string (``"2023-01-01T00:00:01.101Z"``, each one
+    different) is judged by its shape: what :func:`.timestamps.timestamp_problem` says of a string without
+    escapes depends on where its digits are, not on what they are (they are ``\\d`` to its patterns), so
+    its finding's ``match`` (which the listing limit and the baseline count) is that of the first string
+    of that shape, and the finding itself is built only when listed, by the slow path's own function."""
+    keys = _WHERE[which]
+    if which >= 2 and written[:1] == b'"' and _BACKSLASH not in written:
+        shape = written.translate(_ZEROS)
+        match = _shapes.get((which, shape), "")
+        if match == "":
+            first = timestamp_problem_at(keys, _decode_value(written))
+            match = _shapes[(which, shape)] = first.match if first is not None else None
+            if len(_shapes) > _MAX_NAMES:
+                _shapes.clear()
+        if match is None:
+            return None
+        return Problem("timestamp-not-ms", match, lambda: _built(keys, written))
+    try:
+        value = _decode_value(written)
+    except _NOT_OURS:
+        return False
+    problem = user_problem(keys, value) if which < 2 else timestamp_problem_at(keys, value)
+    if len(_problems) >= _MAX_NAMES:
+        _problems.clear()
+    _problems[(which, written)] = problem
+    return problem
+
+
+def _built(keys: tuple[str, ...], written: bytes) -> Finding:
+    problem = timestamp_problem_at(keys, _decode_value(written))
+    assert problem is not None  # a string of the same shape had a finding: so has this one
+    return problem.build()
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def looks_spaced(chunk: bytes) -> bool:

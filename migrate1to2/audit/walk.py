@@ -26,6 +26,7 @@ import fnmatch
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import cast
 
 from ..errors import MigrateError, os_reason
@@ -33,7 +34,7 @@ from ..files import open_input
 from ..records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..streams import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from .capture import Capture, read_har, read_postman
-from .census import Quick, column, looks_spaced, quick_chunk, quick_record, quick_spaced
+from .census import Quick, column, compiled_chunk, looks_spaced, quick_chunk, quick_record, quick_spaced
 from .classify import (
     SNIFF_BYTES,
     Plan,
@@ -337,30 +338,37 @@ class _Auditor:
             self.sink.add(summary)
 
     def lines(self, stats: PayloadStats, chunk: bytes, first_line: int, display: str) -> None:
-        """Audit a chunk of whole NDJSON lines: each as :func:`.census.quick_record` tells, else the slow way.
+        """Audit a chunk of whole NDJSON lines: each as :mod:`.census` tells (compiled where it can), else the slow way.
 
         Lines are cut as :func:`migrate1to2.streams.iter_records` cuts them. Counts are kept in order, so
         the event names kept under :data:`MAX_EVENT_NAMES` are the same as record by record.
         """
-        ascii_only = chunk.isascii()
-        if not ascii_only:
-            try:
-                chunk.decode("utf-8")
-            except UnicodeDecodeError:  # the raw decoder does not look inside strings: every line the slow way
-                for number, written in enumerate(chunk.split(b"\n"), first_line):
-                    self._line(stats, number, written.removesuffix(b"\r"), display)
-                return
-        carriage = b"\r" in chunk
-        regular = not carriage and b"\n\n" not in chunk and chunk[:1] == b"{"
-        spaced = regular and looks_spaced(chunk)
-        whole = quick_chunk(chunk) if regular and not spaced else None
-        lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
-        if judged is None and regular:  # not compact: whitespace between tokens, most likely
-            lines = chunk.splitlines()
-            judged = quick_spaced(lines)
-        if judged is None:
-            judged = [quick_record(line) if line[:1] == b"{" else None
-                      for line in (lines if not carriage else [line.removesuffix(b"\r") for line in lines])]
+        lines: Sequence[bytes]
+        judged: list[Quick | None] | None
+        compiled = compiled_chunk(chunk, MAX_RECORD_BYTES)
+        if compiled is not None:
+            lines, judged = compiled
+            ascii_only, carriage = chunk.isascii(), b"\r" in chunk
+        else:
+            ascii_only = chunk.isascii()
+            if not ascii_only:
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError:  # the raw decoder does not look inside strings: every line the slow way
+                    for number, written in enumerate(chunk.split(b"\n"), first_line):
+                        self._line(stats, number, written.removesuffix(b"\r"), display)
+                    return
+            carriage = b"\r" in chunk
+            regular = not carriage and b"\n\n" not in chunk and chunk[:1] == b"{"
+            spaced = regular and looks_spaced(chunk)
+            whole = quick_chunk(chunk) if regular and not spaced else None
+            lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
+            if judged is None and regular:  # not compact: whitespace between tokens, most likely
+                lines = chunk.splitlines()
+                judged = quick_spaced(lines)
+            if judged is None:
+                judged = [quick_record(line) if line[:1] == b"{" else None
+                          for line in (lines if not carriage else [line.removesuffix(b"\r") for line in lines])]
         start = 0
         for index, quick in enumerate(judged):  # runs of judged records in bulk, the others one by one, in order
             if quick is None:
@@ -372,21 +380,21 @@ class _Auditor:
         self._run(stats, lines, judged, start=start, stop=len(judged), first_line=first_line, display=display,
                   ascii_only=ascii_only)
 
-    def _run(self, stats: PayloadStats, lines: list[bytes], judged: list[Quick | None], *, start: int, stop: int,
+    def _run(self, stats: PayloadStats, lines: Sequence[bytes], judged: list[Quick | None], *, start: int, stop: int,
              first_line: int, display: str, ascii_only: bool) -> None:
         """Count the records ``start`` to ``stop`` of a chunk, all judged by :mod:`.census`: in bulk, in order."""
         if start >= stop:
             return
         quick = cast("list[Quick]", judged[start:stop])
         stats.records += len(quick)
-        versions = Counter(version for version, _, _ in quick)
+        versions = Counter(map(itemgetter(0), quick))
         for version, count in versions.items():
             stats.versions[version] += count
         if versions["1.0"] and stats.first_v1_line is None:
             stats.first_v1_line = first_line + start + next(
                 i for i, (version, _, _) in enumerate(quick) if version == "1.0")
         events = stats.events
-        for name, count in Counter(name for _, name, _ in quick).items():  # in order of first appearance
+        for name, count in Counter(map(itemgetter(1), quick)).items():  # in order of first appearance
             kept = "(other)" if name not in events and len(events) >= MAX_EVENT_NAMES else name
             events[kept] = events.get(kept, 0) + count
         add, skip = self.sink.add, self.sink.skip
