@@ -6,10 +6,23 @@ with the variations real 1.0 traffic has: prices written ``16.00``, integers
 beyond 64 bits, unicode, ``consent_categories`` as ints or strings,
 ``event_timestamp`` as a number, a numeric string or ISO-8601, ``page.location``
 or ``page.url``, ``user`` as the string ``"{waiting_for_consent}"``, and an
-occasional record of about 30 KB (a long cart).
+occasional record of about 30 KB (a long cart); about 20% of the records escape
+non-ASCII text (``\u00e9``), as ``json.dumps`` does by default.
+
+With ``--mixed``, the irregular records real archives hold, at these rates by default (each
+can be set on its own, e.g. ``--v2 0.1``):
+
+- ``--no-properties 0.01``: 1.0 records without a ``properties`` object (the spec's
+  "neither present": senders that put everything at the root);
+- ``--v2 0.03``: records already in 2.0 (re-exported data), written the way the exporter does;
+- ``--either 0.005``: records holding only ``event_name`` (they read the same in both versions);
+- ``--invalid 0.001``: invalid lines (a record cut off where a writer crashed);
+- ``--large 0.005``: records over 10 KB (long carts, 10 to 40 KB);
+- ``--crlf``: CRLF line ends for the whole file (``bench/run.py`` gives one file of its tree CRLF).
 
     python bench/generate.py --records 1000 --seed 7 > archive.ndjson
     python bench/generate.py --bytes 1G > big.ndjson
+    python bench/generate.py --bytes 256M --mixed > mixed.ndjson
 """
 
 from __future__ import annotations
@@ -158,16 +171,46 @@ def mobile_event(rng: random.Random, ms: int) -> dict[str, Any]:
     }
 
 
-def events(seed: int) -> Iterator[str]:
-    """An endless, deterministic sequence of 1.0 events as compact JSON lines."""
+#: The irregular records of ``--mixed``, as fractions of all records (see the module's docstring).
+MIX = {"no_properties": 0.01, "v2": 0.03, "either": 0.005, "invalid": 0.001, "large": 0.005}
+CLEAN = dict.fromkeys(MIX, 0.0)
+
+
+def _to_v2(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as a 2.0 exporter writes it: event data at the root, meta-data in ``context``."""
+    rest = {key: value for key, value in event.items() if key not in ("event_name", "properties")}
+    out: dict[str, Any] = {"event_name": event["event_name"]} if "event_name" in event else {}
+    return {**out, **event.get("properties", {}), "context": rest}
+
+
+def events(seed: int, mix: dict[str, float] = CLEAN) -> Iterator[str]:
+    """An endless, deterministic sequence of events as compact JSON lines: 1.0 ones, and with ``mix``
+    (fractions, keys of :data:`MIX`) irregular ones among them."""
     rng = random.Random(seed)
     ms = 1_672_531_200_000  # 2023-01-01
+    bounds, total = [], 0.0
+    for kind, share in mix.items():
+        total += share
+        bounds.append((total, kind))
     while True:
         ms += rng.randint(1, 5000)
         event = web_event(rng, ms) if rng.random() < 0.6 else mobile_event(rng, ms)
+        draw = rng.random() if total else 1.0
+        kind = next((name for bound, name in bounds if draw < bound), "")
+        if kind == "no_properties":
+            event.pop("properties")
+        elif kind == "v2":
+            event = _to_v2(event)
+        elif kind == "either":
+            event = {"event_name": event["event_name"]}
+        elif kind == "large":
+            event["properties"]["items"] = _items(rng, rng.randint(40, 160))
         text = json.dumps(event, ensure_ascii=rng.random() < 0.2, separators=(",", ":"))
         # Numbers whose text matters (16.00, 2.75) were written as marked strings.
-        yield _RAW_NUMBER.sub(r"\1", text)
+        text = _RAW_NUMBER.sub(r"\1", text)
+        if kind == "invalid":
+            text = text[: rng.randint(1, len(text) - 1)]
+        yield text
 
 
 def _size(text: str) -> int:
@@ -182,18 +225,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, help="how many events")
     parser.add_argument("--bytes", type=_size, help="stop after about this many bytes (e.g. 1G)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mixed", action="store_true", help="irregular records among the 1.0 ones (see above)")
+    for kind, share in MIX.items():
+        parser.add_argument(f"--{kind.replace('_', '-')}", type=float, metavar="FRACTION",
+                            help=f"with --mixed: the fraction of these records (default {share})")
+    parser.add_argument("--crlf", action="store_true", help="CRLF line ends")
     args = parser.parse_args(argv)
     if args.records is None and args.bytes is None:
         parser.error("give --records or --bytes")
-    out = sys.stdout
+    mix = {kind: share if getattr(args, kind) is None else getattr(args, kind) for kind, share in MIX.items()}
+    out = sys.stdout.buffer
+    end = b"\r\n" if args.crlf else b"\n"
     written = 0
-    for count, line in enumerate(events(args.seed)):
+    for count, line in enumerate(events(args.seed, mix if args.mixed else CLEAN)):
         if args.records is not None and count >= args.records:
             break
         if args.bytes is not None and written >= args.bytes:
             break
-        out.write(line + "\n")
-        written += len(line) + 1
+        data = line.encode("utf-8") + end
+        out.write(data)
+        written += len(data)
     return 0
 
 

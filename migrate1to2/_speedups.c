@@ -1,26 +1,34 @@
-/* The common case of the exact conversion, for whole NDJSON chunks, in one pass over the bytes.
+/* The common case of the exact conversion, for NDJSON chunks, in one pass over the bytes.
  *
- * This is an accelerator for migrate1to2.rawjson.fast_converter, with the same contract: it
- * either converts *every* record of the chunk or returns None, and then the Python code does
- * the chunk record by record (and gives every error its message and location). So this file
- * only has to be right about what it accepts, never about why something is wrong:
+ * An accelerator for the Python converter (migrate1to2.rawjson and records._convert_each), which
+ * stays the reference. Each line of a chunk is either done here or *declined*: handed to Python
+ * alone (convert_mixed's callback or its list of declined records), which converts or rejects it
+ * and gives every error its message and location. So this file only has to be right about what
+ * it does itself, never about why something is wrong:
  *
  * - every byte is validated as strict JSON (RFC 8259) and strict UTF-8, nested values too;
- * - the root and the container being opened must be compact (no whitespace between their
- *   tokens), their keys written without escapes and not duplicated, and the record must be a
- *   plain source-version record: the container present and an object, the other container
- *   absent, no reserved key inside the container;
- * - values are copied byte for byte; anything else (whitespace at those two levels, escapes
- *   in their keys, deep nesting, invalid text, ...) returns None.
+ * - the root, and the container being opened, must be compact (no whitespace between their
+ *   tokens), their keys written without escapes and not duplicated;
+ * - the spec's version detection decides: a record in the source version (1.0 with or without
+ *   ``properties`` when upgrading) is converted, values copied byte for byte; one already in the
+ *   target version, or reading the same in both ({} or only ``event_name``), is written as it is;
+ *   an ambiguous record, a collision, and anything else (whitespace at those two levels, escapes
+ *   in their keys, deep nesting, invalid text, a line over the size limit) is declined;
+ * - blank lines are skipped, a CR before a newline dropped (the output has LF line ends).
  *
- * The output for what it accepts is, byte for byte, what fast_converter makes (tests compare
- * the two on generated and random input). No Python object is touched while the GIL is
- * released.
+ * convert_chunk keeps the older all-or-nothing contract (every record converted, or None), used
+ * for arrays; convert_text does one record (upgrade_json). What this file outputs is, byte for
+ * byte, what the Python converter makes of the same records (tests compare the two on generated,
+ * mixed, damaged and random input). No Python object is touched while the GIL is released.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #ifdef __GLIBC__
 #include <limits.h>
 #include <malloc.h>
@@ -82,13 +90,29 @@ static int utf8_length(ptr p, ptr end) {
 }
 
 /* p is at an opening quote: the end of the string, or NULL. *escaped is set when it holds a backslash. */
-static ptr scan_string(ptr p, ptr end, int *escaped) {
+static inline __attribute__((always_inline)) ptr scan_string(ptr p, ptr end, int *escaped) {
     p++;
     for (;;) {
-        /* Eight bytes at a time, up to the first quote, backslash, control or non-ASCII byte. The
-         * borrows of the subtractions only run upwards from a byte that is one of those, so the
-         * lowest flag set is exact (flags above it may be spurious, and are not looked at). */
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Up to the first quote, backslash, control or non-ASCII byte, many bytes at a time. */
+#ifdef __SSE2__
+        /* Sixteen at a time (SSE2 is part of x86-64): as signed bytes, both the control characters
+         * and the non-ASCII bytes (0x80 and up, negative) are below 0x20. */
+        const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+        while (end - p >= 16) {
+            __m128i block = _mm_loadu_si128((const __m128i *)p);
+            __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
+                                           _mm_cmplt_epi8(block, space));
+            int mask = _mm_movemask_epi8(special);
+            if (mask) {
+                p += __builtin_ctz((unsigned)mask);
+                break;
+            }
+            p += 16;
+        }
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Elsewhere eight at a time, in a 64-bit word. The borrows of the subtractions only run
+         * upwards from a byte that is one of those, so the lowest flag set is exact (flags above it
+         * may be spurious, and are not looked at). */
         while (end - p >= 8) {
             uint64_t word;
             memcpy(&word, p, 8);
@@ -140,9 +164,14 @@ static ptr scan_string(ptr p, ptr end, int *escaped) {
     }
 }
 
-static ptr skip_ws(ptr p, ptr end) {
+static ptr skip_ws_slow(ptr p, ptr end) {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
     return p;
+}
+
+/* Past any whitespace at p; compact text (the common case) costs one comparison. */
+static inline ptr skip_ws(ptr p, ptr end) {
+    return (p < end && *p <= ' ') ? skip_ws_slow(p, end) : p;
 }
 
 static ptr scan_digits(ptr p, ptr end) {
@@ -171,52 +200,71 @@ static ptr scan_literal(ptr p, ptr end, const char *word, Py_ssize_t length) {
     return (end - p >= length && memcmp(p, word, (size_t)length) == 0) ? p + length : NULL;
 }
 
-/* The end of the (strictly valid) JSON value at p, whitespace allowed inside it; NULL otherwise. */
+/* The end of the (strictly valid) JSON value at p, whitespace allowed inside it; NULL otherwise.
+ * ``depth`` containers are open around it already. A loop with a stack of the open containers' closing
+ * brackets rather than a recursion: values are small and many, and a call for each costs. */
 static ptr skip_value(ptr p, ptr end, int depth) {
-    if (p >= end) return NULL;
+    unsigned char closers[MAX_DEPTH];
+    int open = 0;
     int escaped = 0;
+value:
+    if (p >= end) return NULL;
     switch (*p) {
     case '"':
-        return scan_string(p, end, &escaped);
+        if (!(p = scan_string(p, end, &escaped))) return NULL;
+        break;
     case '{':
-        if (depth >= MAX_DEPTH) return NULL;
+        if (depth + open >= MAX_DEPTH) return NULL;
         p = skip_ws(p + 1, end);
-        if (p < end && *p == '}') return p + 1;
-        for (;;) {
-            if (p >= end || *p != '"') return NULL;
-            if (!(p = scan_string(p, end, &escaped))) return NULL;
-            p = skip_ws(p, end);
-            if (p >= end || *p != ':') return NULL;
-            p = skip_ws(p + 1, end);
-            if (!(p = skip_value(p, end, depth + 1))) return NULL;
-            p = skip_ws(p, end);
-            if (p >= end) return NULL;
-            if (*p == '}') return p + 1;
-            if (*p != ',') return NULL;
-            p = skip_ws(p + 1, end);
+        if (p < end && *p == '}') {
+            p++;
+            break;
         }
+        closers[open++] = '}';
+        goto key;
     case '[':
-        if (depth >= MAX_DEPTH) return NULL;
+        if (depth + open >= MAX_DEPTH) return NULL;
         p = skip_ws(p + 1, end);
-        if (p < end && *p == ']') return p + 1;
-        for (;;) {
-            if (!(p = skip_value(p, end, depth + 1))) return NULL;
-            p = skip_ws(p, end);
-            if (p >= end) return NULL;
-            if (*p == ']') return p + 1;
-            if (*p != ',') return NULL;
-            p = skip_ws(p + 1, end);
+        if (p < end && *p == ']') {
+            p++;
+            break;
         }
+        closers[open++] = ']';
+        goto value;
     case 't':
-        return scan_literal(p, end, "true", 4);
+        if (!(p = scan_literal(p, end, "true", 4))) return NULL;
+        break;
     case 'f':
-        return scan_literal(p, end, "false", 5);
+        if (!(p = scan_literal(p, end, "false", 5))) return NULL;
+        break;
     case 'n':
-        return scan_literal(p, end, "null", 4);
+        if (!(p = scan_literal(p, end, "null", 4))) return NULL;
+        break;
     default:
-        if (*p == '-' || (*p >= '0' && *p <= '9')) return scan_number(p, end);
-        return NULL;
+        if (!(*p == '-' || (*p >= '0' && *p <= '9')) || !(p = scan_number(p, end))) return NULL;
+        break;
     }
+    /* After a value: the end, or a comma and the next member or element, or a closing bracket. */
+    while (open > 0) {
+        p = skip_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == ',') {
+            p = skip_ws(p + 1, end);
+            if (closers[open - 1] == '}') goto key;
+            goto value;
+        }
+        if (*p != closers[open - 1]) return NULL;
+        p++;
+        open--;
+    }
+    return p;
+key:  /* a member: "key" : value */
+    if (p >= end || *p != '"') return NULL;
+    if (!(p = scan_string(p, end, &escaped))) return NULL;
+    p = skip_ws(p, end);
+    if (p >= end || *p != ':') return NULL;
+    p = skip_ws(p + 1, end);
+    goto value;
 }
 
 /* The members of the compact object at p (keys without escapes); the end of the object, or NULL. */
@@ -278,24 +326,50 @@ static unsigned char *put(unsigned char *out, ptr data, Py_ssize_t length) {
     return out + length;
 }
 
-/* Convert one compact record [p, end) into out; the new end of out, or NULL to give up. */
-static unsigned char *convert_record(ptr p, ptr end, const direction *d, unsigned char *out,
-                                     member *root, member *inner) {
-    Py_ssize_t nroot, ninner;
-    if (scan_members(p, end, root, &nroot) != end) return NULL;
-    Py_ssize_t opened = -1, name = -1;
+/* What became of one record. */
+enum { DECLINED = 0, CONVERTED = 1, UNCHANGED = 2 };
+
+/* Convert, or pass through, one compact record [p, end) into *out (advanced past what it wrote).
+ *
+ * The spec's version detection, on the root's members: both containers, or a container that is not
+ * an object, is left to Python (which rejects it); ``properties`` means 1.0, ``context`` 2.0; with
+ * neither, a root holding more than ``event_name`` is 1.0 (it converts with an empty container) and
+ * the rest ({} or only ``event_name``) reads the same in both. A record in the source version is
+ * converted; any other is written unchanged, byte for byte, as Python does with such a record. */
+static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigned char **out_p,
+                          member *root, member *inner) {
+    Py_ssize_t nroot, ninner = 0;
+    if (scan_members(p, end, root, &nroot) != end) return DECLINED;
+    Py_ssize_t opened = -1, wrapped = -1, name = -1;
     for (Py_ssize_t i = 0; i < nroot; i++) {
         if (is_key(&root[i], d->opened, d->opened_length)) opened = i;
-        else if (is_key(&root[i], d->wrapped, d->wrapped_length)) return NULL;
+        else if (is_key(&root[i], d->wrapped, d->wrapped_length)) wrapped = i;
         else if (IS_KEY(&root[i], "\"event_name\"")) name = i;
     }
-    if (opened < 0) return NULL;
-    const member *box = &root[opened];
-    if (scan_members(box->value, box->value + box->vlen, inner, &ninner) != box->value + box->vlen) return NULL;
-    for (Py_ssize_t i = 0; i < ninner; i++) {
-        if (IS_KEY(&inner[i], "\"event_name\"") || IS_KEY(&inner[i], "\"properties\"")
-            || IS_KEY(&inner[i], "\"context\""))
-            return NULL;
+    if (opened >= 0 && wrapped >= 0) return DECLINED;  /* both containers: an error */
+    Py_ssize_t box_at = opened >= 0 ? opened : wrapped;
+    if (box_at >= 0 && root[box_at].value[0] != '{') return DECLINED;  /* a container that is not an object */
+    int is_source;
+    if (opened >= 0) is_source = 1;
+    else if (wrapped >= 0) is_source = 0;
+    else if (nroot > 1 || (nroot == 1 && name < 0)) is_source = to_v2;  /* neither: 1.0 when it has meta-data */
+    else is_source = 0;                                                  /* {} or only event_name: either */
+    unsigned char *out = *out_p;
+    if (!is_source) {  /* already in the target version, or either: the record as it is */
+        out = put(out, p, end - p);
+        *out++ = '\n';
+        *out_p = out;
+        return UNCHANGED;
+    }
+    if (opened >= 0) {
+        const member *box = &root[opened];
+        if (scan_members(box->value, box->value + box->vlen, inner, &ninner) != box->value + box->vlen)
+            return DECLINED;
+        for (Py_ssize_t i = 0; i < ninner; i++) {
+            if (IS_KEY(&inner[i], "\"event_name\"") || IS_KEY(&inner[i], "\"properties\"")
+                || IS_KEY(&inner[i], "\"context\""))
+                return DECLINED;  /* a collision: an error */
+        }
     }
     /* {"event_name":..., <inner members>, "wrapped":{<other root members>}} */
     *out++ = '{';
@@ -320,26 +394,232 @@ static unsigned char *convert_record(ptr p, ptr end, const direction *d, unsigne
     *out++ = '}';
     *out++ = '}';
     *out++ = '\n';
+    *out_p = out;
+    return CONVERTED;
+}
+
+/* A record the C code left to Python: where it is, and where its output goes. */
+typedef struct {
+    Py_ssize_t line;       /* its line, counted from 0 in the chunk */
+    Py_ssize_t start, end; /* its bytes in the chunk, without the newline (a CR before it is kept) */
+    Py_ssize_t at;         /* where its output goes in the C output */
+    Py_ssize_t converted, unchanged;  /* the C code's records before it */
+} declined;
+
+typedef struct {
+    const direction *d;
+    int to_v2;
+    int mixed;             /* 0: give up at the first record not converted (the all-or-nothing contract) */
+    Py_ssize_t limit;      /* a longer line is left to Python (which rejects it as oversized) */
+    Py_ssize_t converted, unchanged;
+    declined *declined;    /* malloc'd, grown as needed */
+    Py_ssize_t ndeclined, capacity;
+    int no_memory;
+    /* With a callback, a declined record is converted at once: the GIL is taken back (``saved``, when
+     * it was let go), the callback returns the record's output, written in place (the output object
+     * grows when it must), or None to stop there. */
+    PyObject *callback;
+    PyThreadState *saved;
+    PyObject *result;      /* the output bytes object, and where it starts and ends */
+    unsigned char *out_start, *out_end;
+    Py_ssize_t newlines;   /* in the whole chunk */
+    int failed, stopped;
+} run;
+
+/* Whether [p, end) holds only JSON whitespace other than newlines: a blank line, not a record. */
+static int blank(ptr p, ptr end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
+    return p == end;
+}
+
+static int decline(run *r, Py_ssize_t line, Py_ssize_t start, Py_ssize_t end, Py_ssize_t at) {
+    if (r->ndeclined == r->capacity) {
+        Py_ssize_t capacity = r->capacity ? r->capacity * 2 : 16;
+        declined *grown = realloc(r->declined, (size_t)capacity * sizeof(declined));
+        if (!grown) {
+            r->no_memory = 1;
+            return 0;
+        }
+        r->declined = grown;
+        r->capacity = capacity;
+    }
+    declined *entry = &r->declined[r->ndeclined++];
+    entry->line = line;
+    entry->start = start;
+    entry->end = end;
+    entry->at = at;
+    entry->converted = r->converted;
+    entry->unchanged = r->unchanged;
+    return 1;
+}
+
+/* The output a per-line bound allows for the lines of [p, end), of which ``newlines`` end with a newline. */
+/* The newlines in [p, end). */
+static Py_ssize_t count_newlines(ptr p, ptr end) {
+    Py_ssize_t count = 0;
+#ifdef __SSE2__
+    /* Sixteen bytes at a time: each lane counts its newlines (a match is -1, subtracted) for up to
+     * 255 blocks, then the lanes are summed (psadbw). */
+    const __m128i newline = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    while (end - p >= 16) {
+        __m128i lanes = zero;
+        for (int blocks = 0; blocks < 255 && end - p >= 16; blocks++, p += 16)
+            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), newline));
+        __m128i sums = _mm_sad_epu8(lanes, zero);
+        count += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+    }
+#endif
+    for (; p < end; p++) count += *p == '\n';
+    return count;
+}
+
+/* The most a record of n bytes may become: the container's new name, its braces, a comma, the newline. */
+#define AT_MOST(r, n) ((n) + (r)->d->wrapped_length + 8)
+
+/* Make room for ``more`` bytes at *out_p, growing the output object (the GIL is taken for that, when it
+ * was let go). 0, with an exception set, when there is no memory. */
+static int make_room(run *r, unsigned char **out_p, Py_ssize_t more, Py_ssize_t rest) {
+    Py_ssize_t used = *out_p - r->out_start;
+    if (r->out_end - *out_p >= more) return 1;
+    Py_ssize_t capacity = r->out_end - r->out_start;
+    Py_ssize_t need = used + more + rest + rest / 2;  /* the rest of the input may grow this much too */
+    if (need < 2 * capacity) need = 2 * capacity;
+    if (r->saved) PyEval_RestoreThread(r->saved);
+    int done = _PyBytes_Resize(&r->result, need) == 0;
+    if (r->saved) r->saved = PyEval_SaveThread();
+    if (!done) return 0;
+    r->out_start = (unsigned char *)PyBytes_AS_STRING(r->result);
+    r->out_end = r->out_start + need;
+    *out_p = r->out_start + used;
+    return 1;
+}
+
+/* Give the declined record on ``line``, [start + from, start + to), to the callback and write what it
+ * returns at *out_p. 1: go on; 0: stop here; -1: an exception is set. */
+static int call_back(run *r, ptr start, ptr end, Py_ssize_t line, Py_ssize_t from, Py_ssize_t to,
+                     unsigned char **out_p) {
+    if (r->saved) PyEval_RestoreThread(r->saved);
+    PyThreadState *saved = r->saved;
+    r->saved = NULL;  /* make_room below runs with the GIL */
+    int status = 1;
+    PyObject *piece = PyObject_CallFunction(r->callback, "nnnnn", line, from, to, r->converted, r->unchanged);
+    if (!piece) {
+        status = -1;
+    } else if (piece == Py_None) {
+        status = 0;
+    } else if (!PyBytes_Check(piece)) {
+        PyErr_SetString(PyExc_TypeError, "the callback of convert_mixed returns bytes or None");
+        status = -1;
+    } else {
+        Py_ssize_t length = PyBytes_GET_SIZE(piece);
+        if (!make_room(r, out_p, length, end - (start + to)))
+            status = -1;
+        else
+            *out_p = put(*out_p, (ptr)PyBytes_AS_STRING(piece), length);
+    }
+    Py_XDECREF(piece);
+    if (saved) r->saved = PyEval_SaveThread();
+    return status;
+}
+
+/* Every line of [start, end) into r's output: the output's end, or NULL (all-or-nothing mode, no memory,
+ * or an exception from the callback). */
+static unsigned char *convert_all(ptr start, ptr end, run *r) {
+    member root[MAX_MEMBERS], inner[MAX_MEMBERS];
+    unsigned char *out = r->out_start;
+    Py_ssize_t line = 0;
+    ptr p = start;
+    while (p < end) {
+        if (*p == '\n') {  /* blank lines cost what reading them costs */
+            p++;
+            line++;
+            continue;
+        }
+        ptr newline = memchr(p, '\n', (size_t)(end - p));
+        ptr line_end = newline ? newline : end;
+        ptr text_end = line_end;
+        if (text_end[-1] == '\r') text_end--;  /* CRLF: the output has LF line ends */
+        int kind = DECLINED;
+        if (!make_room(r, &out, AT_MOST(r, text_end - p), end - line_end)) {
+            r->no_memory = 1;
+            return NULL;
+        }
+        if (text_end - p <= r->limit) {
+            if (*p == '{') kind = convert_record(p, text_end, r->d, r->to_v2, &out, root, inner);
+            else if (r->mixed && blank(p, text_end)) kind = -1;  /* all-or-nothing: not the common case */
+        }
+        if (kind == CONVERTED) r->converted++;
+        else if (kind == UNCHANGED) r->unchanged++;
+        if (kind != CONVERTED && kind != -1 && !r->mixed) return NULL;
+        if (kind == DECLINED) {
+            if (r->callback) {
+                int status = call_back(r, start, end, line, p - start, line_end - start, &out);
+                if (status < 0) {
+                    r->failed = 1;
+                    return NULL;
+                }
+                if (status == 0) {  /* the newlines of the whole chunk are still counted */
+                    r->stopped = 1;
+                    r->newlines = line + count_newlines(p, end);
+                    return out;
+                }
+            } else if (!decline(r, line, p - start, line_end - start, out - r->out_start)) {
+                return NULL;
+            }
+        }
+        p = line_end + 1;
+        line++;
+    }
+    r->newlines = end > start && end[-1] != '\n' ? line - 1 : line;
     return out;
 }
 
-/* Every line of [start, end) converted into out: the output's end, or NULL. */
-static unsigned char *convert_all(ptr start, ptr end, const direction *d, unsigned char *out, Py_ssize_t *texts) {
-    member root[MAX_MEMBERS], inner[MAX_MEMBERS];
-    Py_ssize_t count = 0;
-    ptr p = start;
-    while (p < end) {
-        ptr newline = memchr(p, '\n', (size_t)(end - p));
-        ptr line_end = newline ? newline : end;
-        if (line_end > p && line_end[-1] == '\r') line_end--;  /* CRLF: the output has LF line ends */
-        if (line_end > p) {
-            if (!(out = convert_record(p, line_end, d, out, root, inner))) return NULL;
-            count++;
-        }
-        p = line_end + 1;
+/* Convert the chunk in ``view``; the output bytes, or NULL with *none set when the answer is None
+ * (nothing converted in all-or-nothing mode), else with an exception. */
+static PyObject *convert_buffer(Py_buffer *view, run *r, Py_ssize_t *newlines, int *none) {
+    ptr start = (ptr)view->buf;
+    ptr end = start + view->len;
+    *none = 0;
+    /* Room for records a quarter longer than they are (records of about 70 bytes or more grow less),
+     * the output growing as it must for smaller ones (see make_room). */
+    if (view->len > PY_SSIZE_T_MAX / 2) return PyErr_NoMemory();
+    Py_ssize_t capacity = view->len + view->len / 4 + 64;
+    r->result = PyBytes_FromStringAndSize(NULL, capacity);
+    if (!r->result) return NULL;
+    r->out_start = (unsigned char *)PyBytes_AS_STRING(r->result);
+    r->out_end = r->out_start + capacity;
+    unsigned char *out_end;
+    if (view->readonly) {  /* bytes: no other thread can change them meanwhile */
+        r->saved = PyEval_SaveThread();
+        out_end = convert_all(start, end, r);
+        PyEval_RestoreThread(r->saved);
+        r->saved = NULL;
+    } else {
+        out_end = convert_all(start, end, r);
     }
-    *texts = count;
-    return out;
+    *newlines = r->newlines;
+    if (r->failed || r->no_memory) {
+        Py_CLEAR(r->result);
+        if (r->no_memory && !PyErr_Occurred()) PyErr_NoMemory();
+        return NULL;
+    }
+    if (!out_end) {
+        Py_CLEAR(r->result);
+        *none = 1;
+        return NULL;
+    }
+    if (_PyBytes_Resize(&r->result, (Py_ssize_t)(out_end - r->out_start)) < 0) return NULL;
+    PyObject *result = r->result;
+    r->result = NULL;
+    return result;
+}
+
+static int direction_arg(PyObject *arg, run *r) {
+    int to_v2 = PyObject_IsTrue(arg);
+    if (to_v2 < 0) return 0;
+    r->to_v2 = to_v2;
+    r->d = to_v2 ? &TO_V2 : &TO_V1;
+    return 1;
 }
 
 PyDoc_STRVAR(convert_chunk_doc,
@@ -354,46 +634,112 @@ static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize
         PyErr_SetString(PyExc_TypeError, "convert_chunk takes exactly 2 arguments");
         return NULL;
     }
+    run r = {0};
+    r.limit = PY_SSIZE_T_MAX;
+    if (!direction_arg(args[1], &r)) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
-    int to_v2 = PyObject_IsTrue(args[1]);
-    if (to_v2 < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    const direction *d = to_v2 ? &TO_V2 : &TO_V1;
-    ptr start = (ptr)view.buf;
-    ptr end = start + view.len;
-    /* Each record grows by at most the container's new name, one comma and the newline. */
-    Py_ssize_t newlines = 0;
-    for (ptr p = start; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) newlines++;
-    if (newlines >= (PY_SSIZE_T_MAX - view.len) / (d->wrapped_length + 8) - 1) {
-        PyBuffer_Release(&view);
-        Py_RETURN_NONE;  /* too large to size here: record by record */
-    }
-    Py_ssize_t capacity = view.len + (newlines + 1) * (d->wrapped_length + 8);
-    PyObject *result = PyBytes_FromStringAndSize(NULL, capacity);
-    if (!result) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    unsigned char *out_start = (unsigned char *)PyBytes_AS_STRING(result);
-    unsigned char *out_end;
-    Py_ssize_t texts = 0;
-    if (view.readonly) {  /* bytes: no other thread can change them (and so the newline count) meanwhile */
-        Py_BEGIN_ALLOW_THREADS
-        out_end = convert_all(start, end, d, out_start, &texts);
-        Py_END_ALLOW_THREADS
-    } else {
-        out_end = convert_all(start, end, d, out_start, &texts);
-    }
+    Py_ssize_t newlines;
+    int none;
+    PyObject *output = convert_buffer(&view, &r, &newlines, &none);
     PyBuffer_Release(&view);
-    if (!out_end || texts == 0) {
-        Py_DECREF(result);
+    free(r.declined);
+    if (!output && !none) return NULL;
+    if (!output || r.converted == 0) {
+        Py_XDECREF(output);
         Py_RETURN_NONE;
     }
-    if (_PyBytes_Resize(&result, (Py_ssize_t)(out_end - out_start)) < 0) return NULL;
-    return Py_BuildValue("(Nnn)", result, texts, newlines);
+    return Py_BuildValue("(Nnn)", output, r.converted, newlines);
+}
+
+PyDoc_STRVAR(convert_mixed_doc,
+"convert_mixed(chunk, to_v2, limit, callback=None, /)\n--\n\n"
+"Convert the NDJSON records of ``chunk`` that the C code can (1.0 to 2.0 when ``to_v2``, else\n"
+"2.0 to 1.0), pass through those already in the target version (or reading the same in both),\n"
+"and skip blank lines. Returns ``(output, converted, unchanged, newlines, declined)``: ``declined``\n"
+"lists, in order, the records left to Python (not plain and compact, invalid, an error, longer\n"
+"than ``limit``) as ``(line, start, end, at, converted, unchanged)``: the record's line (from 0),\n"
+"its bytes ``chunk[start:end]`` (without the newline), where its output goes in ``output``, and\n"
+"how many records the C code converted and passed through before it.\n\n"
+"With a ``callback`` (``chunk`` must then be bytes), each such record is given to it at once as\n"
+"``callback(line, start, end, converted, unchanged)``; it returns the record's output (bytes,\n"
+"written in its place) or None to stop there, and ``declined`` is empty.");
+
+static PyObject *convert_mixed(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 && nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "convert_mixed takes 3 or 4 arguments");
+        return NULL;
+    }
+    run r = {0};
+    r.mixed = 1;
+    if (nargs == 4 && args[3] != Py_None) {
+        /* the callback runs Python code while the chunk is read: it must not be able to change */
+        if (!PyBytes_Check(args[0])) {
+            PyErr_SetString(PyExc_TypeError, "convert_mixed with a callback takes bytes");
+            return NULL;
+        }
+        r.callback = args[3];
+    }
+    if (!direction_arg(args[1], &r)) return NULL;
+    r.limit = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (r.limit == -1 && PyErr_Occurred()) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    Py_ssize_t newlines;
+    int none;
+    PyObject *output = convert_buffer(&view, &r, &newlines, &none);
+    PyBuffer_Release(&view);
+    PyObject *list = output ? PyList_New(r.ndeclined) : NULL;
+    for (Py_ssize_t i = 0; list && i < r.ndeclined; i++) {
+        declined *e = &r.declined[i];
+        PyObject *item = Py_BuildValue("(nnnnnn)", e->line, e->start, e->end, e->at, e->converted, e->unchanged);
+        if (!item) Py_CLEAR(list);
+        else PyList_SET_ITEM(list, i, item);
+    }
+    free(r.declined);
+    if (!list) {
+        Py_XDECREF(output);
+        return NULL;
+    }
+    return Py_BuildValue("(NnnnN)", output, r.converted, r.unchanged, newlines, list);
+}
+
+PyDoc_STRVAR(convert_text_doc,
+"convert_text(text, to_v2, /)\n--\n\n"
+"One record (bytes) converted, or ``text`` itself when it is already in the target version (or\n"
+"reads the same in both), or ``None`` when it is not the plain, compact, valid case.");
+
+static PyObject *convert_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "convert_text takes exactly 2 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (!PyBytes_CheckExact(text)) {
+        PyErr_SetString(PyExc_TypeError, "convert_text takes bytes");
+        return NULL;
+    }
+    run r = {0};
+    if (!direction_arg(args[1], &r)) return NULL;
+    ptr start = (ptr)PyBytes_AS_STRING(text);
+    Py_ssize_t length = PyBytes_GET_SIZE(text);
+    if (length == 0 || start[0] != '{') Py_RETURN_NONE;
+    /* As convert_buffer sizes it, less the newline; small records are converted on the stack. */
+    Py_ssize_t capacity = length + r.d->wrapped_length + 8;
+    unsigned char small[4096];
+    unsigned char *buffer = capacity <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)capacity);
+    if (!buffer) return PyErr_NoMemory();
+    static member root[MAX_MEMBERS], inner[MAX_MEMBERS];  /* under the GIL: one call at a time */
+    unsigned char *out = buffer;
+    int kind = convert_record(start, start + length, r.d, r.to_v2, &out, root, inner);
+    PyObject *result;
+    if (kind == CONVERTED) result = PyBytes_FromStringAndSize((const char *)buffer, out - buffer - 1);
+    else if (kind == UNCHANGED) result = Py_NewRef(text);
+    else result = Py_NewRef(Py_None);
+    if (buffer != small) PyMem_Free(buffer);
+    return result;
 }
 
 static int ends_scalar(unsigned char c) {
@@ -487,6 +833,8 @@ static PyObject *retain_freed_memory(PyObject *module, PyObject *arg) {
 
 static PyMethodDef methods[] = {
     {"convert_chunk", (PyCFunction)(void (*)(void))convert_chunk, METH_FASTCALL, convert_chunk_doc},
+    {"convert_mixed", (PyCFunction)(void (*)(void))convert_mixed, METH_FASTCALL, convert_mixed_doc},
+    {"convert_text", (PyCFunction)(void (*)(void))convert_text, METH_FASTCALL, convert_text_doc},
     {"retain_freed_memory", retain_freed_memory, METH_O, retain_freed_memory_doc},
     {"element_end", (PyCFunction)(void (*)(void))element_end, METH_FASTCALL, element_end_doc},
     {NULL, NULL, 0, NULL},

@@ -243,11 +243,22 @@ _FAST = {Version.V2: fast_converter(Version.V2), Version.V1: fast_converter(Vers
 _compiled: Callable[[bytes, bool], tuple[bytes, int, int] | None] | None
 #: Where an array element ends (see ``migrate1to2/_speedups.c``), where compiled.
 element_end: Callable[[bytes, int], int] | None
+#: What the C code makes of a chunk: (output, converted, unchanged, newlines, declined), each declined
+#: record as (line from 0, start, end, where its output goes, converted before, unchanged before).
+#: With a callback, each declined record is given to it instead: (line, start, end, converted before,
+#: unchanged before) -> its output, or None to stop there.
+MixedChunk = Callable[[bytes, bool, int, Callable[[int, int, int, int, int], bytes | None] | None],
+                      "tuple[bytes, int, int, int, list[tuple[int, int, int, int, int, int]]]"]
+#: Every record of a chunk the C code can do, the others listed for Python (see ``convert_mixed``).
+mixed_chunk: MixedChunk | None
+_text: Callable[[bytes, bool], bytes | None] | None
 try:
     from ._speedups import convert_chunk as _compiled
+    from ._speedups import convert_mixed as mixed_chunk
+    from ._speedups import convert_text as _text
     from ._speedups import element_end
 except ImportError:  # not compiled on this machine: the same conversion runs in Python
-    _compiled = element_end = None
+    _compiled = element_end = mixed_chunk = _text = None
 
 #: Whether the C accelerator is compiled here (the tests require it; it is an optional speed-up).
 COMPILED = _compiled is not None
@@ -275,6 +286,9 @@ def fast_convert(text: bytes, target: Version, *, utf8_checked: bool = False) ->
     """The common case for one record (see :func:`fast_converter`), or ``None``."""
     if b"\n" in text:
         return None
+    if _text is not None and type(text) is bytes:
+        record = _text(text, target is Version.V2)
+        return record if record is not text else None
     done = fast_chunk(text, target, utf8_checked=utf8_checked)
     return done[0][:-1] if done is not None else None
 
@@ -314,6 +328,12 @@ def _convert_json(data: bytes | str, target: Version, *, utf8_checked: bool) -> 
         except UnicodeEncodeError as error:
             reason = "the text holds an unpaired surrogate character"
             raise InvalidJSONError(reason, error.start, 1, error.start + 1) from None
+    elif _text is not None and type(data) is bytes:  # the C code checks UTF-8 as it goes
+        done = _text(data, target is Version.V2)
+        if done is not None:
+            return JsonResult(done, done is not data)  # unchanged: the input itself
+        if not utf8_checked:
+            check_utf8(data)
     elif not utf8_checked:
         check_utf8(data)
     fast = fast_convert(data, target)
@@ -366,11 +386,19 @@ def upgrade_json(data: bytes | str) -> bytes:
     Raises :class:`InvalidJSONError` for text that is not JSON or not UTF-8 and
     :class:`ConversionError` for payloads that cannot be converted exactly.
     """
+    if _text is not None and type(data) is bytes:  # one call for the common case: pipelines call this per message
+        done = _text(data, True)
+        if done is not None:
+            return done
     return convert_json(data, Version.V2).output
 
 
 def downgrade_json(data: bytes | str) -> bytes:
     """Convert one 2.0 JSON text to 1.0, the exact inverse of :func:`upgrade_json`."""
+    if _text is not None and type(data) is bytes:
+        done = _text(data, False)
+        if done is not None:
+            return done
     return convert_json(data, Version.V1).output
 
 

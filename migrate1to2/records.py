@@ -17,7 +17,7 @@ from msgspec import Raw
 
 from .envelope import convert_at
 from .errors import ConversionError, InvalidJSONError, MigrateError
-from .rawjson import check_utf8, fast_chunk
+from .rawjson import MixedChunk, check_utf8, fast_chunk, mixed_chunk
 from .rawjson import fast_convert as fast_record
 from .version import Version
 
@@ -200,11 +200,50 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
     """
     target = settings.target
     pointer = settings.payload_path
-    if not pointer and len(chunk) <= settings.max_record_bytes:
+    if pointer:
+        return _convert_each(chunk, first_line, source, settings)
+    if mixed_chunk is not None:
+        return _convert_mixed(mixed_chunk, bytes(chunk), first_line, source, settings)
+    if not chunk.strip(_JSON_WS):  # blank lines only: nothing to look at line by line
+        return Converted(lines=chunk.count(b"\n"))
+    if len(chunk) <= settings.max_record_bytes:
         done = fast_chunk(chunk, target)
         if done is not None:
             return Converted(done[0], Counts(records=done[1], converted=done[1]), lines=done[2])
     return _convert_each(chunk, first_line, source, settings)
+
+
+def _convert_mixed(mixed: MixedChunk, chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
+    """:func:`convert_lines` in C, but for the records it leaves to Python: only those go one by one.
+
+    The C code converts or passes through every plain, compact record (without the GIL) and hands
+    each other one, alone, to :func:`_convert_each` (as it would be converted in a chunk of its own),
+    writing its output in its place.
+    """
+    rejects: list[Reject] = []
+    python = Counts()  # the records done here
+    stopped = False
+
+    def odd(line: int, start: int, end: int, converted_before: int, unchanged_before: int) -> bytes | None:
+        nonlocal stopped
+        part = _convert_each(chunk[start:end], first_line + line, source, settings)
+        python.add(part.counts)
+        rejects.extend(part.rejects)
+        if part.stopped:  # only what came before the reject counts
+            stopped = True
+            python.records += converted_before + unchanged_before
+            python.converted += converted_before
+            python.unchanged += unchanged_before
+            return None
+        return part.output
+
+    output, converted, unchanged, newlines, _ = mixed(chunk, settings.target is Version.V2,
+                                                      settings.max_record_bytes, odd)
+    if stopped:
+        return Converted(output, python, rejects, stopped=True, lines=newlines)
+    counts = Counts(records=converted + unchanged, converted=converted, unchanged=unchanged)
+    counts.add(python)
+    return Converted(output, counts, rejects, lines=newlines)
 
 
 def _convert_each(chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:

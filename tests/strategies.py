@@ -204,12 +204,15 @@ def _render(draw: st.DrawFn, event: Any, spaces: bool | None) -> str:
 
 
 @st.composite
-def v1_texts(draw: st.DrawFn, *, spaces: bool | None = None) -> str:
-    """A 1.0 payload (with ``properties``, no reserved keys) as JSON text with exact numbers and random escapes."""
-    event = draw(v1_payloads())
+def v1_texts(draw: st.DrawFn, *, spaces: bool | None = None, with_properties: bool = True) -> str:
+    """A 1.0 payload (no reserved keys in ``properties``) as JSON text with exact numbers and random escapes.
+
+    With ``with_properties=False`` the container may be missing (see :func:`v1_payloads`).
+    """
+    event = draw(v1_payloads(with_properties=with_properties))
     event = as_text_value(event)
     # Sprinkle exact number texts into the event data and the meta-data.
-    for container in (event["properties"], event):
+    for container in ((event["properties"], event) if "properties" in event else (event,)):
         for key in draw(st.lists(keys(exclude=(*RESERVED, *container)), max_size=2, unique=True)):
             container[key] = draw(text_values(max_leaves=4))
     return _render(draw, event, spaces)
@@ -235,3 +238,43 @@ def damage(raw: bytearray, data: st.DataObject, insertable: bytes) -> None:
         raw.insert(at, data.draw(st.sampled_from(insertable)))
     else:
         raw[at] ^= data.draw(st.integers(1, 255))
+
+
+#: Lines that are not plain records: errors of every kind, blank lines, odd spellings.
+ODD_LINES = [b"", b"   ", b"\t\r", b'{"event_name":"x","properties":{"event_name":"y"}}', b'{"a":1,', b"[1]",
+             b'"text"', b"12", b'{"event_name":"x","properties":{"a":1,"a":2}}', b'{"a":"\xff"}',
+             b'{"a":"\\u001F","properties":{}}', b'{"properties":{"k\\u0001":1}}', b'{"properties":{}} ',
+             b' {"properties":{}}', b'{"properties":{},"context":{}}', b'{"properties":[]}', b'{"context":"x"}',
+             b'{"context":{"context":1}}', b'{"page":1,"page":2}', b'{"propert\\u0069es":{"a":1}}',
+             b"\xef\xbb\xbf{}", b'{"properties":{"a": 1}}', b'{"event_name" : "e"}', b"{}", b'{"event_name":"e"}',
+             b'{"properties":{}}', b'{"context":{}}', b'{"event_name":"e","properties":{"a":1}}']
+
+
+@st.composite
+def record_lines(draw: st.DrawFn) -> bytes:
+    """One NDJSON line of any kind users' archives hold (without its newline)."""
+    kind = draw(st.sampled_from(["v1", "v1", "v1 without properties", "v2", "spaced", "odd", "damaged"]))
+    if kind == "odd":
+        return draw(st.sampled_from(ODD_LINES))
+    if kind == "v2":
+        text = draw(v2_texts(spaces=False))
+    elif kind == "v1 without properties":
+        text = draw(v1_texts(spaces=False, with_properties=False))
+    else:
+        text = draw(v1_texts(spaces=kind == "spaced"))
+    # Raw newlines only occur between tokens (inside strings they are escaped).
+    line = text.replace("\r", " ").replace("\n", " ").encode("utf-8")
+    if kind == "damaged" and line:
+        raw = bytearray(line)
+        damage(raw, draw(st.data()), b',:{}[]"\\ \t\r\xff\xc3\x80\x00e-.0u')
+        line = bytes(raw).replace(b"\n", b" ")
+    return line
+
+
+@st.composite
+def mixed_chunks(draw: st.DrawFn, *, max_lines: int = 12) -> bytes:
+    """Whole NDJSON lines mixing every kind of record, LF and CRLF line ends (the last line may have none)."""
+    lines = draw(st.lists(record_lines(), min_size=1, max_size=max_lines))
+    ends = draw(st.lists(st.sampled_from([b"\n", b"\n", b"\r\n"]), min_size=len(lines), max_size=len(lines)))
+    chunk = b"".join(line + end for line, end in zip(lines, ends, strict=True))
+    return chunk if draw(st.booleans()) else chunk.removesuffix(b"\n")

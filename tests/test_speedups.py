@@ -7,18 +7,22 @@ record by record, and that it accepts the common case that the Python fast path 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sysconfig
+from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from migrate1to2 import MigrateError, Version, convert_json, rawjson
-from migrate1to2.rawjson import fast_converter
-from tests.strategies import damage, v1_texts, v2_texts
+from migrate1to2 import MigrateError, Version, convert_json, downgrade_json, rawjson, records, upgrade_json
+from migrate1to2.rawjson import JsonResult, fast_converter
+from migrate1to2.records import Converted, Counts, Reject, Settings
+from tests.strategies import ODD_LINES, damage, mixed_chunks, v1_texts, v2_texts
 
 BOTH = [Version.V2, Version.V1]
 
@@ -33,6 +37,10 @@ def can_compile() -> bool:
 if not rawjson.COMPILED and not can_compile():  # only where it cannot exist: the Python converter does the work
     pytest.skip("no C compiler or Python headers on this machine, so no accelerator to test; the Python "
                 "converter that replaces it is tested everywhere else", allow_module_level=True)
+
+
+if rawjson.COMPILED:
+    from migrate1to2 import _speedups
 
 
 def test_the_accelerator_is_compiled() -> None:
@@ -156,7 +164,9 @@ REFUSED = {
     "escaped key in the container": b'{"properties":{"\\u0061":1}}',
     "duplicate key at the root": b'{"page":1,"page":2,"properties":{}}',
     "duplicate key in the container": b'{"properties":{"a":1,"a":2}}',
-    "no container": b'{"event_name":"e","page":1}',
+    "only event_name (either version)": b'{"event_name":"e"}',
+    "already 2.0": b'{"event_name":"e","context":{}}',
+    "context not an object": b'{"context":[1]}',
     "container not an object": b'{"properties":[1]}',
     "both containers": b'{"properties":{},"context":{}}',
     "event_name in the container": b'{"properties":{"event_name":"x"}}',
@@ -186,6 +196,8 @@ ACCEPTED = {
     "event_name first": (b'{"event_id":"1","properties":{"x":true},"event_name":null}',
                          b'{"event_name":null,"x":true,"context":{"event_id":"1"}}'),
     "CRLF": (b'{"properties":{}}\r', b'{"context":{}}'),
+    "no container": (b'{"event_name":"e","page":1}', b'{"event_name":"e","context":{"page":1}}'),
+    "no container, no event_name": (b'{"page":1}', b'{"context":{"page":1}}'),
     "deep but not too deep": (b'{"properties":{"a":' + b"[" * 200 + b"]" * 200 + b"}}",
                               b'{"a":' + b"[" * 200 + b"]" * 200 + b',"context":{}}'),
 }
@@ -233,3 +245,206 @@ def test_element_end() -> None:
     cases = {b'[{"a":"x\\"}"}]': 13, b"[123,4]": 4, b"[123": -1, b'["ab\\\\",1]': 7, b'["abc': -1,
              b"[1\x00,2]": 3, b'[{"a":[1,{}]}, 2]': 13}
     assert {data: element_end(data, 1) for data in cases} == cases
+
+
+# --- Mixed chunks: the C code does every record it can, Python the others, one by one ---------------
+
+@contextlib.contextmanager
+def python_only() -> Iterator[None]:
+    """The Python converter alone (the reference), as where the accelerator is not compiled."""
+    with mock.patch.object(rawjson, "_compiled", None), mock.patch.object(rawjson, "_text", None), \
+            mock.patch.object(records, "mixed_chunk", None):
+        yield
+
+
+def outcome(done: Converted) -> tuple[bytes, Counts, list[Reject], bool, int]:
+    return done.output, done.counts, done.rejects, done.stopped, done.lines
+
+
+def check_mixed(chunk: bytes, target: Version, *, stop: bool, first_line: int = 1) -> Converted:
+    """convert_lines on ``chunk`` with the accelerator: the same output, counts, rejects (line, column,
+    reason, bytes), stop and line count as the Python converter, and as the Python path line by line."""
+    settings = Settings(target, stop_at_reject=stop)
+    done = records.convert_lines(chunk, first_line, "x.ndjson", settings)
+    with python_only():
+        reference = records._convert_each(chunk, first_line, "x.ndjson", settings)
+        python = records.convert_lines(chunk, first_line, "x.ndjson", settings)
+    assert outcome(done) == outcome(reference) == outcome(python)
+    counts = done.counts
+    assert counts.records == counts.converted + counts.unchanged + counts.rejected
+    return done
+
+
+@given(mixed_chunks(), st.sampled_from(BOTH), st.booleans(), st.integers(1, 10**6))
+@example(b'{"properties":{}}\r\n{"event_name":"e"}\n{}\n{"a":1}\r\n\n{"context":{"a":1}}\n', Version.V2, False, 1)
+@example(b'{"a":1}\n{"a":\n{"properties":{"a":1}}', Version.V2, True, 7)
+@example(b'{"context":{"a":1}}\r\n{"properties":{"a":1}}\n{"context":{"event_name":1}}\n{}', Version.V1, False, 1)
+def test_mixed_chunks_convert_as_the_python_converter_does(chunk: bytes, target: Version, stop: bool,
+                                                           first_line: int) -> None:
+    check_mixed(chunk, target, stop=stop, first_line=first_line)
+
+
+@given(st.lists(st.one_of(v1_texts(spaces=False), v1_texts(spaces=False, with_properties=False),
+                          v2_texts(spaces=False)), min_size=1, max_size=6), st.data())
+def test_damaged_mixed_chunks_convert_as_the_python_converter_does(texts: list[str], data: st.DataObject) -> None:
+    raw = bytearray(b"\n".join(one_line(text) for text in texts))
+    for _ in range(data.draw(st.integers(1, 4))):
+        damage(raw, data, b',:{}[]"\\ \t\r\n\xff\xc3\x80\x00e-.0u')
+    for target in BOTH:
+        check_mixed(bytes(raw), target, stop=data.draw(st.booleans()))
+
+
+@given(st.binary(max_size=120))
+def test_any_bytes_in_a_chunk_convert_as_the_python_converter_does(raw: bytes) -> None:
+    for target in BOTH:
+        check_mixed(raw, target, stop=False)
+
+
+# What the C code does itself (no record of these goes to Python), and what it leaves to Python.
+KINDS = {
+    "1.0": (b'{"event_name":"e","properties":{"a":1},"page":{"b":2}}',
+            b'{"event_name":"e","a":1,"context":{"page":{"b":2}}}', "converted"),
+    "1.0 without properties": (b'{"event_name":"e","page":{"b":2}}', b'{"event_name":"e","context":{"page":{"b":2}}}',
+                               "converted"),
+    "1.0 with empty properties": (b'{"properties":{},"page":1}', b'{"context":{"page":1}}', "converted"),
+    "only properties, empty": (b'{"properties":{}}', b'{"context":{}}', "converted"),
+    "already 2.0": (b'{"event_name":"e","a":1,"context":{"page":{ "b" : 2 }}}',
+                    b'{"event_name":"e","a":1,"context":{"page":{ "b" : 2 }}}', "unchanged"),
+    "either: only event_name": (b'{"event_name":"e"}', b'{"event_name":"e"}', "unchanged"),
+    "either: empty": (b"{}", b"{}", "unchanged"),
+    "escaped unicode in values": (b'{"properties":{"q":"caf\\u00e9 \\ud83c\\udfa7"}}',
+                                  b'{"q":"caf\\u00e9 \\ud83c\\udfa7","context":{}}', "converted"),
+}
+
+
+@pytest.mark.parametrize(("line", "expected", "kind"), list(KINDS.values()), ids=list(KINDS))
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_every_common_kind_stays_in_c(line: bytes, expected: bytes, kind: str, newline: bytes) -> None:
+    chunk = (GOOD + newline + line + newline) * 3
+    output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, True, 1 << 20)
+    assert declined == []
+    assert output == (b'{"event_name":"e","a":1,"context":{}}\n' + expected + b"\n") * 3
+    assert (converted, unchanged, newlines) == ((6, 0) if kind == "converted" else (3, 3)) + (6,)
+    check_mixed(chunk, Version.V2, stop=False)
+
+
+@pytest.mark.parametrize("line", list(REFUSED.values()), ids=list(REFUSED))
+def test_what_c_cannot_do_goes_to_python_alone(line: bytes) -> None:
+    """Each record the C code cannot do is handed over alone, with its line, bytes and place in the output."""
+    if line in (b'{"event_name":"e"}', b'{"event_name":"e","context":{}}', b"  "):
+        return  # passed through or blank in a mixed chunk: see test_every_common_kind_stays_in_c
+    chunk = GOOD + b"\n" + line + b"\r\n" + GOOD + b"\n"
+    output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, True, 1 << 20)
+    start = len(GOOD) + 1
+    first = b'{"event_name":"e","a":1,"context":{}}\n'
+    assert declined == [(1, start, start + len(line) + 1, len(first), 1, 0)]  # the CR stays on the line
+    assert output == first * 2 and (converted, unchanged, newlines) == (2, 0, 3)
+    check_mixed(chunk, Version.V2, stop=False)
+    check_mixed(chunk, Version.V2, stop=True)
+
+
+def test_only_odd_records_are_converted_in_python() -> None:
+    """On a large mixed chunk, the per-record Python path sees each odd record alone, and nothing else."""
+    odd = [b'{"properties":{"a": 1}}', b'{"a":1,', b'{"properties":{"event_name":1}}']
+    lines = [GOOD] * 3000
+    for index, line in zip((10, 1500, 2999), odd, strict=True):
+        lines[index] = line
+    chunk = b"\n".join(lines) + b"\n"
+    calls: list[bytes] = []
+    each = records._convert_each
+
+    def spy(part: bytes, first_line: int, source: str, settings: Settings) -> Converted:
+        calls.append(part)
+        return each(part, first_line, source, settings)
+
+    with mock.patch.object(records, "_convert_each", spy):
+        done = records.convert_lines(chunk, 1, "x.ndjson", Settings(Version.V2, stop_at_reject=False))
+    assert calls == odd
+    assert outcome(done) == outcome(check_mixed(chunk, Version.V2, stop=False))
+    assert [(reject.line, reject.reason[:12]) for reject in done.rejects] == [(1501, "invalid JSON"), (3000, "`event_name`")]
+    assert (done.counts.converted, done.counts.rejected) == (2998, 2)
+
+
+def test_blank_lines_cost_what_reading_them_costs() -> None:
+    """A chunk of blank lines (issue 9: a per-line Python loop, 0.9 MB/s) never reaches the per-record path."""
+    chunk = b"\n" * (8 << 20) + b" \t\r\n" * 1000 + b"\r\n" * 1000
+    with mock.patch.object(records, "_convert_each", side_effect=AssertionError("per-record path")):
+        done = records.convert_lines(chunk, 1, "x", Settings(Version.V2))
+        with python_only():
+            python = records.convert_lines(chunk, 1, "x", Settings(Version.V2))
+    assert outcome(done) == outcome(python) == (b"", Counts(), [], False, (8 << 20) + 2000)
+    mixed = b"\n" * 100_000 + GOOD + b"\n" * 100_000
+    _, converted, unchanged, newlines, declined = _speedups.convert_mixed(mixed, True, 1 << 20)
+    assert (converted, unchanged, newlines, declined) == (1, 0, 200_000, [])
+
+
+def test_a_line_over_the_limit_goes_to_python() -> None:
+    chunk = GOOD + b"\n" + b'{"properties":{"a":"' + b"x" * 100 + b'"}}\n' + GOOD + b"\n"
+    declined = _speedups.convert_mixed(chunk, True, 100)[4]
+    assert [entry[0] for entry in declined] == [1]
+    done = records.convert_lines(chunk, 1, "x", Settings(Version.V2, stop_at_reject=False, max_record_bytes=100))
+    assert [reject.line for reject in done.rejects] == [2] and done.rejects[0].truncated
+    assert done.counts.converted == 2
+
+
+@given(st.one_of(v1_texts(), v2_texts(), v1_texts(with_properties=False), st.sampled_from(ODD_LINES)),
+       st.sampled_from(BOTH))
+def test_one_record_converts_as_the_python_converter_does(text: str | bytes, target: Version) -> None:
+    """convert_text (upgrade_json's one call) answers as the Python converter, or leaves the record to it."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    with python_only():
+        try:
+            expected: JsonResult | None = convert_json(data, target)
+        except MigrateError:
+            expected = None
+    done = _speedups.convert_text(data, target is Version.V2)
+    if done is not None:
+        assert expected is not None and done == expected.output and (done is data) == (not expected.converted)
+    try:
+        assert convert_json(data, target) == expected
+        assert (upgrade_json if target is Version.V2 else downgrade_json)(data) == expected.output  # type: ignore[union-attr]
+    except MigrateError:
+        assert expected is None
+
+
+def test_the_callback_writes_each_declined_record_in_its_place() -> None:
+    chunk = GOOD + b"\n" + b"bad\r\n" + GOOD + b"\n" + b"worse"
+    seen = []
+
+    def odd(line: int, start: int, end: int, converted: int, unchanged: int) -> bytes:
+        seen.append((line, chunk[start:end], converted, unchanged))
+        return b"<" * 100_000 + b"\n"  # more than the output was sized for: it grows
+
+    output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, True, 1 << 20, odd)
+    first = b'{"event_name":"e","a":1,"context":{}}\n'
+    assert output == first + b"<" * 100_000 + b"\n" + first + b"<" * 100_000 + b"\n"
+    assert seen == [(1, b"bad\r", 1, 0), (3, b"worse", 2, 0)]
+    assert (converted, unchanged, newlines, declined) == (2, 0, 3, [])
+
+
+def test_the_callback_stops_the_chunk_or_raises() -> None:
+    chunk = GOOD + b"\nbad\n" + GOOD + b"\n"
+    output, converted, *_ = _speedups.convert_mixed(chunk, True, 1 << 20, lambda *_: None)
+    assert (output, converted) == (b'{"event_name":"e","a":1,"context":{}}\n', 1)
+
+    def fails(*_: int) -> bytes:
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError, match="from the callback"):
+        _speedups.convert_mixed(chunk, True, 1 << 20, fails)
+    with pytest.raises(TypeError, match="returns bytes or None"):
+        _speedups.convert_mixed(chunk, True, 1 << 20, lambda *_: "text")
+    with pytest.raises(TypeError, match="takes bytes"):  # a bytearray could change while Python runs
+        _speedups.convert_mixed(bytearray(chunk), True, 1 << 20, lambda *_: b"")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("line", [b'{"a":1}', b"{}", b'{"properties":{}}', b'{"a":1}\r'], ids=repr)
+def test_small_records_grow_the_output_as_they_must(line: bytes) -> None:
+    """The output is sized for records of about 70 bytes and more; smaller ones grow it on the way."""
+    chunk = (line + b"\n") * 50_000 + b"x\n" + (line + b"\n") * 50_000 + line
+    output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, True, 1 << 20)
+    assert converted + unchanged == 100_001 and newlines == 100_001 and [entry[0] for entry in declined] == [50_000]
+    done = check_mixed(chunk, Version.V2, stop=False)
+    assert done.output == output and done.counts.records == 100_002
+    stopped = check_mixed(chunk, Version.V2, stop=True)
+    assert stopped.stopped and stopped.lines == 100_001 and stopped.counts.records == 50_001
