@@ -17,12 +17,12 @@ from typing import Annotated
 
 import typer
 
-from .compression import Codec
 from .envelope import parse_pointer
 from .errors import MigrateError
-from .files import STDIO, STDOUT_CLOSED, OutputClosed, interrupt, stdout_error
+from .io.compression import Codec
+from .io.files import STDIO, STDOUT_CLOSED, OutputClosed, interrupt, stdout_error
+from .io.plan import UsageError, make_plan
 from .job import JobResult, Options, run_job
-from .plan import UsageError, make_plan
 from .records import Counts, Settings
 from .version import Version
 
@@ -194,7 +194,7 @@ class Terminated(BaseException):
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """While converting, SIGTERM stops the job as Ctrl-C does, and neither cuts a write to an output in half
-    (see :func:`migrate1to2.files.shielded`). Only the main thread may set handlers."""
+    (see :func:`migrate1to2.io.files.shielded`). Only the main thread may set handlers."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import msgspec
 
-from .compression import Codec, Reader
 from .errors import InputError, MigrateError, os_reason
-from .files import (
+from .io.compression import Codec, Reader
+from .io.files import (
     STDIO,
     AtomicFile,
     display_name,
@@ -42,8 +42,8 @@ from .files import (
     shielded,
     stdout_error,
 )
-from .journal import RejectsJournal
-from .plan import Plan, Skipped, Task
+from .io.journal import RejectsJournal
+from .io.plan import Plan, Skipped, Task
 from .progress import Progress
 from .rawjson import COMPILED
 from .records import BOM, Converted, Counts, Reject, Settings, Shape, array_close, array_open, array_separator
@@ -169,7 +169,7 @@ class _Runner:
         self.stdout: BinaryIO | None = None
         #: What was read of stdin to tell whether it is large (given back to its reader).
         self.stdin_head = b""
-        #: Stdin is a pipe or socket, read as its data arrives (see :mod:`migrate1to2.flowing`).
+        #: Stdin is a pipe or socket, read as its data arrives (see :mod:`migrate1to2.io.flowing`).
         self.stdin_flows = False
 
     # --- reading ------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ class _Runner:
 
     def _open(self, task: Task) -> Reader:
         if task.input == STDIO and self.stdin_flows:
-            from .flowing import open_flowing, stdin_pipe
+            from .io.flowing import open_flowing, stdin_pipe
 
             fd = stdin_pipe()
             assert fd is not None
@@ -221,7 +221,7 @@ class _Runner:
         return open_reader_for(task.input, self.stdin_head if task.input == STDIO else b"")
 
     def _idle(self) -> None:
-        """Stdin stalled (see :mod:`migrate1to2.flowing`): write all that is converted and flush stdout,
+        """Stdin stalled (see :mod:`migrate1to2.io.flowing`): write all that is converted and flush stdout,
         so that a stream's records flow through. Compressed stdout is not flushed: a compressor emits
         its blocks when it fills them (flushing it for each record would wreck the compression)."""
         self._drain(0)
@@ -385,12 +385,12 @@ class _Runner:
         """Start the pool if the job is large enough, and open the rejects file and the single output."""
         options, plan = self.options, self.plan
         if any(task.input == STDIO for task in plan.tasks):
-            from .flowing import stdin_pipe
+            from .io.flowing import stdin_pipe
 
             fd = stdin_pipe()
             self.stdin_flows = fd is not None
             if fd is not None and options.jobs > 1:
-                from .flowing import read_ahead
+                from .io.flowing import read_ahead
 
                 # A stream that stalls before POOL_BYTES is not held for them; a pool of threads can still
                 # start later if it grows large (see _read).

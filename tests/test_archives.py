@@ -22,8 +22,8 @@ import zstandard
 from bench.generate import events
 from migrate1to2 import Version, job, rawjson, streams, upgrade_json, workers
 from migrate1to2.cli import main
-from migrate1to2.compression import GZIP_LEVEL
 from migrate1to2.errors import InputError
+from migrate1to2.io.compression import GZIP_LEVEL
 from migrate1to2.records import Settings
 from tests.conftest import FIXTURES
 from tests.helpers import Cli, Run, summary

@@ -4,7 +4,7 @@ Directories are walked in name order, without following symbolic links to
 directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
 virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
 ``include_vendored``; paths given explicitly are always audited. Payload files
-are read through :func:`migrate1to2.files.open_input` (compressed archives) and
+are read through :func:`migrate1to2.io.files.open_input` (compressed archives) and
 :func:`migrate1to2.streams.iter_records`, in bounded memory: NDJSON and JSON
 arrays are streamed record by record, and a record (an NDJSON line, an array
 element or a JSON object document) over :data:`MAX_RECORD_BYTES` is not read (it
@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import cast
 
 from ..errors import MigrateError, os_reason
-from ..files import open_input
+from ..io.files import open_input
 from ..records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..streams import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from .capture import Capture, read_har, read_postman

@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import BinaryIO, NamedTuple, Protocol
 
-from .errors import InputError, os_reason
+from ..errors import InputError, os_reason
 
 __all__ = ["Codec", "Reader", "Source", "codec_for_name", "open_piecewise", "open_reader", "open_writer", "sniff"]
 
