@@ -17,13 +17,13 @@ from typing import Annotated
 
 import typer
 
+from .convert.records import Counts, Settings
+from .convert.run import JobResult, Options, run_job
 from .envelope import parse_pointer
 from .errors import MigrateError
 from .io.compression import Codec
 from .io.files import STDIO, STDOUT_CLOSED, OutputClosed, interrupt, stdout_error
 from .io.plan import UsageError, make_plan
-from .job import JobResult, Options, run_job
-from .records import Counts, Settings
 from .version import Version
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from bench.generate import events
-from migrate1to2 import job, upgrade_json
+from migrate1to2 import upgrade_json
+from migrate1to2.convert import run
 from tests.conftest import FIXTURES
 from tests.helpers import Cli, Run
 
@@ -122,7 +123,7 @@ def test_a_file_that_shrinks_while_read_is_an_error(tmp_path: Path, jobs: str) -
     stream = events(3)
     records = 3000 if jobs == "1" else 9000  # several regions; with -j 2, enough for the pool (8 MB)
     source.write_text("".join(next(stream) + "\n" for _ in range(records)))
-    assert jobs == "1" or source.stat().st_size > job.POOL_BYTES
+    assert jobs == "1" or source.stat().st_size > run.POOL_BYTES
     size = source.stat().st_size
     process = start(["convert", str(source), "-o", str(tmp_path / "out.ndjson"), "-j", jobs], "input-size")
     with open(source, "r+b") as truncate:
@@ -136,17 +137,18 @@ def test_a_file_that_shrinks_while_read_is_an_error(tmp_path: Path, jobs: str) -
 
 @pytest.mark.parametrize("limit", [1 << 20, 10], ids=["region", "region-with-a-giant-line"])
 def test_a_region_past_the_end_is_an_error(tmp_path: Path, limit: int) -> None:
-    from migrate1to2 import Version, workers
+    from migrate1to2 import Version
+    from migrate1to2.convert import pool
+    from migrate1to2.convert.records import Settings
     from migrate1to2.errors import InputError
-    from migrate1to2.records import Settings
 
     source = tmp_path / "short.ndjson"
     source.write_bytes(b"".join(LINES[:3]))
     with pytest.raises(InputError, match="the file shrank while being read"):
-        list(workers.regions(str(source), 0, 10 << 20, 100, "short.ndjson"))
-    region = workers.Region(str(source), 0, source.stat().st_size + 50, "short.ndjson")
+        list(pool.regions(str(source), 0, 10 << 20, 100, "short.ndjson"))
+    region = pool.Region(str(source), 0, source.stat().st_size + 50, "short.ndjson")
     with pytest.raises(InputError, match=r"^cannot read short\.ndjson: the file shrank while being read"):
-        workers.convert_region(region, Settings(Version.V2, stop_at_reject=False, max_record_bytes=limit))
+        pool.convert_region(region, Settings(Version.V2, stop_at_reject=False, max_record_bytes=limit))
 
 
 # --- in place: a kill between the backup link and the rename -------------------------------------

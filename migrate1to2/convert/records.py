@@ -15,11 +15,11 @@ from enum import Enum
 import msgspec
 from msgspec import Raw
 
-from .envelope import convert_at
-from .errors import ConversionError, InvalidJSONError, MigrateError
-from .rawjson import MixedChunk, check_utf8, fast_chunk, mixed_chunk
-from .rawjson import fast_convert as fast_record
-from .version import Version
+from ..envelope import convert_at
+from ..errors import ConversionError, InvalidJSONError, MigrateError
+from ..rawjson import MixedChunk, check_utf8, fast_chunk, mixed_chunk
+from ..rawjson import fast_convert as fast_record
+from ..version import Version
 
 __all__ = [
     "MAX_RECORD_BYTES",

@@ -1,7 +1,7 @@
 """Reading one input stream: tell its shape, cut it into units of work, and read its records.
 
 The single place where a payload stream is read. Units (:class:`Work`) are plain data that
-:func:`do_work` converts with the pure functions of :mod:`migrate1to2.records`, here or in
+:func:`do_work` converts with the pure functions of :mod:`migrate1to2.convert.records`, here or in
 another process.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
-from .errors import InputError, os_reason
-from .rawjson import element_end
+from ..errors import InputError, os_reason
+from ..rawjson import element_end
 from .records import (
     BOM,
     OVERSIZED_HEAD,

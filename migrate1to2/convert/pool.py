@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
-from .errors import InputError, os_reason
+from ..errors import InputError, os_reason
+from .read import Work, do_work, ndjson_units, rejected
 from .records import Converted, Reject, Settings, Shape
-from .streams import Work, do_work, ndjson_units, rejected
 
 __all__ = ["Region", "Spooled", "convert_region", "regions", "run_task", "spool_directory", "take"]
 

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import msgspec
 
-from .errors import InputError, MigrateError, os_reason
-from .io.compression import Codec, Reader
-from .io.files import (
+from ..errors import InputError, MigrateError, os_reason
+from ..io.compression import Codec, Reader
+from ..io.files import (
     STDIO,
     AtomicFile,
     display_name,
@@ -42,13 +42,13 @@ from .io.files import (
     shielded,
     stdout_error,
 )
-from .io.journal import RejectsJournal
-from .io.plan import Plan, Skipped, Task
+from ..io.journal import RejectsJournal
+from ..io.plan import Plan, Skipped, Task
+from ..rawjson import COMPILED
+from .pool import Region, Spooled, convert_region, regions, run_task, spool_directory, take
 from .progress import Progress
-from .rawjson import COMPILED
+from .read import CHUNK_BYTES, Work, do_work, read_units, rejected
 from .records import BOM, Converted, Counts, Reject, Settings, Shape, array_close, array_open, array_separator
-from .streams import CHUNK_BYTES, Work, do_work, read_units, rejected
-from .workers import Region, Spooled, convert_region, regions, run_task, spool_directory, take
 
 __all__ = ["FileReport", "JobResult", "Options", "run_job"]
 
@@ -213,7 +213,7 @@ class _Runner:
 
     def _open(self, task: Task) -> Reader:
         if task.input == STDIO and self.stdin_flows:
-            from .io.flowing import open_flowing, stdin_pipe
+            from ..io.flowing import open_flowing, stdin_pipe
 
             fd = stdin_pipe()
             assert fd is not None
@@ -385,12 +385,12 @@ class _Runner:
         """Start the pool if the job is large enough, and open the rejects file and the single output."""
         options, plan = self.options, self.plan
         if any(task.input == STDIO for task in plan.tasks):
-            from .io.flowing import stdin_pipe
+            from ..io.flowing import stdin_pipe
 
             fd = stdin_pipe()
             self.stdin_flows = fd is not None
             if fd is not None and options.jobs > 1:
-                from .io.flowing import read_ahead
+                from ..io.flowing import read_ahead
 
                 # A stream that stalls before POOL_BYTES is not held for them; a pool of threads can still
                 # start later if it grows large (see _read).
