@@ -19,7 +19,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from migrate1to2 import MigrateError, Version, convert_json, downgrade_json, rawjson, records, upgrade_json
+from migrate1to2 import MigrateError, Version, convert_json, downgrade_json, rawjson, upgrade_json
+from migrate1to2.convert import records
 from migrate1to2.convert.records import Converted, Counts, Reject, Settings
 from migrate1to2.rawjson import JsonResult, fast_converter
 from tests.strategies import ODD_LINES, damage, mixed_chunks, v1_texts, v2_texts
