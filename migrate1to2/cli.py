@@ -21,9 +21,9 @@ from .convert.records import Counts, Settings
 from .convert.run import JobResult, Options, run_job
 from .envelope import parse_pointer
 from .errors import MigrateError
-from .io.compression import Codec
-from .io.files import STDIO, STDOUT_CLOSED, OutputClosed, interrupt, stdout_error
-from .io.plan import UsageError, make_plan
+from .storage.compression import Codec
+from .storage.files import STDIO, STDOUT_CLOSED, OutputClosed, interrupt, stdout_error
+from .storage.plan import UsageError, make_plan
 from .version import Version
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -194,7 +194,7 @@ class Terminated(BaseException):
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """While converting, SIGTERM stops the job as Ctrl-C does, and neither cuts a write to an output in half
-    (see :func:`migrate1to2.io.files.shielded`). Only the main thread may set handlers."""
+    (see :func:`migrate1to2.storage.files.shielded`). Only the main thread may set handlers."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

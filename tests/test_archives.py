@@ -25,7 +25,7 @@ from migrate1to2.cli import main
 from migrate1to2.convert import pool, read, run
 from migrate1to2.convert.records import Settings
 from migrate1to2.errors import InputError
-from migrate1to2.io.compression import GZIP_LEVEL
+from migrate1to2.storage.compression import GZIP_LEVEL
 from tests.conftest import FIXTURES
 from tests.helpers import Cli, Run, summary
 

@@ -2,7 +2,7 @@
 
 The crash tests run the real console script as a subprocess and kill it (SIGKILL, SIGTERM) at named
 moments of the I/O layer, which it pauses at when ``MIGRATE1TO2_TEST_PAUSE`` names them (see
-:func:`migrate1to2.io.files.pause_point`).
+:func:`migrate1to2.storage.files.pause_point`).
 """
 
 from __future__ import annotations
@@ -537,7 +537,7 @@ def test_a_compressed_rejects_file_is_resumed(tmp_path: Path) -> None:
 def test_an_interrupt_waits_for_the_write_it_came_in(tmp_path: Path) -> None:
     """A signal handler's interrupt inside a write to an output is raised when the write is done: a
     threaded gzip writer cut in the middle of a block would hang when the output is discarded."""
-    from migrate1to2.io.files import AtomicFile, interrupt, shielded
+    from migrate1to2.storage.files import AtomicFile, interrupt, shielded
 
     out = AtomicFile(tmp_path / "out.ndjson.gz", threads=2)
     with pytest.raises(KeyboardInterrupt):  # noqa: PT012 - the interrupt comes in the middle
@@ -621,7 +621,7 @@ def test_an_input_converted_again_replaces_its_earlier_rejects(tmp_path: Path) -
 def test_a_journal_killed_while_copying_the_base_is_started_again(tmp_path: Path) -> None:
     """A resuming run copies the earlier rejects file into its new journal first; killed meanwhile, the
     journal is not taken up (the rejects file is still there, untouched) and nothing is lost."""
-    from migrate1to2.io.journal import MAGIC_BASE
+    from migrate1to2.storage.journal import MAGIC_BASE
 
     source = tmp_path / "src"
     source.mkdir()

@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..io.compression import Codec, sniff
+from ..storage.compression import Codec, sniff
 from .capture import is_har, is_postman
 from .comments import CommentStyle
 from .languages import CONFIG, LANGUAGES, TEXT, Language

@@ -4,7 +4,7 @@ Directories are walked in name order, without following symbolic links to
 directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
 virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
 ``include_vendored``; paths given explicitly are always audited. Payload files
-are read through :func:`migrate1to2.io.files.open_input` (compressed archives) and
+are read through :func:`migrate1to2.storage.files.open_input` (compressed archives) and
 :func:`migrate1to2.convert.read.iter_records`, in bounded memory: NDJSON and JSON
 arrays are streamed record by record, and a record (an NDJSON line, an array
 element or a JSON object document) over :data:`MAX_RECORD_BYTES` is not read (it
@@ -31,7 +31,7 @@ from typing import cast
 from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
-from ..io.files import open_input
+from ..storage.files import open_input
 from .capture import Capture, read_har, read_postman
 from .census import Quick, column, quick_chunk, quick_record
 from .classify import (

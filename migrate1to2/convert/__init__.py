@@ -1,4 +1,4 @@
-"""``convert`` and ``downgrade`` over files and streams, built on the I/O layer (:mod:`migrate1to2.io`).
+"""``convert`` and ``downgrade`` over files and streams, built on the I/O layer (:mod:`migrate1to2.storage`).
 
 - :mod:`.records`: the units of work and what becomes of them (settings, counts, rejects; chunks of
   lines, documents and array elements converted, pure functions on bytes);

@@ -107,7 +107,7 @@ def _start(stream: BinaryIO, source: str) -> tuple[Shape, bytes, bool]:
 
 def _stalled(stream: BinaryIO) -> bool:
     """Whether the last read of ``stream`` gave less than asked because its input stalled (it has not
-    ended; see :class:`migrate1to2.io.flowing.Flowing`). Other streams give less only at their end."""
+    ended; see :class:`migrate1to2.storage.flowing.Flowing`). Other streams give less only at their end."""
     return getattr(stream, "stalled", False) is True
 
 

@@ -1,7 +1,7 @@
 """Records in a stream of payloads: splitting NDJSON, JSON documents and arrays,
 converting them, and accounting for every one (converted, unchanged or rejected).
 
-Pure functions on bytes: no file handles here (see :mod:`migrate1to2.io.files`).
+Pure functions on bytes: no file handles here (see :mod:`migrate1to2.storage.files`).
 Every record keeps its location: the line it starts on in its source.
 """
 

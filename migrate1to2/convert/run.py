@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, BinaryIO
 import msgspec
 
 from ..errors import InputError, MigrateError, os_reason
-from ..io.compression import Codec, Reader
-from ..io.files import (
+from ..rawjson import COMPILED
+from ..storage.compression import Codec, Reader
+from ..storage.files import (
     STDIO,
     AtomicFile,
     display_name,
@@ -42,9 +43,8 @@ from ..io.files import (
     shielded,
     stdout_error,
 )
-from ..io.journal import RejectsJournal
-from ..io.plan import Plan, Skipped, Task
-from ..rawjson import COMPILED
+from ..storage.journal import RejectsJournal
+from ..storage.plan import Plan, Skipped, Task
 from .pool import Region, Spooled, convert_region, regions, run_task, spool_directory, take
 from .progress import Progress
 from .read import CHUNK_BYTES, Work, do_work, read_units, rejected
@@ -169,7 +169,7 @@ class _Runner:
         self.stdout: BinaryIO | None = None
         #: What was read of stdin to tell whether it is large (given back to its reader).
         self.stdin_head = b""
-        #: Stdin is a pipe or socket, read as its data arrives (see :mod:`migrate1to2.io.flowing`).
+        #: Stdin is a pipe or socket, read as its data arrives (see :mod:`migrate1to2.storage.flowing`).
         self.stdin_flows = False
 
     # --- reading ------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ class _Runner:
 
     def _open(self, task: Task) -> Reader:
         if task.input == STDIO and self.stdin_flows:
-            from ..io.flowing import open_flowing, stdin_pipe
+            from ..storage.flowing import open_flowing, stdin_pipe
 
             fd = stdin_pipe()
             assert fd is not None
@@ -221,7 +221,7 @@ class _Runner:
         return open_reader_for(task.input, self.stdin_head if task.input == STDIO else b"")
 
     def _idle(self) -> None:
-        """Stdin stalled (see :mod:`migrate1to2.io.flowing`): write all that is converted and flush stdout,
+        """Stdin stalled (see :mod:`migrate1to2.storage.flowing`): write all that is converted and flush stdout,
         so that a stream's records flow through. Compressed stdout is not flushed: a compressor emits
         its blocks when it fills them (flushing it for each record would wreck the compression)."""
         self._drain(0)
@@ -385,12 +385,12 @@ class _Runner:
         """Start the pool if the job is large enough, and open the rejects file and the single output."""
         options, plan = self.options, self.plan
         if any(task.input == STDIO for task in plan.tasks):
-            from ..io.flowing import stdin_pipe
+            from ..storage.flowing import stdin_pipe
 
             fd = stdin_pipe()
             self.stdin_flows = fd is not None
             if fd is not None and options.jobs > 1:
-                from ..io.flowing import read_ahead
+                from ..storage.flowing import read_ahead
 
                 # A stream that stalls before POOL_BYTES is not held for them; a pool of threads can still
                 # start later if it grows large (see _read).

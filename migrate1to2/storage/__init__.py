@@ -1,4 +1,4 @@
-"""The I/O layer: where inputs are opened and outputs written, whatever they hold.
+"""The I/O layer (storage): where inputs are opened and outputs written, whatever they hold.
 
 - :mod:`.compression`: codecs told by magic bytes (reading) or by name (writing), threaded (de)compression;
 - :mod:`.files`: opening inputs and stdin/stdout, atomic output files, interrupts that never cut a write;
