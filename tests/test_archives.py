@@ -336,13 +336,13 @@ def pool_always(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest)
     """Use a pool for inputs of any size (by default only jobs over 8 MB do): of threads (used where
     the C accelerator is compiled) and of processes (used where it is not)."""
     monkeypatch.setattr(run, "POOL_BYTES", 0)
-    monkeypatch.setattr(run, "THREADS", request.param == "threads")
+    monkeypatch.setattr(pool, "THREADS", request.param == "threads")
 
 
 @pytest.fixture
 def processes_always(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run, "POOL_BYTES", 0)
-    monkeypatch.setattr(run, "THREADS", False)
+    monkeypatch.setattr(pool, "THREADS", False)
 
 
 @pytest.mark.parametrize("giant", [False, True], ids=["region", "region-with-a-giant-line"])
@@ -355,7 +355,7 @@ def test_a_region_that_cannot_be_read_is_an_input_error(tmp_path: Path, giant: b
 
 
 def test_threads_are_used_where_the_converter_is_compiled() -> None:
-    assert run.THREADS is rawjson.COMPILED
+    assert pool.THREADS is rawjson.COMPILED
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain-file-regions", "gzip-spooled-chunks"])
@@ -392,12 +392,13 @@ def test_jobs_stop_at_the_same_record(cli: Cli, tmp_path: Path, pool_always: Non
 
 def test_spool_directory_is_removed(tmp_path: Path, processes_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
     created: list[str] = []
+    real = pool.spool_directory
 
     def spool_directory() -> str:
-        created.append(pool.spool_directory())
+        created.append(real())
         return created[-1]
 
-    monkeypatch.setattr(run, "spool_directory", spool_directory)
+    monkeypatch.setattr(pool, "spool_directory", spool_directory)
     source = tmp_path / "a.ndjson"
     big_archive(source, 1500)
     source.write_bytes(gzip.compress(source.read_bytes()))  # spooled chunks both ways

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import migrate1to2.convert.pool
 from bench.generate import events
 from migrate1to2 import MigrateError, Version, convert_json, rawjson
 from migrate1to2.cli import main
@@ -97,7 +98,7 @@ def big_array(path: Path, records: int) -> list[str]:
 @pytest.mark.parametrize("pool", ["threads", "processes"])
 def test_a_large_array_converts_like_its_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: str) -> None:
     monkeypatch.setattr(run, "POOL_BYTES", 0)
-    monkeypatch.setattr(run, "THREADS", pool == "threads")
+    monkeypatch.setattr(migrate1to2.convert.pool, "THREADS", pool == "threads")
     source = tmp_path / "big.json"
     texts = big_array(source, 3000)
     expected = b"[" + b",".join(convert_json(text, Version.V2).output for text in texts) + b"]\n"

@@ -1,4 +1,7 @@
-"""Work for a pool of processes, with the bytes moving through files rather than pipes.
+"""The ordered pool (:class:`OrderedPool`): units of work converted here, by threads or by processes,
+their results given back in the order the units came.
+
+Work for a pool of processes has its bytes moving through files rather than pipes.
 
 Sending a megabyte through a pipe to a worker and back costs the main process about as
 much as converting it, so with ``--jobs N`` the data goes through files instead:
@@ -15,16 +18,25 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
+import signal
 import tempfile
+import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Generic, TypeVar
 
 from ..errors import InputError, os_reason
+from ..rawjson import COMPILED
 from .read import Work, do_work, ndjson_units, rejected
 from .records import Converted, Reject, Settings, Shape
 
-__all__ = ["Region", "Spooled", "convert_region", "regions", "run_task", "spool_directory", "take"]
+__all__ = ["THREADS", "OrderedPool", "Region", "Spooled", "convert_region", "regions", "renumbered", "run_task",
+           "spool_directory", "unspool"]
+
+#: With ``jobs > 1``: a pool of threads (where the compiled converter lets go of the GIL), else of processes.
+THREADS = COMPILED
 
 #: Where spool files go: RAM-backed when possible.
 _SHM = "/dev/shm"
@@ -165,15 +177,142 @@ def _convert_window(stream: BinaryIO, length: int, region: Region, settings: Set
     return total
 
 
-def take(result: Converted, line_base: int) -> Converted:
-    """In the main process: read a worker's spooled output (and number a region's lines from ``line_base``)."""
-    output = result.output
-    if result.spooled is not None:
-        with open(result.spooled, "rb") as stream:
-            output = stream.read()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(result.spooled)
-    rejects = result.rejects
-    if line_base != 1:
-        rejects = [replace(reject, line=reject.line + line_base - 1) for reject in rejects]
-    return replace(result, output=output, rejects=rejects, spooled=None)
+def unspool(result: Converted) -> Converted:
+    """In the main process: the output of a worker that spooled it (its spool file removed)."""
+    if result.spooled is None:
+        return result
+    with open(result.spooled, "rb") as stream:
+        output = stream.read()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(result.spooled)
+    return replace(result, output=output, spooled=None)
+
+
+def renumbered(result: Converted, line_base: int) -> Converted:
+    """A unit's result (lines numbered from 1) with its rejects' lines counted from ``line_base``."""
+    if line_base == 1 or not result.rejects:
+        return result
+    return replace(result, rejects=[replace(reject, line=reject.line + line_base - 1) for reject in result.rejects])
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the main process's to handle (it stops the pool); SIGTERM ends the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+if TYPE_CHECKING:  # the executors are imported when a job needs workers
+    from concurrent.futures import Executor, Future
+
+    Item = Future[Converted] | Converted | None  # None: the end of what a tag marks
+
+Tag = TypeVar("Tag")
+
+
+class OrderedPool(Generic[Tag]):
+    """Units of work converted, and their results given back, in the order they were put.
+
+    Until :meth:`start` (one job, or a job too small to be worth workers), each unit is converted
+    as it is put. Started, it converts with ``jobs`` workers: threads where the compiled converter
+    lets go of the GIL (:data:`THREADS`), else forked processes, whose data goes through spool
+    files rather than pipes (see the module docstring). Each unit is put with a ``tag`` (the input
+    it belongs to), given back with its result by :meth:`ready`.
+    """
+
+    def __init__(self, jobs: int, settings: Settings) -> None:
+        self.jobs = jobs
+        self.settings = settings
+        self.executor: Executor | None = None
+        #: Where the workers' input and output wait (processes only; a directory of its own, removed at the end).
+        self.spool: str | None = None
+        #: How many results may wait for their turn (none until the workers start).
+        self.limit = 0
+        self._pending: deque[tuple[Tag, Item]] = deque()
+
+    @property
+    def started(self) -> bool:
+        return self.executor is not None
+
+    def start(self, *, later: bool = False) -> None:
+        """Start the workers (threads, or processes), before any input is opened.
+
+        Processes are forked (instant: they share what this process has imported) while this
+        process has no other thread: every worker is started here, at once, and none later.
+        Threads may start ``later`` (stdin that proved large after the start).
+        """
+        if self.executor is not None or self.jobs < 2 or (later and not THREADS):
+            return
+        if THREADS:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.executor = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="migrate1to2")
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork")
+            self.spool = spool_directory()
+            self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                                initializer=_ignore_interrupts)
+            for _ in range(self.jobs):  # each submit forks a worker while none is idle
+                self.executor.submit(time.sleep, 0.01)
+        self.limit = 2 * self.jobs + 2
+
+    def put(self, tag: Tag, unit: Work) -> None:
+        """Convert a unit of work (here, or in a worker)."""
+        if self.executor is None:
+            item: Item = do_work(unit, self.settings)
+        elif self.spool is None or unit.shape is Shape.ARRAY:  # threads; array elements travel pickled
+            item = self.executor.submit(do_work, unit, self.settings)
+        else:
+            try:
+                fd, name = tempfile.mkstemp(dir=self.spool, suffix=".in")
+                with os.fdopen(fd, "wb") as spooled:
+                    spooled.write(unit.data)
+            except OSError as error:
+                raise self._spool_error(error) from None
+            item = self.executor.submit(run_task, Spooled(name, unit.first_line, unit.shape, unit.source),
+                                        self.settings, self.spool)
+        self._pending.append((tag, item))
+
+    def put_region(self, tag: Tag, region: Region) -> None:
+        """Convert a region of a plain file, read by whoever converts it (without workers: no copy into chunks)."""
+        if self.executor is None:
+            item: Item = convert_region(region, self.settings)
+        elif self.spool is None:  # threads
+            item = self.executor.submit(convert_region, region, self.settings)
+        else:
+            item = self.executor.submit(run_task, region, self.settings, self.spool)
+        self._pending.append((tag, item))
+
+    def put_done(self, tag: Tag, converted: Converted) -> None:
+        """A result already known (a record the reader rejected), given back in its turn."""
+        self._pending.append((tag, converted))
+
+    def end(self, tag: Tag) -> None:
+        """Mark the end of ``tag``'s units: :meth:`ready` gives ``(tag, None)`` in its turn."""
+        self._pending.append((tag, None))
+
+    def ready(self, keep: int) -> Iterator[tuple[Tag, Converted | None]]:
+        """The results in the order they were put, until ``keep`` are left waiting (waiting for each in turn)."""
+        while len(self._pending) > keep:
+            tag, item = self._pending.popleft()
+            if item is None:
+                yield tag, None
+                continue
+            try:
+                converted = unspool(item if isinstance(item, Converted) else item.result())
+            except OSError as error:  # a worker or this process could not use the spool directory
+                raise self._spool_error(error) from None
+            yield tag, converted
+
+    def _spool_error(self, error: OSError) -> InputError:
+        return InputError(f"cannot use the spool directory {self.spool}: {os_reason(error)} "
+                          "(free space there, or convert with --jobs 1)")
+
+    def close(self) -> None:
+        """Stop the workers (cancelling what waits) and remove the spool directory."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.spool is not None:
+            shutil.rmtree(self.spool, ignore_errors=True)
