@@ -4,8 +4,11 @@
   lines, documents and array elements converted, pure functions on bytes);
 - :mod:`.read`: readers cutting an input into units of work (NDJSON chunks, documents, array
   elements), each with the number of the line it starts on;
-- :mod:`.pool`: the workers (threads, or processes with their spool files) and the regions of
-  large plain files they read themselves;
-- :mod:`.run`: :func:`run_job`, a plan's inputs converted in order and written atomically;
+- :mod:`.pool`: the ordered pool, converting units here or in workers (threads, or processes with
+  their spool files; large plain files cut into regions the workers read themselves), their
+  results given back in order;
+- :mod:`.outputs`: each input's atomic file or the job's single output, array framing, rejects;
+- :mod:`.job`: the options of a job and its report (statuses, counts, ``--stats``);
+- :mod:`.run`: :func:`~.run.run_job`, a plan's inputs converted in order and written atomically;
 - :mod:`.progress`: the progress line on a terminal.
 """
