@@ -67,11 +67,15 @@ key of a body with ``event_name``), plain proxies (no body built), commented-out
 code, documentation found in a folder (Markdown, reStructuredText, text files),
 and payloads built more than 15 lines (or 2,000 characters) from the request.
 
-Build files (see :mod:`.sdk`): Android ``com.tagcommander.lib:ServerSide`` below
-5.4.0 and iOS ``TCServerSide`` / ``TCServerSide_noIDFA`` below 5.3.0 [sdk-1.0],
+Build files (see :mod:`.sdk` and :mod:`.project`): Android ``com.tagcommander.lib:ServerSide``
+below 5.4.0 and iOS ``TCServerSide`` / ``TCServerSide_noIDFA`` below 5.3.0 [sdk-1.0],
 at or above [sdk-2.0], or a version that cannot be told [sdk-version-unresolved].
-Flutter and React Native plugins are seen through the lock and Gradle files of
-the app that bundles them, not through ``pubspec.yaml`` / ``package.json``.
+Versions set in another file (``buildSrc`` constants, ``gradle.properties``) are
+followed; the ``iOSV5`` Swift package's tags are judged by the TCServerSide they
+ship (:mod:`.releases`); an Xcode project (``project.pbxproj``) gives its package
+requirements and which products its targets link (consent-only apps are not
+reported); the Flutter and React Native plugins are judged by what their releases
+bundle; vendored ``.aar`` files and ``TCServerSide*.xcframework`` are reported.
 
 Source keys are masked everywhere (``abcd…(32)``): messages, fingerprints,
 baseline files, and every output format; so are the values of a Postman

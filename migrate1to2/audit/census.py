@@ -1,4 +1,4 @@
-"""The census of stored payloads at the speed of the converter: one NDJSON line at a time, without decoding values.
+"""The census of stored payloads: what the slow path would say of each NDJSON record, without decoding values.
 
 :func:`quick_record` tells what :func:`.payload.audit_record` would say about one
 record, for the common case only, and ``None`` for everything else (the caller
@@ -8,12 +8,17 @@ keys written plainly, which the lengths of the decoded members prove, as the
 converter's fast path does), with a non-blank string ``event_name``, in 1.0
 (``properties`` an object, compact too, holding no reserved key) or 2.0
 (``context`` an object, compact too) or readable as either, at most 16 KB, with
-no legacy key (``event``, ``eventId``, ``eventTimestamp``, ``version`` at the root,
-``userAgent``, ``cookies`` in a root or ``context`` ``device``). Only the two levels that matter are decoded, into raw
-values; a value is decoded only when it is looked at (``event_name``, ``user``,
-``event_timestamp``). The findings such a
-record can have (``user-not-object``, ``timestamp-not-ms``) are built by the same
-functions as the slow path's, and located from the members' lengths.
+no legacy key (``event``, ``eventId``, ``eventTimestamp``, ``version`` at the
+root, ``userAgent``, ``cookies`` in a root or ``context`` ``device``). Only the
+two levels that matter are decoded, into raw values; a value is decoded only when
+it is looked at (``event_name``, ``user``, ``event_timestamp``). The findings such
+a record can have (``user-not-object``, ``timestamp-not-ms``) come from the slow
+path's own functions (:class:`.payload.Problem`: built only when listed), located
+from the members' lengths.
+
+:func:`quick_chunk` does the same for a whole chunk of compact lines in a few calls,
+and :func:`quick_spaced` for lines written with whitespace between tokens (minified
+first; a finding's key is then found in the line as written).
 
 The caller checks that a chunk is UTF-8 first (the raw decoder does not look inside
 strings). Pure.
@@ -21,19 +26,21 @@ strings). Pure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 from msgspec import Raw
 
 from ..transform import RESERVED
-from .model import Finding
-from .payload import MAX_EVENT_BYTES, timestamp_finding, user_finding
+from .payload import MAX_EVENT_BYTES, Problem, timestamp_problem_at, user_problem
 
-__all__ = ["Quick", "column", "quick_chunk", "quick_record"]
+__all__ = ["Quick", "column", "looks_spaced", "quick_chunk", "quick_record", "quick_spaced"]
 
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _decode_members = _MEMBERS.decode
 _decode_value = msgspec.json.Decoder().decode
 _decode_lines = _MEMBERS.decode_lines
+_minify = msgspec.json.format
 _ENCODER = msgspec.json.Encoder()
 _encode, _encode_lines = _ENCODER.encode, _ENCODER.encode_lines
 _NOT_OURS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
@@ -47,7 +54,8 @@ _names: dict[bytes, str] = {}
 _MAX_NAMES = 4096
 
 Members = dict[str, Raw]
-Quick = tuple[str, str, list[tuple[Finding, int]]]
+Quick = tuple[str, str, Sequence[tuple[Problem, int]]]
+
 _PROPERTIES = ("properties",)
 _CONTEXT = ("context",)
 
@@ -95,7 +103,7 @@ def _epoch_ms(written: bytes) -> bool:
 
 
 def quick_record(line: bytes) -> Quick | None:
-    """``(version, event_name, [(finding, byte offset of its key), ...])`` for a record in the common case
+    """``(version, event_name, [(finding not built yet, byte offset of its key), ...])`` for a record in the common case
     (see the module docstring), else ``None``: audit it with :func:`.payload.audit_record`."""
     if len(line) > _SMALL:
         return None
@@ -144,14 +152,55 @@ def quick_chunk(chunk: bytes) -> tuple[list[bytes], list[Quick | None]] | None:
         return None
     devices = b"userAgent" in chunk or b'"cookies"' in chunk
     inner_of = iter(inners)
+    aligned = [next(inner_of) if box is not None else None for box in boxes]
     lines = chunk.splitlines()
     judge = _judge
-    results: list[Quick | None] = []
-    append = results.append
-    for root, box, line in zip(roots, boxes, lines, strict=True):
-        inner = next(inner_of) if box is not None else None  # taken for every record, judged or not
-        append(None if len(line) > _SMALL else judge(root, inner, devices))
+    results: list[Quick | None] = [None if len(line) > _SMALL else judge(root, inner, devices)
+                                   for root, inner, line in zip(roots, aligned, lines, strict=True)]
     return lines, results
+
+
+def looks_spaced(chunk: bytes) -> bool:
+    """Whether the first line of ``chunk`` has whitespace between its tokens (then :func:`quick_spaced` is
+    tried first: which is tried first changes the speed, never the result)."""
+    end = chunk.find(b"\n")
+    first = chunk[:end] if end >= 0 else chunk
+    try:
+        return len(_minify(first, indent=-1)) != len(first)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+
+
+def quick_spaced(lines: list[bytes]) -> list[Quick | None] | None:
+    """:func:`quick_chunk` for lines written with whitespace between tokens (``json.dumps``' default
+    ``", "`` and ``": "``): each minified first, which removes that whitespace and nothing else.
+
+    A finding's key is then found in the line as written: minifying keeps every string as written
+    and the key's text (``"user"``, ``"event_timestamp"``) holds no whitespace, so its n-th
+    occurrence in the minified line is its n-th occurrence in the line as written.
+    """
+    try:
+        minified = [_minify(line, indent=-1) for line in lines]
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    judged = quick_chunk(b"\n".join(minified))
+    results = judged[1] if judged is not None else [quick_record(line) for line in minified]
+    for index, quick in enumerate(results):
+        if quick is None or not quick[2]:
+            continue
+        short, line = minified[index], lines[index]
+        moved = []
+        for problem, offset in quick[2]:
+            key = _KEYS[problem.rule]
+            at = -1
+            for _ in range(short.count(key, 0, offset) + 1):
+                at = line.find(key, at + 1)
+            moved.append((problem, at))
+        results[index] = (quick[0], quick[1], moved)
+    return results
+
+
+_KEYS = {"user-not-object": b'"user"', "timestamp-not-ms": b'"event_timestamp"'}
 
 
 def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
@@ -177,26 +226,34 @@ def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
     if devices and (not _plain_device(root) or (version == "2.0" and inner is not None
                                                 and not _plain_device(inner))):
         return None
-    found: list[tuple[Finding, int]] = []
+    found: list[tuple[Problem, int]] = []
     # In the slow path's order: `user` at the root and in `properties`, then `event_timestamp` at the root
-    # and in `context`.
-    if "user" in root and not _check((), root, "user", None, found):
+    # and in `context`. An object `user` and an integer of 12 to 14 digits (epoch milliseconds) are told
+    # from their first bytes; anything else is judged by the slow path's own functions.
+    user = root.get("user")
+    if user is not None and bytes(user)[0] != _OPEN_BRACE and not _check((), root, "user", None, found):
         return None
-    if version == "1.0" and inner is not None and "user" in inner and not _check(
-            _PROPERTIES, inner, "user", root, found):
+    if version == "1.0" and inner is not None:
+        user = inner.get("user")
+        if user is not None and bytes(user)[0] != _OPEN_BRACE and not _check(
+                _PROPERTIES, inner, "user", root, found):
+            return None
+    stamp = root.get("event_timestamp")
+    if stamp is not None and not _epoch_ms(bytes(stamp)) and not _check(
+            (), root, "event_timestamp", None, found):
         return None
-    if "event_timestamp" in root and not _check((), root, "event_timestamp", None, found):
-        return None
-    if version == "2.0" and inner is not None and "event_timestamp" in inner and not _check(
-            _CONTEXT, inner, "event_timestamp", root, found):
-        return None
+    if version == "2.0" and inner is not None:
+        stamp = inner.get("event_timestamp")
+        if stamp is not None and not _epoch_ms(bytes(stamp)) and not _check(
+                _CONTEXT, inner, "event_timestamp", root, found):
+            return None
     return version, name, found
 
 
 def _plain_device(holder: Members) -> bool:
     """False when ``holder`` has a ``device`` object with a legacy key (``userAgent``, ``cookies``)."""
     device = holder.get("device")
-    if device is None or memoryview(device)[0] != _OPEN_BRACE:
+    if device is None or bytes(device)[0] != _OPEN_BRACE:
         return True
     try:
         keys = _decode_members(device)
@@ -206,12 +263,12 @@ def _plain_device(holder: Members) -> bool:
 
 
 def _check(keys: tuple[str, ...], holder: Members, key: str, parent: Members | None,
-           found: list[tuple[Finding, int]]) -> bool:
+           found: list[tuple[Problem, int]]) -> bool:
     """Judge ``holder[key]`` (``user`` or ``event_timestamp``) as the slow path does; False if it cannot be
     read. ``holder`` is the root, or the container ``keys[0]`` of the root ``parent``."""
     raw = holder[key]
     if key == "user":
-        if memoryview(raw)[0] == _OPEN_BRACE:
+        if bytes(raw)[0] == _OPEN_BRACE:
             return True
     elif _epoch_ms(bytes(raw)):
         return True
@@ -219,7 +276,7 @@ def _check(keys: tuple[str, ...], holder: Members, key: str, parent: Members | N
         value = _decode_value(raw)
     except _NOT_OURS:
         return False
-    problem = user_finding(keys, value) if key == "user" else timestamp_finding(keys, value)
+    problem = user_problem(keys, value) if key == "user" else timestamp_problem_at(keys, value)
     if problem is not None:
         base = 0 if parent is None else _key_offset(parent, keys[0]) + len(keys[0]) + 3
         found.append((problem, base + _key_offset(holder, key)))

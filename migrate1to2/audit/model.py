@@ -10,7 +10,7 @@ from typing import Any
 
 from .kinds import Severity
 
-__all__ = ["VERSION_KEYS", "AuditReport", "Finding", "PayloadStats", "Severity"]
+__all__ = ["VERSION_KEYS", "AuditReport", "Finding", "PayloadStats", "Severity", "fingerprint"]
 
 #: The keys of :attr:`PayloadStats.versions`, in report order.
 VERSION_KEYS = ("1.0", "2.0", "either", "invalid")
@@ -20,6 +20,11 @@ VERSION_KEYS = ("1.0", "2.0", "either", "invalid")
 def _fingerprint(rule: str, path: str, match: str) -> str:
     basis = "\0".join((rule, path, match))
     return hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def fingerprint(rule: str, path: str, match: str) -> str:
+    """The :attr:`Finding.fingerprint` of a finding of ``rule`` at ``path`` about ``match``."""
+    return _fingerprint(rule, path, match)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeGuard
 
 import msgspec
@@ -26,7 +26,8 @@ from .model import Finding
 from .rules import finding
 from .timestamps import is_template, timestamp_problem
 
-__all__ = ["MAX_EVENT_BYTES", "EventAudit", "audit_payload", "audit_record", "check_event", "oversized_record"]
+__all__ = ["MAX_EVENT_BYTES", "EventAudit", "Problem", "audit_payload", "audit_record", "check_event",
+           "oversized_record"]
 
 #: The 2.0 per-event limit: 32 KB serialised.
 MAX_EVENT_BYTES = 32 * 1024
@@ -124,16 +125,36 @@ def _check_user(event: Mapping[str, Any], found: list[Finding]) -> None:
             found.append(problem)
 
 
-def user_finding(keys: tuple[str, ...], user: Any) -> Finding | None:
-    """The ``user-not-object`` finding for the value ``user`` found at ``keys`` + ``user``, or ``None``."""
+class Problem(NamedTuple):
+    """A finding not built yet: its rule and the text its fingerprint is made of, and how to build it (a
+    caller that will only count it, past the listing limit, need not write its message)."""
+
+    rule: str
+    match: str
+    build: Callable[[], Finding]
+
+
+def user_problem(keys: tuple[str, ...], user: Any) -> Problem | None:
+    """The ``user-not-object`` finding, not built yet, for the value ``user`` at ``keys`` + ``user``."""
     if _is_object(user) or is_template(user):
         return None
     where = json_path(*keys, "user")
-    if user == "{waiting_for_consent}":
-        message = '`user` is the string "{waiting_for_consent}" (sent before consent), not an object'
-    else:
-        message = f"`user` is {json_type(user)} ({_show(user)}), not an object"
-    return finding("user-not-object", message, match=f"{where} {json_type(user)}", json_path=where)
+    match = f"{where} {json_type(user)}"
+
+    def build() -> Finding:
+        if user == "{waiting_for_consent}":
+            message = '`user` is the string "{waiting_for_consent}" (sent before consent), not an object'
+        else:
+            message = f"`user` is {json_type(user)} ({_show(user)}), not an object"
+        return finding("user-not-object", message, match=match, json_path=where)
+
+    return Problem("user-not-object", match, build)
+
+
+def user_finding(keys: tuple[str, ...], user: Any) -> Finding | None:
+    """The ``user-not-object`` finding for the value ``user`` found at ``keys`` + ``user``, or ``None``."""
+    problem = user_problem(keys, user)
+    return problem.build() if problem is not None else None
 
 
 def _check_timestamps(event: Mapping[str, Any], found: list[Finding]) -> None:
@@ -149,15 +170,26 @@ def _check_timestamps(event: Mapping[str, Any], found: list[Finding]) -> None:
             found.append(problem)
 
 
-def timestamp_finding(keys: tuple[str, ...], value: Any) -> Finding | None:
-    """The ``timestamp-not-ms`` finding for ``value`` found at ``keys`` + ``event_timestamp``, or ``None``."""
+def timestamp_problem_at(keys: tuple[str, ...], value: Any) -> Problem | None:
+    """The ``timestamp-not-ms`` finding, not built yet, for ``value`` at ``keys`` + ``event_timestamp``."""
     problem = timestamp_problem(value)
     if problem is None:
         return None
     where = json_path(*keys, "event_timestamp")
-    return finding("timestamp-not-ms",
-                   f"`event_timestamp` {_show(value)} is {problem.description}; send epoch milliseconds",
-                   match=f"{where} {problem.category}", json_path=where)
+    match = f"{where} {problem.category}"
+
+    def build() -> Finding:
+        return finding("timestamp-not-ms",
+                       f"`event_timestamp` {_show(value)} is {problem.description}; send epoch milliseconds",
+                       match=match, json_path=where)
+
+    return Problem("timestamp-not-ms", match, build)
+
+
+def timestamp_finding(keys: tuple[str, ...], value: Any) -> Finding | None:
+    """The ``timestamp-not-ms`` finding for ``value`` found at ``keys`` + ``event_timestamp``, or ``None``."""
+    problem = timestamp_problem_at(keys, value)
+    return problem.build() if problem is not None else None
 
 
 def _conversion_finding(error: ConversionError) -> Finding:

@@ -12,6 +12,11 @@ findings out at the end.
   links only products of that package that send nothing server-side (``TCConsent``, ``TCCore``,
   ...): then it is not reported (nothing is sent server-side). With no such file, the pin is
   judged as if ``TCServerSide`` were linked.
+- A vendored ``.aar`` of the SDK (in a module's ``libs/``) is reported unless that module's build
+  script (``build.gradle`` / ``build.gradle.kts`` next to ``libs/``) links no such file: no
+  ``fileTree(...)`` taking ``.aar`` files (or every file) and no mention of the file (``files('libs/X.aar')``,
+  ``name: 'X', ext: 'aar'``). A consent-only app may carry the whole SDK in ``libs/`` and link
+  only what it names.
 - A vendored ``TCServerSide*.xcframework`` is judged from its ``ServerSideGenerated.h`` header
   (``// Version : 5.2.1``), once per framework; with no such header its version is unresolved
   (the ``Info.plist`` version, ``1.0`` in the vendor's frameworks, is not the SDK's).
@@ -30,6 +35,7 @@ from .sdk import SERVER_SIDE_PRODUCTS, BuildScan, Pending, judged, resolved_andr
 
 __all__ = ["SdkProject", "project_folder", "xcframework_root"]
 
+_FILE_TREE = re.compile(r"fileTree\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)")
 _XCFRAMEWORK = re.compile(r"^(?P<root>(?:.*/)?(?P<name>TCServerSide\w*)\.xcframework)/")
 
 
@@ -64,6 +70,16 @@ class SdkProject:
         self.links: dict[tuple[str, str], set[str]] = {}
         self.frameworks: dict[str, tuple[str, str]] = {}
         self.headers: dict[str, Finding] = {}
+        self.scripts: dict[str, str] = {}
+        self.aars: list[tuple[str, Finding]] = []
+
+    def script(self, path: str, text: str) -> None:
+        """A module's Gradle build script (``build.gradle``, ``build.gradle.kts``), comments blanked."""
+        self.scripts[path.rsplit("/", 1)[0] if "/" in path else ""] = text
+
+    def aar(self, path: str, found: Finding) -> None:
+        """A vendored SDK ``.aar`` (its finding), judged once every build script is read."""
+        self.aars.append((path, found))
 
     def add(self, path: str, scan: BuildScan) -> None:
         """Take in the scan of the build file ``path``."""
@@ -94,6 +110,9 @@ class SdkProject:
                 continue  # the project links only TCConsent, TCCore, ...: nothing is sent server-side
             found.append(judged(pending.declaration, pending.line, pending.column, pending.match).at(
                 path, pending.line, pending.column))
+        for path, aar in self.aars:
+            if self._linked(path):
+                found.append(aar)
         for root, (name, plist) in sorted(self.frameworks.items()):
             if root not in self.headers:
                 found.append(finding(
@@ -103,6 +122,18 @@ class SdkProject:
                     "replace it with the package or pod of TCServerSide 5.3.0 or later",
                     path=plist, line=1, match=f"{name}.xcframework"))
         return found
+
+    def _linked(self, path: str) -> bool:
+        """Whether the module holding ``libs/<name>.aar`` links it (True when its build script was not read)."""
+        parts = path.split("/")
+        module = "/".join(parts[:-2]) if len(parts) >= 2 and parts[-2] == "libs" else None
+        text = self.scripts.get(module) if module is not None else None
+        if text is None:
+            return True
+        base = parts[-1].removesuffix(".aar")
+        if any(".aar" in call.group() or "include" not in call.group() for call in _FILE_TREE.finditer(text)):
+            return True
+        return f"{base}.aar" in text or re.search(rf"""name\s*[:=]\s*["']{re.escape(base)}["']""", text) is not None
 
     def _variable(self, waiting: _Waiting) -> Finding:
         path, pending = waiting

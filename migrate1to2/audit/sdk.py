@@ -463,7 +463,8 @@ def _tags(at: int, url: str, shown: str, tags: Range) -> _Declaration:
     else:
         what = f"its tags ship TCServerSide {_dotted(shipped[0])} to {_dotted(shipped[-1])}"
         allowed = Range(shipped[0], shipped[-1], True)
-    return _Declaration("iOS", product, at, f"{shown} ({what})", allowed, fix=_FIX_IOS)
+    shown = f"{shown[:-1]}; {what})" if shown.endswith(")") else f"{shown} ({what})"
+    return _Declaration("iOS", product, at, shown, allowed, fix=_FIX_IOS)
 
 
 def _package_resolved(text: str) -> list[_Declaration]:
@@ -653,12 +654,20 @@ _NPM_PACKAGE = re.compile(r"""["'](?:node_modules/)?(?P<name>(?:@commandersact/)
 _NPM_VERSION = re.compile(r""""version"\s*:\s*"(?P<v>[^"]*)"|^\s+version\s+"(?P<y>[^"]*)\"""", re.M)
 
 
-def _npm(text: str) -> list[_Declaration]:
+def _npm_lock(text: str) -> list[_Declaration]:
+    """A lock file's entries for the bridge (not the root project's own dependency list, which names the
+    same package with its requirement: ``package.json`` says that)."""
+    return _npm(text, lock=True)
+
+
+def _npm(text: str, *, lock: bool = False) -> list[_Declaration]:
     """``tcserverside-react-native`` in ``package.json``, ``package-lock.json`` or ``yarn.lock``: every release
     bundles SDKs that send 2.0 (:data:`.releases.REACT_NATIVE_PLUGIN`)."""
     found = []
     for match in _NPM_PACKAGE.finditer(text):
         value = match.group("value")
+        if lock and value.startswith('"'):
+            continue  # the root project's requirement, repeated in the lock (`"packages": {"": ...}`)
         if value == "{" or not value.strip():  # a lock entry: {"version": ...} (npm), or `  version "..."` (yarn)
             end = text.find("}" if value == "{" else "\n\n", match.end())
             entry = text[match.end():end if end >= 0 else len(text)]
@@ -726,7 +735,7 @@ _SCANNERS = {
     SdkFile.PUBSPEC: _pubspec,
     SdkFile.PUBSPEC_LOCK: _pubspec_lock,
     SdkFile.NPM: _npm,
-    SdkFile.NPM_LOCK: _npm,
+    SdkFile.NPM_LOCK: _npm_lock,
     SdkFile.FRAMEWORK_HEADER: _framework_header,
 }
 

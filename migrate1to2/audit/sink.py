@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .model import AuditReport, Finding
+from .model import AuditReport, Finding, fingerprint
 
 __all__ = ["Sink"]
 
@@ -28,6 +28,23 @@ class Sink:
     def start_file(self) -> None:
         """A new file: the listing limit starts again."""
         self._listed = Counter()
+
+    def skip(self, rule: str, path: str, match: str) -> bool:
+        """Count a finding of ``rule`` at ``path`` about ``match`` that would not be listed (the baseline knows
+        it, or its rule's listing is full for this file) as :meth:`add` would, and say so; False (nothing
+        counted) when it would be listed: then build it and :meth:`add` it."""
+        known = fingerprint(rule, path, match)
+        if self.baseline[known] > 0:
+            self.report.seen[known] += 1
+            self.baseline[known] -= 1
+            self.report.suppressed += 1
+            return True
+        if self.limit and self._listed[rule] >= self.limit:
+            self.report.seen[known] += 1
+            self.report.totals[rule] += 1
+            self.report.unlisted += 1
+            return True
+        return False
 
     def add(self, finding: Finding) -> None:
         fingerprint = finding.fingerprint

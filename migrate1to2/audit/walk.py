@@ -33,7 +33,7 @@ from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
 from ..storage.files import open_input
 from .capture import Capture, read_har, read_postman
-from .census import Quick, column, quick_chunk, quick_record
+from .census import Quick, column, looks_spaced, quick_chunk, quick_record, quick_spaced
 from .classify import (
     SNIFF_BYTES,
     Plan,
@@ -44,7 +44,7 @@ from .classify import (
     named_plan,
     plan,
 )
-from .comments import CommentStyle
+from .comments import CommentStyle, blank_comments
 from .detectors import SourceFile, scan
 from .languages import Language
 from .masking import hide
@@ -198,9 +198,8 @@ class _Auditor:
     def file(self, path: str, display: str, explicit: bool) -> None:
         name = os.path.basename(path)
         vendored = vendored_aar(name)
-        if vendored is not None:  # a binary: told by its name, never read
-            self.sink.start_file()
-            self.sink.add(vendored.at(display, 1))
+        if vendored is not None:  # a binary: told by its name, never read; reported if its module links it
+            self.project.aar(display, vendored.at(display, 1))
             self.report.files += 1
             return
         if not explicit and not may_audit(name):  # decided before reading (a dangling link)
@@ -273,6 +272,8 @@ class _Auditor:
                 header = scan_build(text, SdkFile.FRAMEWORK_HEADER).findings
                 if header and self.project.header(framework[0], header[0]):
                     self.add(header[:1], display)
+        if sdk is SdkFile.GRADLE and display.endswith(("build.gradle", "build.gradle.kts")):
+            self.project.script(display, blank_comments(text, CommentStyle.C))
         if sdk is not None:
             build = scan_build(text, sdk)
             self.add(build.findings, display)
@@ -351,52 +352,49 @@ class _Auditor:
                 return
         carriage = b"\r" in chunk
         regular = not carriage and b"\n\n" not in chunk and chunk[:1] == b"{"
-        whole = quick_chunk(chunk) if regular else None
-        if whole is not None and None not in whole[1]:
-            self._all_quick(stats, whole, first_line, display, ascii_only)
-            return
+        spaced = regular and looks_spaced(chunk)
+        whole = quick_chunk(chunk) if regular and not spaced else None
         lines, judged = whole if whole is not None else (chunk.split(b"\n"), None)
-        versions = stats.versions
-        add = self.sink.add
-        for index, written in enumerate(lines):
-            number = first_line + index
-            line = written.removesuffix(b"\r") if carriage else written
-            quick = judged[index] if judged is not None else quick_record(line) if line[:1] == b"{" else None
+        if judged is None and regular:  # not compact: whitespace between tokens, most likely
+            lines = chunk.splitlines()
+            judged = quick_spaced(lines)
+        if judged is None:
+            judged = [quick_record(line) if line[:1] == b"{" else None
+                      for line in (lines if not carriage else [line.removesuffix(b"\r") for line in lines])]
+        start = 0
+        for index, quick in enumerate(judged):  # runs of judged records in bulk, the others one by one, in order
             if quick is None:
-                self._line(stats, number, line, display)
-                continue
-            version, name, found = quick
-            stats.records += 1
-            versions[version] += 1
-            if version == "1.0" and stats.first_v1_line is None:
-                stats.first_v1_line = number
-            events = stats.events
-            if name not in events and len(events) >= MAX_EVENT_NAMES:
-                name = "(other)"
-            events[name] = events.get(name, 0) + 1
-            for item, offset in found:
-                add(item.at(display, number, offset + 1 if ascii_only else column(line, offset)))
+                self._run(stats, lines, judged, start=start, stop=index, first_line=first_line, display=display,
+                          ascii_only=ascii_only)
+                self._line(stats, first_line + index, lines[index].removesuffix(b"\r") if carriage else lines[index],
+                           display)
+                start = index + 1
+        self._run(stats, lines, judged, start=start, stop=len(judged), first_line=first_line, display=display,
+                  ascii_only=ascii_only)
 
-    def _all_quick(self, stats: PayloadStats, whole: tuple[list[bytes], list[Quick | None]], first_line: int,
-                   display: str, ascii_only: bool) -> None:
-        """Count a chunk whose every line :func:`.census.quick_chunk` judged: in bulk, in the same order."""
-        lines, judged = whole
-        quick = cast("list[Quick]", judged)
+    def _run(self, stats: PayloadStats, lines: list[bytes], judged: list[Quick | None], *, start: int, stop: int,
+             first_line: int, display: str, ascii_only: bool) -> None:
+        """Count the records ``start`` to ``stop`` of a chunk, all judged by :mod:`.census`: in bulk, in order."""
+        if start >= stop:
+            return
+        quick = cast("list[Quick]", judged[start:stop])
         stats.records += len(quick)
         versions = Counter(version for version, _, _ in quick)
         for version, count in versions.items():
             stats.versions[version] += count
         if versions["1.0"] and stats.first_v1_line is None:
-            stats.first_v1_line = first_line + next(i for i, (version, _, _) in enumerate(quick) if version == "1.0")
+            stats.first_v1_line = first_line + start + next(
+                i for i, (version, _, _) in enumerate(quick) if version == "1.0")
         events = stats.events
         for name, count in Counter(name for _, name, _ in quick).items():  # in order of first appearance
             kept = "(other)" if name not in events and len(events) >= MAX_EVENT_NAMES else name
             events[kept] = events.get(kept, 0) + count
-        add = self.sink.add
-        for index, (_, _, found) in enumerate(quick):
-            for item, offset in found:
-                add(item.at(display, first_line + index,
-                            offset + 1 if ascii_only else column(lines[index], offset)))
+        add, skip = self.sink.add, self.sink.skip
+        for index, (_, _, found) in enumerate(quick, start):
+            for problem, offset in found:
+                if not skip(problem.rule, display, problem.match):
+                    add(problem.build().at(display, first_line + index,
+                                           offset + 1 if ascii_only else column(lines[index], offset)))
 
     def _line(self, stats: PayloadStats, number: int, line: bytes, display: str) -> None:
         if len(line) > MAX_RECORD_BYTES:  # a chunk may hold a line over the limit but under the chunk size

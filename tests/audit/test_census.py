@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrate1to2.audit import audit_paths
-from migrate1to2.audit.census import quick_record
+from migrate1to2.audit.census import quick_record, quick_spaced
 from migrate1to2.audit.model import Finding
 from migrate1to2.audit.payload import audit_record
 from migrate1to2.audit.walk import MAX_EVENT_NAMES
@@ -130,7 +130,7 @@ def test_common_case_is_taken_for_compact_records() -> None:
     assert quick_record(LINES[8]) == ("either", "only", [])
     version, name, found = quick_record(LINES[2]) or ("", "", [])
     assert (version, name) == ("1.0", "a")
-    assert [(f.rule, f.json_path, offset) for f, offset in found] == [
+    assert [(f.rule, f.build().json_path, offset) for f, offset in found] == [
         ("user-not-object", "$.properties.user", LINES[2].index(b'"user"')),
         ("timestamp-not-ms", "$.event_timestamp", LINES[2].index(b'"event_timestamp"'))]
     for slow in SLOW:
@@ -170,3 +170,56 @@ def test_generated_compact_chunks_give_what_the_slow_path_gives(texts: list[str 
     lines = [text if isinstance(text, bytes) else text.encode("utf-8") for text in texts]
     data = b"\n".join([b'{"event_name":"first","properties":{}}', *lines]) + b"\n"
     _check_same(data, tmp_path_factory.mktemp("census"))
+
+
+def test_findings_past_the_limit_and_in_the_baseline_are_counted_as_before(tmp_path: Path) -> None:
+    """The census counts findings it does not list (past --limit, or known to the baseline) without
+    building them: totals, seen fingerprints and suppressed counts stay those of listing every one."""
+    path = tmp_path / "many.ndjson"
+    path.write_bytes(b"\n".join([COMMON[2]] * 30 + [COMMON[4]] * 5) + b"\n")
+    full = audit_paths(str(path), limit=0)
+    limited = audit_paths(str(path), limit=3)
+    assert (limited.totals, limited.seen) == (full.totals, full.seen)
+    assert len(limited.findings) == 3 * (len(full.totals) - 1) + 1  # payload-1.0 is one finding
+    assert limited.unlisted == len(full.findings) - len(limited.findings)
+    known = Counter(full.seen)
+    baselined = audit_paths(str(path), baseline=known)
+    assert (baselined.findings, baselined.suppressed, baselined.seen) == ([], len(full.findings), full.seen)
+
+
+SPACED = [
+    b'{"event_name": "a", "properties": {"x": 1}, "event_timestamp": 1672531202653}',
+    b'{"event_name": "a", "page": {"user": 1, "note": "\\"user\\" and \\"event_timestamp\\""}, '
+    b'"properties": {"q": "\\"user\\"", "user": "{waiting_for_consent}"}, "event_timestamp": "1672531202653"}',
+    b'{"event_name": "caf\xc3\xa9", "x": "\xc3\xa9t\xc3\xa9", "user": 7, "context": {"event_timestamp": "2023-01-01"}}',
+    b'{ "event_name" : "b" , "context" : { "event_timestamp" : 1672531202 } }',
+    b'{"event_name": "a", "properties": {"x": 1, "x": 2}}',
+    b'{"event_name": "a", "properties": {"event_name": "b"}}',
+]
+
+
+def test_records_written_with_spaces_give_what_the_slow_path_gives(tmp_path: Path) -> None:
+    """`json.dumps`' default separators: minified to be judged, findings located in the text as written."""
+    _check_same(b"\n".join(SPACED * 3) + b"\n", tmp_path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.one_of(v1_texts(spaces=True), v2_texts(spaces=True), st.sampled_from(SPACED)),
+                      min_size=1, max_size=10))
+def test_generated_spaced_chunks_give_what_the_slow_path_gives(texts: list[str | bytes],
+                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Property: records with whitespace between tokens audit the same through the census."""
+    lines = [text if isinstance(text, bytes) else text.encode("utf-8") for text in texts]
+    data = b"\n".join([b'{"event_name": "first", "properties": {}}', *lines]) + b"\n"
+    _check_same(data, tmp_path_factory.mktemp("census"))
+
+
+def test_spaced_records_are_judged_and_their_keys_found_as_written() -> None:
+    judged = quick_spaced(SPACED)
+    assert judged is not None
+    assert [None if quick is None else quick[:2] for quick in judged] == [
+        ("1.0", "a"), ("1.0", "a"), ("2.0", "café"), ("2.0", "b"), None, None]
+    _, _, found = judged[1] or ("", "", [])
+    assert [(problem.rule, offset) for problem, offset in found] == [
+        ("user-not-object", SPACED[1].index(b'"user": "{')),
+        ("timestamp-not-ms", SPACED[1].rindex(b'"event_timestamp"'))]

@@ -121,6 +121,7 @@ def test_version_verdicts(allowed: Range | None, first: tuple[int, ...], verdict
     pytest.param("android/properties-conflict", [("app/build.gradle", "sdk-version-unresolved", 2, 20)],
                  id="gradle-properties-set-twice"),
     pytest.param("android/vendored", [("app/libs/ServerSide-5.3.1.aar", "sdk-1.0", 1, None)], id="vendored-aar"),
+    pytest.param("android/consent-libs", [], id="vendored-aar-not-linked"),
     pytest.param("ios/pbxproj-v1", [("Shop.xcodeproj/project.pbxproj", "sdk-1.0", 34, 21)], id="pbxproj-exact-5.2.2"),
     pytest.param("ios/pbxproj-v2", [("Shop.xcodeproj/project.pbxproj", "sdk-2.0", 33, 21)],
                  id="pbxproj-up-to-next-major-5.4.0"),
@@ -168,7 +169,7 @@ def test_a_pin_is_judged_when_the_project_links_the_server_side_product(tmp_path
     assert sorted((f.path.rsplit("/", 1)[-1], f.rule) for f in report.findings) == [
         ("Package.resolved", "sdk-1.0"), ("project.pbxproj", "sdk-version-unresolved")]
     resolved = next(f for f in report.findings if f.path.endswith("Package.resolved"))
-    assert resolved.message.startswith("iOS iOSV5 package 5.2.2 (resolved) (ships TCServerSide 5.2.1) sends 1.0")
+    assert resolved.message.startswith("iOS iOSV5 package 5.2.2 (resolved; ships TCServerSide 5.2.1) sends 1.0")
 
 
 @pytest.mark.parametrize(("requirement", "rule", "shown"), [
@@ -267,3 +268,28 @@ def test_a_pubspec_lock_path_source_is_not_a_declaration() -> None:
     text = ('packages:\n  tc_serverside_plugin:\n    dependency: "direct main"\n    description:\n      path: ".."\n'
             '      relative: true\n    source: path\n    version: "0.0.1"\n')
     assert scan_sdk(text, SdkFile.PUBSPEC_LOCK) == []
+
+
+def test_a_lock_file_names_the_bridge_once() -> None:
+    """package-lock.json repeats the root's requirement under `"packages": {"": ...}`: the entry counts."""
+    text = ('{"packages": {"": {"dependencies": {"@commandersact/tcserverside-react-native": '
+            '"git+https://github.com/commandersact/tcserverside-react-native#1.2.1"}},\n'
+            '"node_modules/@commandersact/tcserverside-react-native": {"version": "1.2.1"}}}')
+    assert [(f.rule, f.line) for f in scan_sdk(text, SdkFile.NPM_LOCK)] == [("sdk-2.0", 2)]
+
+
+@pytest.mark.parametrize(("script", "linked"), [
+    pytest.param("implementation fileTree(dir: 'libs', include: ['*.aar'])", True, id="file-tree-aar"),
+    pytest.param('implementation(fileTree(mapOf("dir" to "libs", "include" to listOf("*.aar"))))', True,
+                 id="file-tree-kts"),
+    pytest.param("implementation fileTree(dir: 'libs')", True, id="file-tree-everything"),
+    pytest.param("implementation fileTree(dir: 'libs', include: ['*.jar'])", False, id="file-tree-jar-only"),
+    pytest.param("implementation files('libs/TCServerSide.aar')", True, id="files"),
+    pytest.param("implementation(name: 'TCServerSide', ext: 'aar')", True, id="flat-dir"),
+    pytest.param("implementation files('libs/TCConsent.aar')", False, id="another-aar"),
+])
+def test_a_vendored_aar_is_reported_when_its_module_links_it(tmp_path: Path, script: str, linked: bool) -> None:
+    (tmp_path / "app/libs").mkdir(parents=True)
+    (tmp_path / "app/libs/TCServerSide.aar").write_bytes(b"PK\x03\x04\x00binary")
+    (tmp_path / "app/build.gradle").write_text(f"dependencies {{\n    {script}\n}}\n")
+    assert [f.rule for f in audit_paths([str(tmp_path)]).findings] == (["sdk-version-unresolved"] if linked else [])
