@@ -17,7 +17,8 @@ from msgspec import Raw
 
 from ..envelope import convert_at
 from ..errors import ConversionError, InvalidJSONError, MigrateError
-from ..rawjson import MixedChunk, check_utf8, fast_chunk, mixed_chunk
+from ..jsontext import check_utf8
+from ..rawjson import MixedChunk, fast_chunk, mixed_chunk
 from ..rawjson import fast_convert as fast_record
 from ..version import Version
 
