@@ -2,7 +2,7 @@
 stdout), framed as an array where the input is one; the rejects (one file, or the journal of a
 run with one output per input); and what killed runs left beside them.
 
-Every file appears atomically (:class:`~migrate1to2.io.files.AtomicFile`): committed when its
+Every file appears atomically (:class:`~migrate1to2.storage.files.AtomicFile`): committed when its
 input is finished (or, for the single output and its rejects, at the end of the job), discarded
 when the job fails.
 """

@@ -14,6 +14,7 @@ from typing import BinaryIO, NamedTuple
 
 from ..errors import InputError, os_reason
 from ..rawjson import element_end
+from ..storage.compression import COMPRESSED_SUFFIXES
 from .records import (
     BOM,
     OVERSIZED_HEAD,
@@ -193,7 +194,7 @@ PAYLOAD_SUFFIXES = (".json", ".ndjson", ".jsonl", ".jsonlines")
 def named_like_payloads(name: str) -> bool:
     """Whether a file name says it holds payloads (``x.ndjson``, ``x.json.gz``, ...)."""
     lowered = name.lower()
-    for suffix in (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd"):
+    for suffix in COMPRESSED_SUFFIXES:
         lowered = lowered.removesuffix(suffix)
     return lowered.endswith(PAYLOAD_SUFFIXES)
 
