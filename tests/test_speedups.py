@@ -11,8 +11,10 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import sysconfig
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from unittest import mock
 
 import pytest
@@ -449,3 +451,35 @@ def test_small_records_grow_the_output_as_they_must(line: bytes) -> None:
     assert done.output == output and done.counts.records == 100_002
     stopped = check_mixed(chunk, Version.V2, stop=True)
     assert stopped.stopped and stopped.lines == 100_001 and stopped.counts.records == 50_001
+
+
+def test_a_mixed_chunk_is_converted_without_the_gil() -> None:
+    """While a mixed chunk is converted, another thread runs (but for its odd records, which Python does);
+    a bytearray, which that thread could change, keeps the GIL. Counted, not timed: how far another
+    thread gets during one call, with the GIL switched every millisecond."""
+    lines = ([GOOD] * 40 + [b'{"event_name":"e","page":1}', b'{"context":{"a":1}}', b"{}", b'{"a":1,']) * 20_000
+    chunk = b"\n".join(lines) + b"\n"
+    done: list[int] = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            done[0] += 1
+
+    def progress(data: bytes | bytearray, callback: Callable[..., bytes] | None) -> int:
+        before = done[0]
+        _speedups.convert_mixed(data, True, 1 << 20, callback)  # type: ignore[arg-type]
+        return done[0] - before
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        free = [progress(chunk, lambda *_: b"") for _ in range(3)]
+        held = [progress(bytearray(chunk), None) for _ in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert max(free) > 4 * max(held), (free, held)
