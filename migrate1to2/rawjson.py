@@ -26,12 +26,16 @@ from typing import NamedTuple
 import msgspec
 from msgspec import Raw
 
+from .accelerator import COMPILED
+from .accelerator import convert_chunk as _compiled
+from .accelerator import convert_text as _text
 from .errors import DuplicateKeyError, InvalidJSONError, json_path
 from .jsontext import JSON_WS, STRING, check_utf8, diagnose, kind, too_deep, value_end
 from .transform import RESERVED, collision_error
 from .version import Version, both_containers_error, container_error
 
-__all__ = ["JsonResult", "convert_json", "downgrade_json", "upgrade_json"]
+#: COMPILED: whether the mapping runs compiled (see :mod:`migrate1to2.accelerator`).
+__all__ = ["COMPILED", "JsonResult", "convert_json", "downgrade_json", "upgrade_json"]
 
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _ANY = msgspec.json.Decoder()
@@ -204,28 +208,6 @@ def fast_converter(target: Version) -> FastConverter:
 
 _FAST = {Version.V2: fast_converter(Version.V2), Version.V1: fast_converter(Version.V1)}
 
-_compiled: Callable[[bytes, bool], tuple[bytes, int, int] | None] | None
-#: Where an array element ends (see ``migrate1to2/_speedups.c``), where compiled.
-element_end: Callable[[bytes, int], int] | None
-#: What the C code makes of a chunk: (output, converted, unchanged, newlines, declined), each declined
-#: record as (line from 0, start, end, where its output goes, converted before, unchanged before).
-#: With a callback, each declined record is given to it instead: (line, start, end, converted before,
-#: unchanged before) -> its output, or None to stop there.
-MixedChunk = Callable[[bytes, bool, int, Callable[[int, int, int, int, int], bytes | None] | None],
-                      "tuple[bytes, int, int, int, list[tuple[int, int, int, int, int, int]]]"]
-#: Every record of a chunk the C code can do, the others listed for Python (see ``convert_mixed``).
-mixed_chunk: MixedChunk | None
-_text: Callable[[bytes, bool], bytes | None] | None
-try:
-    from ._speedups import convert_chunk as _compiled
-    from ._speedups import convert_mixed as mixed_chunk
-    from ._speedups import convert_text as _text
-    from ._speedups import element_end
-except ImportError:  # not compiled on this machine: the same conversion runs in Python
-    _compiled = element_end = mixed_chunk = _text = None
-
-#: Whether the C accelerator is compiled here (the tests require it; it is an optional speed-up).
-COMPILED = _compiled is not None
 
 
 def fast_chunk(chunk: bytes, target: Version, *, utf8_checked: bool = False) -> tuple[bytes, int, int] | None:

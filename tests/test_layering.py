@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "migrate1to2"
 
 #: The pure core: the exact mapping on decoded values and on bytes; errors carry JSON paths.
-CORE = {"errors", "transform", "version", "jsontext", "rawjson", "envelope"}
+CORE = {"errors", "transform", "version", "jsontext", "rawjson", "accelerator", "envelope"}
 #: Standard modules that touch files, processes, terminals or threads.
 SYSTEM = {"os", "sys", "io", "pathlib", "shutil", "subprocess", "tempfile", "glob", "fcntl", "signal", "threading",
           "multiprocessing", "concurrent", "select", "socket", "builtins"}

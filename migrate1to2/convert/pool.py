@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, BinaryIO, Generic, TypeVar
 
+from ..accelerator import COMPILED
 from ..errors import InputError, os_reason
-from ..rawjson import COMPILED
 from .read import Work, do_work, ndjson_units, rejected
 from .records import Converted, Reject, Settings, Shape
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
+from ..accelerator import element_end
 from ..errors import InputError, os_reason
-from ..rawjson import element_end
 from ..storage.compression import COMPRESSED_SUFFIXES
 from .records import (
     BOM,

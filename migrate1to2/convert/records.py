@@ -15,10 +15,12 @@ from enum import Enum
 import msgspec
 from msgspec import Raw
 
+from ..accelerator import MixedChunk
+from ..accelerator import convert_mixed as mixed_chunk
 from ..envelope import convert_at
 from ..errors import ConversionError, InvalidJSONError, MigrateError
 from ..jsontext import check_utf8
-from ..rawjson import MixedChunk, fast_chunk, mixed_chunk
+from ..rawjson import fast_chunk
 from ..rawjson import fast_convert as fast_record
 from ..version import Version
 
