@@ -119,8 +119,8 @@ class _Window(io.RawIOBase):
         return int(got)
 
 
-def run_task(task: Region | Spooled, settings: Settings, spool: str) -> Converted:
-    """Convert one task in a worker; the output goes to a spool file named in the result."""
+def run_task(task: Region | Spooled, settings: Settings, spool: str) -> tuple[Converted, str]:
+    """Convert one task in a worker; the output goes to a spool file, named beside the result."""
     if isinstance(task, Spooled):
         with open(task.path, "rb") as stream:
             data = stream.read()
@@ -131,7 +131,7 @@ def run_task(task: Region | Spooled, settings: Settings, spool: str) -> Converte
     fd, name = tempfile.mkstemp(dir=spool, suffix=".out")
     with os.fdopen(fd, "wb") as out:
         out.write(result.output)
-    return replace(result, output=b"", spooled=name)
+    return replace(result, output=b""), name
 
 
 def convert_region(region: Region, settings: Settings) -> Converted:
@@ -177,15 +177,16 @@ def _convert_window(stream: BinaryIO, length: int, region: Region, settings: Set
     return total
 
 
-def unspool(result: Converted) -> Converted:
-    """In the main process: the output of a worker that spooled it (its spool file removed)."""
-    if result.spooled is None:
+def unspool(result: Converted | tuple[Converted, str]) -> Converted:
+    """In the main process: a result, with the output of a worker that spooled it (its spool file removed)."""
+    if isinstance(result, Converted):
         return result
-    with open(result.spooled, "rb") as stream:
+    converted, spooled = result
+    with open(spooled, "rb") as stream:
         output = stream.read()
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(result.spooled)
-    return replace(result, output=output, spooled=None)
+        os.unlink(spooled)
+    return replace(converted, output=output)
 
 
 def renumbered(result: Converted, line_base: int) -> Converted:
@@ -204,7 +205,8 @@ def _ignore_interrupts() -> None:
 if TYPE_CHECKING:  # the executors are imported when a job needs workers
     from concurrent.futures import Executor, Future
 
-    Item = Future[Converted] | Converted | None  # None: the end of what a tag marks
+    #: A result to come: converted here, or a worker's (with the spool file of its output, from processes).
+    Item = Future[Converted] | Future[tuple[Converted, str]] | Converted | None  # None: the end of a tag's units
 
 Tag = TypeVar("Tag")
 

@@ -181,8 +181,6 @@ class Converted:
     counts: Counts = field(default_factory=Counts)
     rejects: list[Reject] = field(default_factory=list)
     stopped: bool = False
-    #: From a worker: the file its output waits in (``output`` is then empty).
-    spooled: str | None = None
     #: From a worker converting a region of a file: the lines it covered (its lines count from 1).
     lines: int = 0
 
