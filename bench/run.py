@@ -176,7 +176,7 @@ def table(rows: list[Row]) -> int:
 CHUNKS_CODE = """
 import statistics, sys, time
 from migrate1to2 import Version, rawjson
-from migrate1to2.records import Settings, convert_lines
+from migrate1to2.convert.records import Settings, convert_lines
 from migrate1to2._speedups import retain_freed_memory
 assert rawjson.COMPILED, "the C accelerator is not compiled"
 retain_freed_memory(64 << 20)  # as the command does

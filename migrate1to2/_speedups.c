@@ -1,6 +1,6 @@
 /* The common case of the exact conversion, for NDJSON chunks, in one pass over the bytes.
  *
- * An accelerator for the Python converter (migrate1to2.rawjson and records._convert_each), which
+ * An accelerator for the Python converter (migrate1to2.rawjson and records.convert_each), which
  * stays the reference. Each line of a chunk is either done here or *declined*: handed to Python
  * alone (convert_mixed's callback or its list of declined records), which converts or rejects it
  * and gives every error its message and location. So this file only has to be right about what

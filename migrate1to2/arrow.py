@@ -28,9 +28,9 @@ except ImportError as error:  # pragma: no cover - the test extra installs it
     raise ImportError("migrate1to2.arrow needs pyarrow: pip install 'migrate1to2[arrow]'") from error
 
 from .chunks import target_version
+from .convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD, Reject, Settings, convert_each, oversized
 from .envelope import convert_at
 from .errors import MigrateError
-from .records import MAX_RECORD_BYTES, OVERSIZED_HEAD, Reject, Settings, _convert_each, oversized
 from .version import Version
 
 _Offsets = Callable[[object, object, bool, int, int, object, bool, int,
@@ -210,7 +210,7 @@ def _row_converter(version: Version, limit: int) -> RowConverter:
         if not text.strip(_JSON_WS):  # a blank row: not a record in NDJSON, but a row must have a status
             return _rejected(Reject.from_error(_blank_error(text), "", 1, text), spans_lines=False)
         # one line: exactly as a line of an NDJSON file (a trailing CR or LF is the line's end)
-        done = _convert_each(text.rstrip(b"\n"), 1, "", settings)
+        done = convert_each(text.rstrip(b"\n"), 1, "", settings)
         if done.rejects:
             return _rejected(done.rejects[0], spans_lines=False)
         return (_CONVERTED if done.counts.converted else _UNCHANGED), done.output[:-1], None

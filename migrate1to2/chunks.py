@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .records import Counts, Reject, Settings, convert_lines
+from .convert.records import Counts, Reject, Settings, convert_lines
 from .version import Version
 
 __all__ = ["ChunkResult", "Counts", "Reject", "convert_chunk", "target_version"]

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import msgspec
 
 from .errors import ConversionError, DuplicateKeyError, InvalidJSONError, NotAnObjectError, json_path
-from .rawjson import STRING, JsonResult, check_utf8, convert_json, diagnose, value_end
+from .jsontext import STRING, check_utf8, diagnose, kind, value_end
+from .rawjson import JsonResult, convert_json
 from .version import Version
 
 __all__ = ["convert_at", "parse_pointer"]
@@ -63,11 +64,6 @@ def _elements(text: bytes, start: int) -> Iterator[tuple[int, int]]:
             pos = _skip(text, pos + 1)
 
 
-def _kind(first: int) -> str:
-    return {0x7B: "an object", 0x5B: "an array", 0x22: "a string", 0x74: "a boolean", 0x66: "a boolean",
-            0x6E: "null"}.get(first, "a number")
-
-
 def _locate(data: bytes, pointer: tuple[str, ...]) -> tuple[int, int, str]:
     """The span of the value ``pointer`` designates in the valid JSON text ``data``, and its JSON path."""
     start = _skip(data, 0)
@@ -94,7 +90,7 @@ def _locate(data: bytes, pointer: tuple[str, ...]) -> tuple[int, int, str]:
                                       "(check --payload-path)", json_path(*keys))
             start, end = spans[int(token)]
         else:
-            raise ConversionError(f"no payload here: {here} is {_kind(first)}, which has no `{token}` "
+            raise ConversionError(f"no payload here: {here} is {kind(first)}, which has no `{token}` "
                                   "(check --payload-path)", here)
     return start, end, json_path(*keys)
 

@@ -12,6 +12,8 @@ missing from the decoded dict) and keys in canonical form. When the proof fails
 the text is minified (``msgspec.json.format``, which keeps every token's text)
 and tried again; if it still fails, a tokenizer reads the members one by one,
 refusing duplicates and keeping each key's original spelling.
+
+The JSON scanner and the diagnosis of invalid text are in :mod:`migrate1to2.jsontext`.
 """
 
 from __future__ import annotations
@@ -24,28 +26,22 @@ from typing import NamedTuple
 import msgspec
 from msgspec import Raw
 
-from .errors import DuplicateKeyError, InvalidJSONError, NotAnObjectError, json_path
+from .accelerator import COMPILED
+from .accelerator import convert_chunk as _compiled
+from .accelerator import convert_text as _text
+from .errors import DuplicateKeyError, InvalidJSONError, json_path
+from .jsontext import JSON_WS, STRING, check_utf8, diagnose, kind, too_deep, value_end
 from .transform import RESERVED, collision_error
-from .version import Version, both_containers_error, container_error, not_an_object_error
+from .version import Version, both_containers_error, container_error
 
-__all__ = ["JsonResult", "convert_json", "downgrade_json", "upgrade_json"]
+#: COMPILED: whether the mapping runs compiled (see :mod:`migrate1to2.accelerator`).
+__all__ = ["COMPILED", "JsonResult", "convert_json", "downgrade_json", "upgrade_json"]
 
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _ANY = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()
 _encode = _ENCODER.encode
 _format = msgspec.json.format
-_JSON_WS = b" \t\r\n"
-
-#: A JSON string, escapes included.
-STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NESTED_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-_SCALAR = re.compile(rb"[^,}\]\s]+")
-_MSGSPEC_POS = re.compile(r"\s*\(byte (\d+)\)$")
-_SURROGATE = re.compile(r"(?<!\\)(?:\\\\)*(\\u([dD][89a-fA-F])[0-9a-fA-F]{2})")
-
-_KINDS = {ord("{"): "an object", ord("["): "an array", ord('"'): "a string", ord("t"): "a boolean",
-          ord("f"): "a boolean", ord("n"): "null"}
 
 # What the members of one object level are: decoded keys to raw values, and, when
 # some key is not written in canonical form, its original bytes.
@@ -60,11 +56,6 @@ class JsonResult(NamedTuple):
     #: False when the payload was already in the target version (or reads the same
     #: in both) and ``output`` is the input, unchanged.
     converted: bool
-
-
-def _kind(raw: Raw | bytes) -> str:
-    first = memoryview(raw)[0]
-    return _KINDS.get(first, "a number")
 
 
 def _accounts_for(text: bytes | Raw, members: Members) -> bool:
@@ -106,29 +97,6 @@ def _scan_members(text: bytes, container: tuple[str, ...]) -> tuple[Members, Raw
     return members, raw_keys
 
 
-def value_end(text: bytes, pos: int) -> int:
-    """Where the JSON value starting at ``pos`` of the valid text ``text`` ends (whitespace may follow)."""
-    first = text[pos]
-    if first == 0x22:  # "
-        match = STRING.match(text, pos)
-        assert match is not None
-        return match.end()
-    if first in (0x7B, 0x5B):  # { [
-        depth = 0
-        for token in _NESTED_TOKEN.finditer(text, pos):
-            char = text[token.start()]
-            if char in (0x7B, 0x5B):
-                depth += 1
-            elif char in (0x7D, 0x5D):
-                depth -= 1
-                if depth == 0:
-                    return token.end()
-        raise AssertionError("unbalanced JSON after validation")
-    match = _SCALAR.match(text, pos)
-    assert match is not None
-    return match.end()
-
-
 def _members(text: bytes | Raw, container: tuple[str, ...]) -> tuple[Members, RawKeys | None]:
     """The members of the JSON object ``text`` (already validated), proved complete."""
     members: Members = _MEMBERS.decode(text)
@@ -152,12 +120,12 @@ def _detect(root: Members) -> Version:
     if properties is not None:
         if context is not None:
             raise both_containers_error()
-        if _kind(properties) != "an object":
-            raise container_error("properties", _kind(properties))
+        if kind(properties) != "an object":
+            raise container_error("properties", kind(properties))
         return Version.V1
     if context is not None:
-        if _kind(context) != "an object":
-            raise container_error("context", _kind(context))
+        if kind(context) != "an object":
+            raise container_error("context", kind(context))
         return Version.V2
     if len(root) > 1 or (root and "event_name" not in root):
         return Version.V1
@@ -240,28 +208,6 @@ def fast_converter(target: Version) -> FastConverter:
 
 _FAST = {Version.V2: fast_converter(Version.V2), Version.V1: fast_converter(Version.V1)}
 
-_compiled: Callable[[bytes, bool], tuple[bytes, int, int] | None] | None
-#: Where an array element ends (see ``migrate1to2/_speedups.c``), where compiled.
-element_end: Callable[[bytes, int], int] | None
-#: What the C code makes of a chunk: (output, converted, unchanged, newlines, declined), each declined
-#: record as (line from 0, start, end, where its output goes, converted before, unchanged before).
-#: With a callback, each declined record is given to it instead: (line, start, end, converted before,
-#: unchanged before) -> its output, or None to stop there.
-MixedChunk = Callable[[bytes, bool, int, Callable[[int, int, int, int, int], bytes | None] | None],
-                      "tuple[bytes, int, int, int, list[tuple[int, int, int, int, int, int]]]"]
-#: Every record of a chunk the C code can do, the others listed for Python (see ``convert_mixed``).
-mixed_chunk: MixedChunk | None
-_text: Callable[[bytes, bool], bytes | None] | None
-try:
-    from ._speedups import convert_chunk as _compiled
-    from ._speedups import convert_mixed as mixed_chunk
-    from ._speedups import convert_text as _text
-    from ._speedups import element_end
-except ImportError:  # not compiled on this machine: the same conversion runs in Python
-    _compiled = element_end = mixed_chunk = _text = None
-
-#: Whether the C accelerator is compiled here (the tests require it; it is an optional speed-up).
-COMPILED = _compiled is not None
 
 
 def fast_chunk(chunk: bytes, target: Version, *, utf8_checked: bool = False) -> tuple[bytes, int, int] | None:
@@ -291,23 +237,6 @@ def fast_convert(text: bytes, target: Version, *, utf8_checked: bool = False) ->
         return record if record is not text else None
     done = fast_chunk(text, target, utf8_checked=utf8_checked)
     return done[0][:-1] if done is not None else None
-
-
-def check_utf8(data: bytes) -> None:
-    """Raise :class:`InvalidJSONError` (with its position) when ``data`` is not UTF-8."""
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise diagnose(data) from None
-
-
-#: How deeply values may nest: the decoder's (and Python's) recursion limit, about 1000 levels.
-TOO_DEEP = "the record is nested too deeply (about 1000 levels of objects and arrays at most)"
-
-
-def too_deep() -> InvalidJSONError:
-    return InvalidJSONError(TOO_DEEP, 0, 1, 1)
 
 
 def convert_json(data: bytes | str, target: Version, *, utf8_checked: bool = False) -> JsonResult:
@@ -340,7 +269,7 @@ def _convert_json(data: bytes | str, target: Version, *, utf8_checked: bool) -> 
     if fast is not None:
         return JsonResult(fast, True)
     opened, wrapped = containers(target)
-    text = data.strip(_JSON_WS)
+    text = data.strip(JSON_WS)
     try:
         root, root_keys = _members(text, ())
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -402,66 +331,11 @@ def downgrade_json(data: bytes | str) -> bytes:
     return convert_json(data, Version.V1).output
 
 
-def _position(data: bytes, byte_offset: int) -> tuple[int, int, int]:
-    """(character offset, 1-based line, 1-based column) of a byte offset in ``data``."""
-    prefix = data[:byte_offset].decode("utf-8", "replace")
-    line_start = prefix.rfind("\n") + 1
-    return len(prefix), prefix.count("\n") + 1, len(prefix) - line_start + 1
 
 
-def _invalid(data: bytes, reason: str, byte_offset: int) -> InvalidJSONError:
-    return InvalidJSONError(reason, *_position(data, byte_offset))
 
 
-def diagnose(data: bytes) -> InvalidJSONError | NotAnObjectError:
-    """Say precisely why ``data`` is not a JSON object: bad UTF-8, bad syntax (with position), or another value."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return _invalid(data, f"invalid UTF-8 (byte 0x{data[error.start]:02x}); the text must be UTF-8", error.start)
-    if text.startswith("\ufeff"):
-        return _invalid(data, "a byte order mark (BOM) starts the record; save the file as UTF-8 without BOM", 0)
-    try:
-        _ANY.decode(data)
-    except RecursionError:
-        return too_deep()
-    except msgspec.DecodeError as error:
-        message = str(error).removeprefix("JSON is malformed: ")
-        found = _MSGSPEC_POS.search(message)
-        lone = _lone_surrogate(text)
-        if lone is not None and (not found or "surrogate" in message):
-            offset = len(text[:lone].encode("utf-8"))
-            return _invalid(data, f"unpaired surrogate escape {text[lone:lone + 6]} (not valid Unicode)", offset)
-        if found:
-            offset = int(found.group(1))
-            message = message[: found.start()]
-            if message == "trailing characters":
-                offset -= 1  # msgspec points one byte past the first extra character
-            if message == "invalid character" and offset < len(data):
-                message = f"unexpected character {_show_char(data, offset)}"
-            return _invalid(data, message, offset)
-        return _invalid(data, "unexpected end of input: the JSON value is incomplete", len(data.rstrip(_JSON_WS)))
-    stripped = data.strip(_JSON_WS)
-    return not_an_object_error(_kind(stripped))
 
 
-def _lone_surrogate(text: str) -> int | None:
-    """The offset of the first ``\\uD800``-``\\uDFFF`` escape that is not half of a pair, if any."""
-    pending_high = -1
-    for match in _SURROGATE.finditer(text):
-        start = match.start(1)
-        high = match.group(2).lower() < "dc"
-        if pending_high >= 0:
-            if high or start != pending_high + 6:
-                return pending_high
-            pending_high = -1
-        elif high:
-            pending_high = start
-        else:
-            return start
-    return pending_high if pending_high >= 0 else None
 
 
-def _show_char(data: bytes, offset: int) -> str:
-    char = data[offset:offset + 4].decode("utf-8", "replace")[:1]
-    return repr(char)

@@ -20,11 +20,12 @@ import pytest
 import zstandard
 
 from bench.generate import events
-from migrate1to2 import Version, job, rawjson, streams, upgrade_json, workers
+from migrate1to2 import Version, rawjson, upgrade_json
 from migrate1to2.cli import main
-from migrate1to2.compression import GZIP_LEVEL
+from migrate1to2.convert import pool, read, run
+from migrate1to2.convert.records import Settings
 from migrate1to2.errors import InputError
-from migrate1to2.records import Settings
+from migrate1to2.storage.compression import GZIP_LEVEL
 from tests.conftest import FIXTURES
 from tests.helpers import Cli, Run, summary
 
@@ -334,14 +335,14 @@ def test_option_errors(cli: Cli, argv: list[str], message: str) -> None:
 def pool_always(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """Use a pool for inputs of any size (by default only jobs over 8 MB do): of threads (used where
     the C accelerator is compiled) and of processes (used where it is not)."""
-    monkeypatch.setattr(job, "POOL_BYTES", 0)
-    monkeypatch.setattr(job, "THREADS", request.param == "threads")
+    monkeypatch.setattr(run, "POOL_BYTES", 0)
+    monkeypatch.setattr(pool, "THREADS", request.param == "threads")
 
 
 @pytest.fixture
 def processes_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(job, "POOL_BYTES", 0)
-    monkeypatch.setattr(job, "THREADS", False)
+    monkeypatch.setattr(run, "POOL_BYTES", 0)
+    monkeypatch.setattr(pool, "THREADS", False)
 
 
 @pytest.mark.parametrize("giant", [False, True], ids=["region", "region-with-a-giant-line"])
@@ -350,11 +351,11 @@ def test_a_region_that_cannot_be_read_is_an_input_error(tmp_path: Path, giant: b
     the file, whichever thread or process reads it."""
     settings = Settings(Version.V2, max_record_bytes=10 if giant else 1 << 20)
     with pytest.raises(InputError, match=r"^cannot read gone\.ndjson: no such file or directory$"):
-        workers.convert_region(workers.Region(str(tmp_path / "gone.ndjson"), 0, 100, "gone.ndjson"), settings)
+        pool.convert_region(pool.Region(str(tmp_path / "gone.ndjson"), 0, 100, "gone.ndjson"), settings)
 
 
 def test_threads_are_used_where_the_converter_is_compiled() -> None:
-    assert job.THREADS is rawjson.COMPILED
+    assert pool.THREADS is rawjson.COMPILED
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain-file-regions", "gzip-spooled-chunks"])
@@ -391,12 +392,13 @@ def test_jobs_stop_at_the_same_record(cli: Cli, tmp_path: Path, pool_always: Non
 
 def test_spool_directory_is_removed(tmp_path: Path, processes_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
     created: list[str] = []
+    real = pool.spool_directory
 
     def spool_directory() -> str:
-        created.append(workers.spool_directory())
+        created.append(real())
         return created[-1]
 
-    monkeypatch.setattr(job, "spool_directory", spool_directory)
+    monkeypatch.setattr(pool, "spool_directory", spool_directory)
     source = tmp_path / "a.ndjson"
     big_archive(source, 1500)
     source.write_bytes(gzip.compress(source.read_bytes()))  # spooled chunks both ways
@@ -467,13 +469,13 @@ def test_an_object_document_over_the_limit_is_never_read_whole(cli: Cli, limit: 
     time, also when the limit is smaller than the head read to tell the shape."""
     document = b'{\n "event_name": "x",\n "properties": {"blob": "' + b"a" * (3 << 20) + b'"}\n}\n'
     reads: list[int] = []
-    real_read = streams._read
+    real_read = read._read
 
-    def read(stream: BinaryIO, size: int, source: str) -> bytes:  # a spy: the real read still happens
+    def spy(stream: BinaryIO, size: int, source: str) -> bytes:  # the real read still happens
         reads.append(size)
         return real_read(stream, size, source)
 
-    monkeypatch.setattr(streams, "_read", read)
+    monkeypatch.setattr(read, "_read", spy)
     result = cli("convert", "--max-record-bytes", limit, "-j", "1", stdin=document)
     assert result.code == 1
     assert f"record of {len(document)} bytes is larger than --max-record-bytes" in result.err

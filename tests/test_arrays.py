@@ -14,11 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import migrate1to2.convert.pool
 from bench.generate import events
-from migrate1to2 import MigrateError, Version, convert_json, job, rawjson, streams
+from migrate1to2 import MigrateError, Version, convert_json, rawjson
 from migrate1to2.cli import main
-from migrate1to2.records import Reject, Settings, Shape, array_close, array_open, array_separator
-from migrate1to2.streams import do_work, read_units
+from migrate1to2.convert import read, run
+from migrate1to2.convert.read import do_work, read_units
+from migrate1to2.convert.records import Reject, Settings, Shape, array_close, array_open, array_separator
 from tests.strategies import v1_texts, v2_texts
 
 ELEMENTS = st.one_of(v1_texts(), v2_texts(), st.sampled_from(['{"event_name":"x","properties":{"event_name":"y"}}',
@@ -53,7 +55,7 @@ def test_elements_convert_as_records_whatever_the_blocks(converter: str, texts: 
     """Each element converts as convert_json converts it, at its own line, however the input is cut into blocks
     (with the C accelerator, and with the Python code used where it is not compiled)."""
     python = converter == "python"
-    with mock.patch.object(streams, "element_end", None if python else streams.element_end), \
+    with mock.patch.object(read, "element_end", None if python else read.element_end), \
             mock.patch.object(rawjson, "_compiled", None if python else rawjson._compiled):
         check_elements(texts, space, pretty, chunk_bytes)
 
@@ -95,8 +97,8 @@ def big_array(path: Path, records: int) -> list[str]:
 
 @pytest.mark.parametrize("pool", ["threads", "processes"])
 def test_a_large_array_converts_like_its_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: str) -> None:
-    monkeypatch.setattr(job, "POOL_BYTES", 0)
-    monkeypatch.setattr(job, "THREADS", pool == "threads")
+    monkeypatch.setattr(run, "POOL_BYTES", 0)
+    monkeypatch.setattr(migrate1to2.convert.pool, "THREADS", pool == "threads")
     source = tmp_path / "big.json"
     texts = big_array(source, 3000)
     expected = b"[" + b",".join(convert_json(text, Version.V2).output for text in texts) + b"]\n"
@@ -154,7 +156,7 @@ TRICKY = {
 def test_compiled_and_python_agree(data: bytes) -> None:
     settings = Settings(Version.V2, stop_at_reject=False)
     compiled = streamed(data, settings, 4096)
-    with mock.patch.object(streams, "element_end", None), mock.patch.object(rawjson, "_compiled", None):
+    with mock.patch.object(read, "element_end", None), mock.patch.object(rawjson, "_compiled", None):
         assert streamed(data, settings, 4096) == compiled
     assert b"\n" not in compiled[0][:-1]  # one line, whatever the input
 
@@ -169,15 +171,15 @@ def test_a_long_string_over_the_limit_is_read_in_bounded_memory(compiled: bool) 
     """An element over the limit is skipped a block at a time, also when a long string spans the blocks."""
     data = b'[{"properties":{"x":"' + b"y" * 200_000 + b'"}},{"properties":{}}]'
     sizes: list[int] = []
-    more = streams.ArrayReader._more
+    more = read.ArrayReader._more
 
-    def recording(self: streams.ArrayReader, keep_from: int) -> bool:
+    def recording(self: read.ArrayReader, keep_from: int) -> bool:
         sizes.append(len(self.buf))
         return more(self, keep_from)
 
     settings = Settings(Version.V2, stop_at_reject=False, max_record_bytes=8192)
-    with mock.patch.object(streams.ArrayReader, "_more", recording), \
-            mock.patch.object(streams, "element_end", streams.element_end if compiled else None):
+    with mock.patch.object(read.ArrayReader, "_more", recording), \
+            mock.patch.object(read, "element_end", read.element_end if compiled else None):
         output, rejects = streamed(data, settings, 1024)
     assert output == b'[{"context":{}}]\n'
     assert [(line, reason[:9]) for line, _, reason in rejects] == [(1, "record of")]

@@ -15,7 +15,7 @@ from hypothesis import given
 
 import migrate1to2
 from migrate1to2 import ChunkResult, Counts, Reject, Version, convert_chunk
-from migrate1to2.records import Settings, convert_lines
+from migrate1to2.convert.records import Settings, convert_lines
 from tests.conftest import ROOT
 from tests.strategies import mixed_chunks
 

@@ -424,3 +424,19 @@ def test_console_script_with_stdout_closed(tmp_path: Path) -> None:
                           check=False)
     assert (done.returncode, done.stderr) == (0, b"")
     assert out.read_bytes() == b"".join(upgrade_json(line) + b"\n" for line in ARCHIVE.read_bytes().splitlines())
+
+
+def test_convert_and_downgrade_take_the_same_options() -> None:
+    """One definition for both directions (migrate1to2/cli/convert.py): the same options, defaults and help."""
+    import typer
+
+    from migrate1to2.cli import app
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+    def options(name: str) -> list[tuple[object, ...]]:
+        return [(p.name, tuple(p.opts), p.default, getattr(p, "help", None)) for p in commands[name].params]
+
+    assert options("convert") == options("downgrade")
+    assert len(options("convert")) == 16
+    assert list(commands) == ["convert", "downgrade", "audit"]

@@ -30,7 +30,8 @@ from migrate1to2 import (
     upgrade,
     upgrade_json,
 )
-from migrate1to2.rawjson import TOO_DEEP, fast_convert
+from migrate1to2.jsontext import TOO_DEEP
+from migrate1to2.rawjson import fast_convert
 from tests.conftest import FIXTURES
 from tests.strategies import damage, v1_collisions, v1_texts, v2_collisions, v2_texts
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from migrate1to2 import MigrateError, Version, convert_json, rawjson
-from migrate1to2.records import Settings, Shape, convert_lines, detect_shape
+from migrate1to2.convert.records import Settings, Shape, convert_lines, detect_shape
 from tests.strategies import v1_texts, v2_texts
 
 BAD_LINES = [b'{"event_name":"x","properties":{"event_name":"y"}}', b'{"a":1,', b'[1]', b"", b"   ",

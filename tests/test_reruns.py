@@ -2,7 +2,7 @@
 
 The crash tests run the real console script as a subprocess and kill it (SIGKILL, SIGTERM) at named
 moments of the I/O layer, which it pauses at when ``MIGRATE1TO2_TEST_PAUSE`` names them (see
-:func:`migrate1to2.files.pause_point`).
+:func:`migrate1to2.storage.files.pause_point`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from bench.generate import events
-from migrate1to2 import job, upgrade_json
+from migrate1to2 import upgrade_json
+from migrate1to2.convert import run
 from tests.conftest import FIXTURES
 from tests.helpers import Cli, Run
 
@@ -122,7 +123,7 @@ def test_a_file_that_shrinks_while_read_is_an_error(tmp_path: Path, jobs: str) -
     stream = events(3)
     records = 3000 if jobs == "1" else 9000  # several regions; with -j 2, enough for the pool (8 MB)
     source.write_text("".join(next(stream) + "\n" for _ in range(records)))
-    assert jobs == "1" or source.stat().st_size > job.POOL_BYTES
+    assert jobs == "1" or source.stat().st_size > run.POOL_BYTES
     size = source.stat().st_size
     process = start(["convert", str(source), "-o", str(tmp_path / "out.ndjson"), "-j", jobs], "input-size")
     with open(source, "r+b") as truncate:
@@ -136,17 +137,18 @@ def test_a_file_that_shrinks_while_read_is_an_error(tmp_path: Path, jobs: str) -
 
 @pytest.mark.parametrize("limit", [1 << 20, 10], ids=["region", "region-with-a-giant-line"])
 def test_a_region_past_the_end_is_an_error(tmp_path: Path, limit: int) -> None:
-    from migrate1to2 import Version, workers
+    from migrate1to2 import Version
+    from migrate1to2.convert import pool
+    from migrate1to2.convert.records import Settings
     from migrate1to2.errors import InputError
-    from migrate1to2.records import Settings
 
     source = tmp_path / "short.ndjson"
     source.write_bytes(b"".join(LINES[:3]))
     with pytest.raises(InputError, match="the file shrank while being read"):
-        list(workers.regions(str(source), 0, 10 << 20, 100, "short.ndjson"))
-    region = workers.Region(str(source), 0, source.stat().st_size + 50, "short.ndjson")
+        list(pool.regions(str(source), 0, 10 << 20, 100, "short.ndjson"))
+    region = pool.Region(str(source), 0, source.stat().st_size + 50, "short.ndjson")
     with pytest.raises(InputError, match=r"^cannot read short\.ndjson: the file shrank while being read"):
-        workers.convert_region(region, Settings(Version.V2, stop_at_reject=False, max_record_bytes=limit))
+        pool.convert_region(region, Settings(Version.V2, stop_at_reject=False, max_record_bytes=limit))
 
 
 # --- in place: a kill between the backup link and the rename -------------------------------------
@@ -535,7 +537,7 @@ def test_a_compressed_rejects_file_is_resumed(tmp_path: Path) -> None:
 def test_an_interrupt_waits_for_the_write_it_came_in(tmp_path: Path) -> None:
     """A signal handler's interrupt inside a write to an output is raised when the write is done: a
     threaded gzip writer cut in the middle of a block would hang when the output is discarded."""
-    from migrate1to2.files import AtomicFile, interrupt, shielded
+    from migrate1to2.storage.files import AtomicFile, interrupt, shielded
 
     out = AtomicFile(tmp_path / "out.ndjson.gz", threads=2)
     with pytest.raises(KeyboardInterrupt):  # noqa: PT012 - the interrupt comes in the middle
@@ -619,7 +621,7 @@ def test_an_input_converted_again_replaces_its_earlier_rejects(tmp_path: Path) -
 def test_a_journal_killed_while_copying_the_base_is_started_again(tmp_path: Path) -> None:
     """A resuming run copies the earlier rejects file into its new journal first; killed meanwhile, the
     journal is not taken up (the rejects file is still there, untouched) and nothing is lost."""
-    from migrate1to2.journal import MAGIC_BASE
+    from migrate1to2.storage.journal import MAGIC_BASE
 
     source = tmp_path / "src"
     source.mkdir()

@@ -21,9 +21,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from migrate1to2 import MigrateError, Version, convert_json, downgrade_json, rawjson, records, upgrade_json
+from migrate1to2 import MigrateError, Version, convert_json, downgrade_json, rawjson, upgrade_json
+from migrate1to2.convert import records
+from migrate1to2.convert.records import Converted, Counts, Reject, Settings
 from migrate1to2.rawjson import JsonResult, fast_converter
-from migrate1to2.records import Converted, Counts, Reject, Settings
 from tests.strategies import ODD_LINES, damage, mixed_chunks, v1_texts, v2_texts
 
 BOTH = [Version.V2, Version.V1]
@@ -269,7 +270,7 @@ def check_mixed(chunk: bytes, target: Version, *, stop: bool, first_line: int = 
     settings = Settings(target, stop_at_reject=stop)
     done = records.convert_lines(chunk, first_line, "x.ndjson", settings)
     with python_only():
-        reference = records._convert_each(chunk, first_line, "x.ndjson", settings)
+        reference = records.convert_each(chunk, first_line, "x.ndjson", settings)
         python = records.convert_lines(chunk, first_line, "x.ndjson", settings)
     assert outcome(done) == outcome(reference) == outcome(python)
     counts = done.counts
@@ -353,13 +354,13 @@ def test_only_odd_records_are_converted_in_python() -> None:
         lines[index] = line
     chunk = b"\n".join(lines) + b"\n"
     calls: list[bytes] = []
-    each = records._convert_each
+    each = records.convert_each
 
     def spy(part: bytes, first_line: int, source: str, settings: Settings) -> Converted:
         calls.append(part)
         return each(part, first_line, source, settings)
 
-    with mock.patch.object(records, "_convert_each", spy):
+    with mock.patch.object(records, "convert_each", spy):
         done = records.convert_lines(chunk, 1, "x.ndjson", Settings(Version.V2, stop_at_reject=False))
     assert calls == odd
     assert outcome(done) == outcome(check_mixed(chunk, Version.V2, stop=False))
@@ -370,7 +371,7 @@ def test_only_odd_records_are_converted_in_python() -> None:
 def test_blank_lines_cost_what_reading_them_costs() -> None:
     """A chunk of blank lines (issue 9: a per-line Python loop, 0.9 MB/s) never reaches the per-record path."""
     chunk = b"\n" * (8 << 20) + b" \t\r\n" * 1000 + b"\r\n" * 1000
-    with mock.patch.object(records, "_convert_each", side_effect=AssertionError("per-record path")):
+    with mock.patch.object(records, "convert_each", side_effect=AssertionError("per-record path")):
         done = records.convert_lines(chunk, 1, "x", Settings(Version.V2))
         with python_only():
             python = records.convert_lines(chunk, 1, "x", Settings(Version.V2))

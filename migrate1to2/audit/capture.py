@@ -33,7 +33,7 @@ import msgspec
 from msgspec import Raw
 
 from ..errors import InvalidJSONError
-from ..rawjson import diagnose
+from ..jsontext import diagnose
 from .endpoints import is_collect_url
 from .masking import is_placeholder, mask
 from .model import Finding

@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..compression import Codec, sniff
+from ..storage.compression import COMPRESSED_SUFFIXES, Codec, sniff
 from .capture import is_har, is_postman
 from .comments import CommentStyle
 from .languages import CONFIG, LANGUAGES, TEXT, Language
@@ -64,7 +64,6 @@ __all__ = ["SNIFF_BYTES", "TEXT", "Language", "Plan", "compression", "is_payload
 #: How much of a ``.json`` file is read to tell what it is.
 SNIFF_BYTES = 1 << 16
 
-_COMPRESSED = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd")
 _PAYLOADS = {".ndjson": "records", ".jsonl": "records", ".har": "har", ".json": "json"}
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 _MARKERS = frozenset({b"eventId", b"event_id", b"eventTimestamp", b"event_timestamp", b"generatorVersion",
@@ -185,7 +184,7 @@ def json_payload_kind(head: bytes) -> str | None:
 
 def _compressed_kind(name: str) -> str | None:
     """What a compressed file called ``name`` holds, from its name: ``None`` if it is not audited."""
-    inner = next((name[: -len(s)] for s in _COMPRESSED if name.lower().endswith(s)), name)
+    inner = next((name[: -len(s)] for s in COMPRESSED_SUFFIXES if name.lower().endswith(s)), name)
     return _PAYLOADS.get(_suffix(inner)) or ("records" if "." not in inner.lstrip(".") else None)
 
 

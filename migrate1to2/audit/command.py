@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import __version__
 from ..errors import MigrateError
-from ..files import AtomicFile, open_input
+from ..storage.files import AtomicFile, open_input
 from .baseline import dump_baseline, parse_baseline
 from .model import AuditReport, Severity
 from .report import OutputFormat, render

@@ -48,7 +48,7 @@ from .endpoints import ENDPOINT
 from .masking import is_placeholder, mask
 from .model import Finding
 from .rules import finding
-from .source import _Anchor, _merged, _Text, collect_anchors
+from .source import Anchor, Text, collect_anchors, merged_spans
 from .syntax import parse
 
 __all__ = ["source_keys"]
@@ -112,7 +112,7 @@ def _looks_like_key(value: str) -> bool:
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
-def _other_host_on_line(text: _Text, offset: int) -> bool:
+def _other_host_on_line(text: Text, offset: int) -> bool:
     """Whether the line of ``offset`` holds a URL and no reference to the collect endpoint."""
     line = text.line_text(text.line_of(offset))
     return _URL.search(line) is not None and ENDPOINT.search(line) is None
@@ -233,7 +233,7 @@ def _may_name_source_key(text: str) -> bool:
     return ("ource" in text or "OURCE" in text) and _MAY_NAME_SOURCE_KEY.search(text) is not None
 
 
-def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool,
+def _key_findings(text: Text, endpoints: list[Anchor], unquoted: bool,
                   first: list[tuple[int, str, str]], may_name: bool) -> list[Finding]:
     found: dict[int, tuple[str, str]] = {}  # key offset -> (key, how it was written)
 
@@ -246,7 +246,7 @@ def _key_findings(text: _Text, endpoints: list[_Anchor], unquoted: bool,
 
     for offset, key, how in first:  # the SDK call or the declaration gives the best reason
         keep_at(offset, key, how)
-    windows = _merged([(a.start, a.end) for a in endpoints])
+    windows = merged_spans([(a.start, a.end) for a in endpoints])
     for start, end in windows:
         for match in _TOKEN_PARAM.finditer(text.text, start, end):
             if not _other_host_on_line(text, match.start()):

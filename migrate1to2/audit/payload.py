@@ -15,10 +15,11 @@ from typing import Any, NamedTuple, TypeGuard
 import msgspec
 from msgspec import Raw
 
+from ..convert.records import list_of_raw
 from ..errors import AmbiguousVersionError, ConversionError, DuplicateKeyError, InvalidJSONError
 from ..errors import json_path as _json_path
-from ..rawjson import TOO_DEEP, convert_json, diagnose
-from ..records import list_of_raw
+from ..jsontext import TOO_DEEP, diagnose
+from ..rawjson import convert_json
 from ..transform import upgrade
 from ..version import Version, detect_version, json_type
 from .masking import redact

@@ -137,7 +137,7 @@ _NEARBY = 300
 
 
 @dataclass
-class _Anchor:
+class Anchor:
     kind: str  # use, url, draft
     offset: int
     line: int  # 0-based
@@ -151,7 +151,7 @@ class _Anchor:
     evidence: list[tuple[str, int]] = field(default_factory=list)  # (properties|context|version, offset)
 
 
-class _Text:
+class Text:
     """The blanked text with its line starts."""
 
     def __init__(self, text: str) -> None:
@@ -167,9 +167,9 @@ class _Text:
     def line_end(self, line: int) -> int:
         return self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
 
-    def anchor(self, kind: str, offset: int, label: str) -> _Anchor:
+    def anchor(self, kind: str, offset: int, label: str) -> Anchor:
         line = self.line_of(offset)
-        anchor = _Anchor(kind, offset, line, offset - self.starts[line] + 1, label)
+        anchor = Anchor(kind, offset, line, offset - self.starts[line] + 1, label)
         first = max(0, line - WINDOW_LINES)
         last = min(len(self.starts) - 1, line + WINDOW_LINES)
         anchor.start = max(self.starts[first], offset - WINDOW_CHARS)
@@ -383,7 +383,7 @@ def _holds_json(literal: str) -> bool:
 class _Structure:
     """Bracket groups, read only around the anchors that may get evidence (a file may be megabytes long)."""
 
-    def __init__(self, text: _Text, anchors: list[_Anchor]) -> None:
+    def __init__(self, text: Text, anchors: list[Anchor]) -> None:
         self.text = text
         spans = []
         for anchor in anchors:
@@ -391,7 +391,7 @@ class _Structure:
             line_start = text.starts[text.line_of(start)]
             spans.append((line_start if start - line_start <= 2 * WINDOW_CHARS else start,
                           min(len(text.text), anchor.end + WINDOW_CHARS)))
-        self.regions = _merged(spans)
+        self.regions = merged_spans(spans)
         self.built: dict[int, _Brackets] = {}
         self.judged: dict[int, bool] = {}
 
@@ -436,11 +436,11 @@ def _is_url_value(text: str, offset: int, style: CommentStyle) -> bool:
     return pattern.search(before) is not None
 
 
-def _collect_anchors(text: _Text, style: CommentStyle) -> tuple[list[_Anchor], list[_Anchor]]:
+def _collect_anchors(text: Text, style: CommentStyle) -> tuple[list[Anchor], list[Anchor]]:
     """(every anchor the payload evidence may belong to, the endpoint references themselves)."""
-    references: list[_Anchor] = []
-    drafts: list[_Anchor] = []
-    named: list[tuple[_Anchor, str]] = []
+    references: list[Anchor] = []
+    drafts: list[Anchor] = []
+    named: list[tuple[Anchor, str]] = []
     definitions: dict[str, list[int]] = {}  # name -> lines where a collect URL is assigned to it
     for match in ENDPOINT.finditer(text.text):
         line = text.line_of(match.start())
@@ -471,7 +471,7 @@ def _collect_anchors(text: _Text, style: CommentStyle) -> tuple[list[_Anchor], l
     return list(endpoints), endpoints
 
 
-def _uses(text: _Text, definitions: dict[str, list[int]]) -> list[tuple[int, str, int]]:
+def _uses(text: Text, definitions: dict[str, list[int]]) -> list[tuple[int, str, int]]:
     """``(offset, name, definition line)`` of every line using a name a collect URL is assigned to.
 
     One scan of the text for all names. A use belongs to the nearest definition before it
@@ -507,7 +507,7 @@ def _uses(text: _Text, definitions: dict[str, list[int]]) -> list[tuple[int, str
     return uses
 
 
-def _attach_evidence(text: _Text, anchors: list[_Anchor], excluded: list[tuple[int, int]]) -> None:
+def _attach_evidence(text: Text, anchors: list[Anchor], excluded: list[tuple[int, int]]) -> None:
     """Give each piece of evidence to the nearest anchor whose window holds it.
 
     A collect URL assigned to a name only gets evidence that no use of the name (nor
@@ -541,19 +541,19 @@ def _attach_evidence(text: _Text, anchors: list[_Anchor], excluded: list[tuple[i
             best.evidence.append((kind, offset))
 
 
-def _normalised(text: _Text, anchor: _Anchor) -> str:
+def _normalised(text: Text, anchor: Anchor) -> str:
     """The text a finding is about, for its fingerprint: the anchor's line (up to 100 characters each side)."""
     start = max(text.starts[anchor.line], anchor.offset - 100)
     end = min(text.line_end(anchor.line), anchor.offset + 100)
     return redact(" ".join(text.text[start:end].split()))
 
 
-def _first(text: _Text, anchor: _Anchor, kind: str) -> int | None:
+def _first(text: Text, anchor: Anchor, kind: str) -> int | None:
     offsets = [offset for found, offset in anchor.evidence if found == kind]
     return text.line_of(min(offsets)) + 1 if offsets else None
 
 
-def _anchor_finding(text: _Text, anchor: _Anchor) -> Finding | None:
+def _anchor_finding(text: Text, anchor: Anchor) -> Finding | None:
     properties = _first(text, anchor, "properties")
     context = _first(text, anchor, "context")
     where = f"({anchor.label})" if anchor.kind == "use" else f"(`{anchor.label}`)"
@@ -573,7 +573,7 @@ def _anchor_finding(text: _Text, anchor: _Anchor) -> Finding | None:
                    match=_normalised(text, anchor))
 
 
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The union of ``spans`` as sorted, disjoint spans."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -584,12 +584,12 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def collect_anchors(source: SourceFile) -> tuple[_Text, list[_Anchor], list[_Anchor]]:
+def collect_anchors(source: SourceFile) -> tuple[Text, list[Anchor], list[Anchor]]:
     """(the blanked text, every anchor, the endpoint references): computed once per file, shared with the
     source-key detector (:mod:`.keys`), which looks for keys in the endpoints' windows."""
     cached = source.shared.get("collect")
     if cached is None:
-        text = _Text(source.blanked)
+        text = Text(source.blanked)
         anchors, endpoints = _collect_anchors(text, source.language.style)
         cached = source.shared["collect"] = (text, anchors, endpoints)
     return cached

@@ -4,8 +4,8 @@ Directories are walked in name order, without following symbolic links to
 directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
 virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
 ``include_vendored``; paths given explicitly are always audited. Payload files
-are read through :func:`migrate1to2.files.open_input` (compressed archives) and
-:func:`migrate1to2.streams.iter_records`, in bounded memory: NDJSON and JSON
+are read through :func:`migrate1to2.storage.files.open_input` (compressed archives) and
+:func:`migrate1to2.convert.read.iter_records`, in bounded memory: NDJSON and JSON
 arrays are streamed record by record, and a record (an NDJSON line, an array
 element or a JSON object document) over :data:`MAX_RECORD_BYTES` is not read (it
 is reported ``too-large`` from its size); HAR captures and Postman collections
@@ -29,10 +29,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import cast
 
+from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
+from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
-from ..files import open_input
-from ..records import MAX_RECORD_BYTES, OVERSIZED_HEAD
-from ..streams import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
+from ..storage.files import open_input
 from .capture import Capture, read_har, read_postman
 from .census import Quick, column, compiled_chunk, looks_spaced, quick_chunk, quick_record, quick_spaced
 from .classify import (
@@ -340,7 +340,7 @@ class _Auditor:
     def lines(self, stats: PayloadStats, chunk: bytes, first_line: int, display: str) -> None:
         """Audit a chunk of whole NDJSON lines: each as :mod:`.census` tells (compiled where it can), else the slow way.
 
-        Lines are cut as :func:`migrate1to2.streams.iter_records` cuts them. Counts are kept in order, so
+        Lines are cut as :func:`migrate1to2.convert.read.iter_records` cuts them. Counts are kept in order, so
         the event names kept under :data:`MAX_EVENT_NAMES` are the same as record by record.
         """
         lines: Sequence[bytes]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from migrate1to2.audit import audit_paths, walk
-from migrate1to2.streams import BrokenRecord, Record, TruncatedRecord, iter_records
+from migrate1to2.convert.read import BrokenRecord, Record, TruncatedRecord, iter_records
 from tests.audit.helpers import FIXTURES, as_tuples
 
 PAYLOADS = FIXTURES / "payloads"

@@ -36,7 +36,7 @@ from typing import BinaryIO
 
 import msgspec
 
-from .errors import InputError, os_reason
+from ..errors import InputError, os_reason
 from .files import AtomicFile, open_input
 
 __all__ = ["JOURNAL", "MAGIC", "MAGIC_BASE", "RejectsJournal", "journal_path"]

@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..errors import MigrateError, os_reason
 from .compression import Codec, codec_for_name
-from .errors import MigrateError, os_reason
 from .files import STDIO, TEMPORARY
 from .journal import JOURNAL, journal_path
 

@@ -28,8 +28,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..errors import InputError, os_reason
 from .compression import Codec, Reader, Source, open_piecewise
-from .errors import InputError, os_reason
 
 __all__ = ["HOLD", "STALL", "Flowing", "open_flowing", "read_ahead", "stdin_pipe"]
 

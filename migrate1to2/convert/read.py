@@ -1,7 +1,7 @@
 """Reading one input stream: tell its shape, cut it into units of work, and read its records.
 
 The single place where a payload stream is read. Units (:class:`Work`) are plain data that
-:func:`do_work` converts with the pure functions of :mod:`migrate1to2.records`, here or in
+:func:`do_work` converts with the pure functions of :mod:`migrate1to2.convert.records`, here or in
 another process.
 """
 
@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
-from .errors import InputError, os_reason
-from .rawjson import element_end
+from ..accelerator import element_end
+from ..errors import InputError, os_reason
+from ..storage.compression import COMPRESSED_SUFFIXES
 from .records import (
     BOM,
     OVERSIZED_HEAD,
@@ -107,7 +108,7 @@ def _start(stream: BinaryIO, source: str) -> tuple[Shape, bytes, bool]:
 
 def _stalled(stream: BinaryIO) -> bool:
     """Whether the last read of ``stream`` gave less than asked because its input stalled (it has not
-    ended; see :class:`migrate1to2.flowing.Flowing`). Other streams give less only at their end."""
+    ended; see :class:`migrate1to2.storage.flowing.Flowing`). Other streams give less only at their end."""
     return getattr(stream, "stalled", False) is True
 
 
@@ -193,7 +194,7 @@ PAYLOAD_SUFFIXES = (".json", ".ndjson", ".jsonl", ".jsonlines")
 def named_like_payloads(name: str) -> bool:
     """Whether a file name says it holds payloads (``x.ndjson``, ``x.json.gz``, ...)."""
     lowered = name.lower()
-    for suffix in (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd"):
+    for suffix in COMPRESSED_SUFFIXES:
         lowered = lowered.removesuffix(suffix)
     return lowered.endswith(PAYLOAD_SUFFIXES)
 

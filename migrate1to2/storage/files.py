@@ -17,8 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from ..errors import InputError, os_reason
 from .compression import Codec, Reader, codec_for_name, open_reader, open_writer
-from .errors import InputError, os_reason
 
 __all__ = [
     "STDIO",

@@ -20,9 +20,10 @@ from enum import Enum
 from pathlib import PurePath
 from typing import BinaryIO, NamedTuple, Protocol
 
-from .errors import InputError, os_reason
+from ..errors import InputError, os_reason
 
-__all__ = ["Codec", "Reader", "Source", "codec_for_name", "open_piecewise", "open_reader", "open_writer", "sniff"]
+__all__ = ["COMPRESSED_SUFFIXES", "Codec", "Reader", "Source", "codec_for_name", "open_piecewise", "open_reader",
+           "open_writer", "sniff"]
 
 
 class Codec(str, Enum):
@@ -43,6 +44,8 @@ class Codec(str, Enum):
 _SUFFIXES = {Codec.NONE: "", Codec.GZIP: ".gz", Codec.BZIP2: ".bz2", Codec.XZ: ".xz", Codec.ZSTD: ".zst"}
 _BY_SUFFIX = {".gz": Codec.GZIP, ".gzip": Codec.GZIP, ".bz2": Codec.BZIP2, ".xz": Codec.XZ, ".zst": Codec.ZSTD,
               ".zstd": Codec.ZSTD}
+#: The suffixes that name a compression, in the one list the converter and the audit share.
+COMPRESSED_SUFFIXES = tuple(_BY_SUFFIX)
 _MAGIC = ((b"\x1f\x8b", Codec.GZIP), (b"BZh", Codec.BZIP2), (b"\xfd7zXZ\x00", Codec.XZ),
           (b"\x28\xb5\x2f\xfd", Codec.ZSTD))
 #: How many bytes :func:`sniff` needs.

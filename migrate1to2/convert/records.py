@@ -1,7 +1,7 @@
 """Records in a stream of payloads: splitting NDJSON, JSON documents and arrays,
 converting them, and accounting for every one (converted, unchanged or rejected).
 
-Pure functions on bytes: no file handles here (see :mod:`migrate1to2.files`).
+Pure functions on bytes: no file handles here (see :mod:`migrate1to2.storage.files`).
 Every record keeps its location: the line it starts on in its source.
 """
 
@@ -15,11 +15,14 @@ from enum import Enum
 import msgspec
 from msgspec import Raw
 
-from .envelope import convert_at
-from .errors import ConversionError, InvalidJSONError, MigrateError
-from .rawjson import MixedChunk, check_utf8, fast_chunk, mixed_chunk
-from .rawjson import fast_convert as fast_record
-from .version import Version
+from ..accelerator import MixedChunk
+from ..accelerator import convert_mixed as mixed_chunk
+from ..envelope import convert_at
+from ..errors import ConversionError, InvalidJSONError, MigrateError
+from ..jsontext import check_utf8
+from ..rawjson import fast_chunk
+from ..rawjson import fast_convert as fast_record
+from ..version import Version
 
 __all__ = [
     "MAX_RECORD_BYTES",
@@ -33,6 +36,7 @@ __all__ = [
     "array_open",
     "array_separator",
     "convert_document",
+    "convert_each",
     "convert_elements",
     "convert_lines",
     "detect_shape",
@@ -178,8 +182,6 @@ class Converted:
     counts: Counts = field(default_factory=Counts)
     rejects: list[Reject] = field(default_factory=list)
     stopped: bool = False
-    #: From a worker: the file its output waits in (``output`` is then empty).
-    spooled: str | None = None
     #: From a worker converting a region of a file: the lines it covered (its lines count from 1).
     lines: int = 0
 
@@ -201,7 +203,7 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
     target = settings.target
     pointer = settings.payload_path
     if pointer:
-        return _convert_each(chunk, first_line, source, settings)
+        return convert_each(chunk, first_line, source, settings)
     if mixed_chunk is not None:
         return _convert_mixed(mixed_chunk, bytes(chunk), first_line, source, settings)
     if not chunk.strip(_JSON_WS):  # blank lines only: nothing to look at line by line
@@ -210,14 +212,14 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
         done = fast_chunk(chunk, target)
         if done is not None:
             return Converted(done[0], Counts(records=done[1], converted=done[1]), lines=done[2])
-    return _convert_each(chunk, first_line, source, settings)
+    return convert_each(chunk, first_line, source, settings)
 
 
 def _convert_mixed(mixed: MixedChunk, chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
     """:func:`convert_lines` in C, but for the records it leaves to Python: only those go one by one.
 
     The C code converts or passes through every plain, compact record (without the GIL) and hands
-    each other one, alone, to :func:`_convert_each` (as it would be converted in a chunk of its own),
+    each other one, alone, to :func:`convert_each` (as it would be converted in a chunk of its own),
     writing its output in its place.
     """
     rejects: list[Reject] = []
@@ -226,7 +228,7 @@ def _convert_mixed(mixed: MixedChunk, chunk: bytes, first_line: int, source: str
 
     def odd(line: int, start: int, end: int, converted_before: int, unchanged_before: int) -> bytes | None:
         nonlocal stopped
-        part = _convert_each(chunk[start:end], first_line + line, source, settings)
+        part = convert_each(chunk[start:end], first_line + line, source, settings)
         python.add(part.counts)
         rejects.extend(part.rejects)
         if part.stopped:  # only what came before the reject counts
@@ -246,7 +248,7 @@ def _convert_mixed(mixed: MixedChunk, chunk: bytes, first_line: int, source: str
     return Converted(output, counts, rejects, lines=newlines)
 
 
-def _convert_each(chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
+def convert_each(chunk: bytes, first_line: int, source: str, settings: Settings) -> Converted:
     """:func:`convert_lines` one line at a time: whatever is in the chunk, each record is accounted for."""
     target = settings.target
     pointer = settings.payload_path

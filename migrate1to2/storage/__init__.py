@@ -1,0 +1,12 @@
+"""The I/O layer (storage): where inputs are opened and outputs written, whatever they hold.
+
+- :mod:`.compression`: codecs told by magic bytes (reading) or by name (writing), threaded (de)compression;
+- :mod:`.files`: opening inputs and stdin/stdout, atomic output files, interrupts that never cut a write;
+- :mod:`.flowing`: stdin pipes read as their data arrives;
+- :mod:`.plan`: the tree walker: inputs (files, directories, stdin) and their outputs, with the glob rule;
+- :mod:`.journal`: the rejects journal of runs with one output per input.
+
+Nothing here knows about records or the command line: ``convert`` and ``audit`` build on it.
+Local files only today; the interface (names in, readers and atomic writers out) is where URLs
+of object stores are to be added.
+"""
