@@ -172,12 +172,9 @@ def table(rows: list[Row]) -> int:
     return sum(row.met is False for row in rows)
 
 
-#: In process, one core: the compiled path on 1 MB chunks (the unit ``convert`` works in), in MB/s.
-CHUNKS_CODE = """
-import statistics, sys, time
-from migrate1to2 import Version, rawjson
-from migrate1to2.convert.records import Settings, convert_lines
-from migrate1to2._speedups import retain_freed_memory
+#: The start of the in-process rows: the first ``argv[2]`` bytes of ``argv[1]`` (whole lines), cut into
+#: 1 MB chunks of whole lines as the command cuts them (``chunks``).
+CHUNKS_PRELUDE = """
 assert rawjson.COMPILED, "the C accelerator is not compiled"
 retain_freed_memory(64 << 20)  # as the command does
 data = open(sys.argv[1], "rb").read(int(sys.argv[2]))
@@ -188,7 +185,15 @@ while start < len(data):
     cut = len(data) if cut < 0 else cut + 1
     chunks.append(data[start:cut])
     start = cut
-settings = Settings(Version.V2, stop_at_reject=False)
+"""
+
+#: In process, one core: the compiled path on 1 MB chunks (the unit ``convert`` works in), in MB/s.
+CHUNKS_CODE = """
+import statistics, sys, time
+from migrate1to2 import Version, rawjson
+from migrate1to2.convert.records import Settings, convert_lines
+from migrate1to2._speedups import retain_freed_memory
+""" + CHUNKS_PRELUDE + """settings = Settings(Version.V2, stop_at_reject=False)
 rates = []
 for _ in range(int(sys.argv[3])):
     begin = time.thread_time()  # CPU time of this thread: other processes on the machine do not count
@@ -314,17 +319,7 @@ import pyarrow as pa
 from migrate1to2 import convert_chunk, rawjson
 from migrate1to2.arrow import convert_array
 from migrate1to2._speedups import retain_freed_memory
-assert rawjson.COMPILED, "the C accelerator is not compiled"
-retain_freed_memory(64 << 20)
-data = open(sys.argv[1], "rb").read(int(sys.argv[2]))
-data = data[: data.rfind(b"\\n") + 1]
-chunks, start = [], 0
-while start < len(data):
-    cut = data.find(b"\\n", start + (1 << 20))
-    cut = len(data) if cut < 0 else cut + 1
-    chunks.append(data[start:cut])
-    start = cut
-arrays = [pa.array(chunk.rstrip(b"\\n").split(b"\\n"), pa.string()) for chunk in chunks]
+""" + CHUNKS_PRELUDE + """arrays = [pa.array(chunk.rstrip(b"\\n").split(b"\\n"), pa.string()) for chunk in chunks]
 
 def timed(run, items):
     begin = time.thread_time()
