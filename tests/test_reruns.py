@@ -39,13 +39,19 @@ def tree(root: Path) -> list[str]:
     return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
 
+def payload_tree(root: Path, *contents: bytes) -> Path:
+    """``root/src`` holding ``a.ndjson``, ``b.ndjson``, ... with ``contents``, in that order."""
+    source = root / "src"
+    source.mkdir()
+    for name, content in zip("abcdefgh", contents, strict=False):
+        (source / f"{name}.ndjson").write_bytes(content)
+    return source
+
+
 # --- messages ------------------------------------------------------------------------------------
 
 def test_one_finished_file_is_singular(cli: Cli, tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(b"".join(LINES[:3]))
-    (source / "b.ndjson").write_bytes(BAD)
+    source = payload_tree(tmp_path, b"".join(LINES[:3]), BAD)
     result = cli("convert", source, "-o", tmp_path / "dest", "-q", "-j", "1")
     assert result.code == 1
     assert result.err.endswith(f"migrate1to2: stopped at the first record that cannot be converted; "
@@ -340,10 +346,7 @@ def rejected_records(rejects: Path) -> list[tuple[str, int, str]]:
 
 def test_rejects_survive_kill_9_and_skip_existing(tmp_path: Path) -> None:
     """Killed right after the first output appears: the resumed run's rejects file holds its bad record."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD + LINES[1])
-    (source / "b.ndjson").write_bytes(b"".join(LINES[2:6]))
+    source = payload_tree(tmp_path, LINES[0] + BAD + LINES[1], b"".join(LINES[2:6]))
     dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
     argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1"]
     finish(start(argv, "committed"), signal.SIGKILL)
@@ -360,10 +363,7 @@ def test_rejects_survive_kill_9_and_skip_existing(tmp_path: Path) -> None:
 
 
 def test_a_fresh_run_replaces_what_a_killed_run_journaled(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
-    (source / "b.ndjson").write_bytes(LINES[1] + BAD)
+    source = payload_tree(tmp_path, LINES[0] + BAD, LINES[1] + BAD)
     dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
     argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q"]
     finish(start(argv, "committed"), signal.SIGKILL)
@@ -372,9 +372,7 @@ def test_a_fresh_run_replaces_what_a_killed_run_journaled(tmp_path: Path) -> Non
 
 
 def test_two_runs_cannot_share_a_rejects_file(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    source = payload_tree(tmp_path, LINES[0] + BAD)
     rejects = tmp_path / "rejects.ndjson"
     first = start(["convert", str(source), "-o", str(tmp_path / "one"), "--rejects", str(rejects), "-j", "1"],
                   "committed")
@@ -472,10 +470,7 @@ def test_kill_at_any_moment_then_resume_equals_a_clean_run(tmp_path: Path, clean
 def test_journal_keeps_each_in_place_replacement_and_each_outputs_last(tmp_path: Path) -> None:
     """In place, each replacement removed its rejected records from the file: all of them count. With -o, an
     output written again (it was deleted) counts once, for its last version."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
-    (source / "b.ndjson").write_bytes(b"".join(LINES[1:5]))
+    source = payload_tree(tmp_path, LINES[0] + BAD, b"".join(LINES[1:5]))
     rejects = tmp_path / "rejects.ndjson"
     in_place = ["convert", str(source), "--in-place", "--rejects", str(rejects), "-j", "1", "-q"]
     finish(start(in_place, "written#2"), signal.SIGKILL)  # a.ndjson replaced, killed in b.ndjson
@@ -498,10 +493,7 @@ def test_journal_keeps_each_in_place_replacement_and_each_outputs_last(tmp_path:
 
 def test_a_torn_journal_tail_is_dropped(tmp_path: Path) -> None:
     """What a run killed while writing the journal left after its last complete line does not count."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
-    (source / "b.ndjson").write_bytes(LINES[1] + BAD)
+    source = payload_tree(tmp_path, LINES[0] + BAD, LINES[1] + BAD)
     dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
     argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q"]
     finish(start(argv, "committed"), signal.SIGKILL)
@@ -514,9 +506,7 @@ def test_a_torn_journal_tail_is_dropped(tmp_path: Path) -> None:
 
 
 def test_a_compressed_rejects_file_is_resumed(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    source = payload_tree(tmp_path, LINES[0] + BAD)
     dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson.gz"
     argv = ["convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q", "--skip-existing"]
     assert subprocess.run([*CLI, *argv], check=False).returncode == 1
@@ -586,9 +576,7 @@ def test_sigterm_while_compressing_with_threads_never_hangs(tmp_path: Path, dela
 
 
 def test_rejects_to_a_device_are_written_as_they_come(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    source = payload_tree(tmp_path, LINES[0] + BAD)
     done = subprocess.run([*CLI, "convert", str(source), "-o", str(tmp_path / "dest"), "--rejects", "/dev/stdout",
                            "-q"], capture_output=True, check=False)
     assert (done.returncode, done.stderr) == (1, b"")
@@ -598,10 +586,7 @@ def test_rejects_to_a_device_are_written_as_they_come(tmp_path: Path) -> None:
 def test_an_input_converted_again_replaces_its_earlier_rejects(tmp_path: Path) -> None:
     """With -o, rejects are kept per input: an output deleted and written again by a resume (after fixing
     its input, or not) has its rejects once, as they are now."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
-    (source / "b.ndjson").write_bytes(LINES[1] + BAD)
+    source = payload_tree(tmp_path, LINES[0] + BAD, LINES[1] + BAD)
     dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
     argv = [*CLI, "convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q",
             "--skip-existing"]
@@ -623,9 +608,7 @@ def test_a_journal_killed_while_copying_the_base_is_started_again(tmp_path: Path
     journal is not taken up (the rejects file is still there, untouched) and nothing is lost."""
     from migrate1to2.storage.journal import MAGIC_BASE
 
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "a.ndjson").write_bytes(LINES[0] + BAD)
+    source = payload_tree(tmp_path, LINES[0] + BAD)
     dest, rejects = tmp_path / "dest", tmp_path / "rejects.ndjson"
     argv = [*CLI, "convert", str(source), "-o", str(dest), "--rejects", str(rejects), "-j", "1", "-q",
             "--skip-existing"]
