@@ -622,6 +622,19 @@ static int direction_arg(PyObject *arg, run *r) {
     return 1;
 }
 
+/* Whether an entry point was given exactly ``expected`` arguments (if not, a TypeError naming it). */
+static int arity(const char *name, Py_ssize_t nargs, Py_ssize_t expected) {
+    if (nargs == expected) return 1;
+    PyErr_Format(PyExc_TypeError, "%s takes exactly %zd arguments", name, expected);
+    return 0;
+}
+
+/* ``arg`` as a Py_ssize_t in ``*out``; 0 (an error set) when it is not an integer that fits. */
+static int ssize_arg(PyObject *arg, Py_ssize_t *out) {
+    *out = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    return !(*out == -1 && PyErr_Occurred());
+}
+
 PyDoc_STRVAR(convert_chunk_doc,
 "convert_chunk(chunk, to_v2, /)\n--\n\n"
 "Convert every NDJSON record of ``chunk`` (1.0 to 2.0 when ``to_v2``, else 2.0 to 1.0).\n\n"
@@ -630,10 +643,7 @@ PyDoc_STRVAR(convert_chunk_doc,
 
 static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "convert_chunk takes exactly 2 arguments");
-        return NULL;
-    }
+    if (!arity("convert_chunk", nargs, 2)) return NULL;
     run r = {0};
     r.limit = PY_SSIZE_T_MAX;
     if (!direction_arg(args[1], &r)) return NULL;
@@ -682,8 +692,7 @@ static PyObject *convert_mixed(PyObject *module, PyObject *const *args, Py_ssize
         r.callback = args[3];
     }
     if (!direction_arg(args[1], &r)) return NULL;
-    r.limit = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
-    if (r.limit == -1 && PyErr_Occurred()) return NULL;
+    if (!ssize_arg(args[2], &r.limit)) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
     Py_ssize_t newlines;
@@ -712,10 +721,7 @@ PyDoc_STRVAR(convert_text_doc,
 
 static PyObject *convert_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "convert_text takes exactly 2 arguments");
-        return NULL;
-    }
+    if (!arity("convert_text", nargs, 2)) return NULL;
     PyObject *text = args[0];
     if (!PyBytes_CheckExact(text)) {
         PyErr_SetString(PyExc_TypeError, "convert_text takes bytes");
@@ -789,12 +795,9 @@ PyDoc_STRVAR(element_end_doc,
 
 static PyObject *element_end(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "element_end takes exactly 2 arguments");
-        return NULL;
-    }
-    Py_ssize_t position = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
-    if (position == -1 && PyErr_Occurred()) return NULL;
+    if (!arity("element_end", nargs, 2)) return NULL;
+    Py_ssize_t position;
+    if (!ssize_arg(args[1], &position)) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
     Py_ssize_t result = -1;
@@ -816,8 +819,8 @@ PyDoc_STRVAR(retain_freed_memory_doc,
 
 static PyObject *retain_freed_memory(PyObject *module, PyObject *arg) {
     (void)module;
-    Py_ssize_t nbytes = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
-    if (nbytes == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t nbytes;
+    if (!ssize_arg(arg, &nbytes)) return NULL;
     if (nbytes < 1 << 20) {
         PyErr_SetString(PyExc_ValueError, "retain_freed_memory takes at least 1 MiB (1048576)");
         return NULL;
@@ -957,10 +960,7 @@ PyDoc_STRVAR(convert_offsets_doc,
 
 static PyObject *convert_offsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "convert_offsets takes exactly 9 arguments");
-        return NULL;
-    }
+    if (!arity("convert_offsets", nargs, 9)) return NULL;
     run r = {0};
     r.mixed = 1;
     r.callback = args[8];
@@ -1258,14 +1258,11 @@ PyDoc_STRVAR(census_doc,
 
 static PyObject *census(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "census takes exactly 3 arguments");
-        return NULL;
-    }
-    Py_ssize_t limit = PyNumber_AsSsize_t(args[1], PyExc_OverflowError);
-    if (limit == -1 && PyErr_Occurred()) return NULL;
-    Py_ssize_t most = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
-    if (most == -1 && PyErr_Occurred()) return NULL;
+    if (!arity("census", nargs, 3)) return NULL;
+    Py_ssize_t limit;
+    if (!ssize_arg(args[1], &limit)) return NULL;
+    Py_ssize_t most;
+    if (!ssize_arg(args[2], &most)) return NULL;
     if (!census_versions[C_V1]) {
         census_versions[C_V1] = PyUnicode_InternFromString("1.0");
         census_versions[C_V2] = PyUnicode_InternFromString("2.0");
