@@ -14,7 +14,7 @@ from typing import BinaryIO, NamedTuple
 
 from ..accelerator import element_end
 from ..errors import InputError, os_reason
-from ..storage.compression import COMPRESSED_SUFFIXES
+from ..storage.payloads import Framing, document_framing, is_har, named_framing, starts_like_json
 from .records import (
     BOM,
     OVERSIZED_HEAD,
@@ -34,14 +34,14 @@ from .records import (
 __all__ = [
     "CHUNK_BYTES",
     "BrokenRecord",
+    "NotPayloads",
     "Record",
     "Work",
     "do_work",
-    "is_payload",
     "iter_record_chunks",
     "iter_records",
-    "named_like_payloads",
     "ndjson_units",
+    "not_payloads",
     "read_units",
 ]
 
@@ -129,11 +129,6 @@ def _shape_told(head: bytes | bytearray) -> bool:
     return detect_shape(bytes(start[:end]) + b"\nx", False) is Shape.NDJSON
 
 
-def is_payload(head: bytes) -> bool:
-    """Whether an input's first bytes (decompressed) look like payloads: JSON objects or an array."""
-    return head.lstrip(_JSON_WS)[:1] in (b"{", b"[")
-
-
 def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int, chunk_bytes: int = CHUNK_BYTES,
                  count_lines: bool = True) -> Iterator[Work | Reject]:
     """Chunks of whole lines; a line longer than ``limit`` is skipped and rejected unread.
@@ -187,31 +182,49 @@ def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int, chun
         yield Work(bytes(carry), line, Shape.NDJSON, source)
 
 
-#: File names that say "payloads" (after any compression suffix is removed).
-PAYLOAD_SUFFIXES = (".json", ".ndjson", ".jsonl", ".jsonlines")
+class NotPayloads(Exception):
+    """An input found in a tree that holds no payloads to convert: skipped (``reason`` says why)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
-def named_like_payloads(name: str) -> bool:
-    """Whether a file name says it holds payloads (``x.ndjson``, ``x.json.gz``, ...)."""
-    lowered = name.lower()
-    for suffix in COMPRESSED_SUFFIXES:
-        lowered = lowered.removesuffix(suffix)
-    return lowered.endswith(PAYLOAD_SUFFIXES)
+def not_payloads(head: bytes, source: str) -> str | None:
+    """Why an input found in a tree, named ``source``, starting with ``head`` (decompressed), is not
+    converted (``None``: it is), as :mod:`migrate1to2.storage.payloads` tells payload files.
+
+    Files that start like JSON are converted whatever their name, but a HAR capture or a Postman
+    collection (named ``.har``, or a ``.json`` document that starts like one) never is: it would be one
+    record, the whole capture moved into ``context``. An empty file is converted only when its name
+    says it holds records or JSON.
+    """
+    named = named_framing(source)
+    if named is Framing.HAR or (named is Framing.JSON and starts_like_json(head)
+                                and document_framing(head).capture):
+        what = "a HAR capture" if named is Framing.HAR or is_har(head) else "a Postman collection"
+        return f"{what}: the events in its requests are not converted; `migrate1to2 audit` reads them"
+    if starts_like_json(head) or (not head.strip(_JSON_WS) and named in (Framing.RECORDS, Framing.JSON)):
+        return None
+    return "empty, and its name does not say it holds payloads" if not head else \
+        "it does not start with a JSON object or array"
 
 
 def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_only: bool = False,
                chunk_bytes: int = CHUNK_BYTES,
-               count_lines: bool = True) -> tuple[Shape | None, Iterator[Work | Reject]]:
+               count_lines: bool = True) -> tuple[Shape, Iterator[Work | Reject]]:
     """Tell the shape of ``stream`` and cut it into units of work, in order.
 
-    With ``payloads_only``, an input that does not start like JSON payloads gives ``(None, [])``;
-    so does an empty one, unless its name says it holds payloads.
+    With ``payloads_only`` (an input found in a tree), an input that holds no payloads to convert
+    raises :class:`NotPayloads` (see :func:`not_payloads`).
     An array comes as groups of its elements (see :class:`ArrayReader`); an object document is
     one unit, rejected without being loaded when larger than ``max_record_bytes``.
     """
     shape, head, at_eof = _start(stream, source)
-    if payloads_only and not is_payload(head) and (head.strip(_JSON_WS) or not named_like_payloads(source)):
-        return None, iter(())
+    if payloads_only:
+        reason = not_payloads(head, source)
+        if reason is not None:
+            raise NotPayloads(reason)
     if shape is Shape.NDJSON:
         units = ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes,
                              count_lines=count_lines)
