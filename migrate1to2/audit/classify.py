@@ -50,9 +50,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
+from ..jsontext import TOKEN, skip_ws
 from ..storage.compression import Codec, sniff
 from ..storage.payloads import Framing, document_framing, file_framing, starts_like_json
 from .comments import CommentStyle
@@ -65,7 +65,6 @@ __all__ = ["SNIFF_BYTES", "TEXT", "Language", "Plan", "compression", "is_payload
 #: How much of a ``.json`` file is read to tell what it is.
 SNIFF_BYTES = 1 << 16
 
-_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 _MARKERS = frozenset({b"eventId", b"event_id", b"eventTimestamp", b"event_timestamp", b"generatorVersion",
                       b"containerVersion"})
 #: How many records of a file's first bytes are looked at.
@@ -128,10 +127,20 @@ def root_keys(head: bytes) -> list[set[bytes]]:
     records: list[set[bytes]] = []
     stack: list[int] = []  # per open container: the record it is the root of, -1 an array of records, -2 other
     last_key: dict[int, bytes] = {}
-    previous = b""
-    for token in _TOKENS.finditer(head):
-        value = token.group()
+    after_key = False  # the token before is a key (a string followed by a colon)
+    for token in TOKEN.finditer(head):  # strings and brackets
         at = token.start()
+        value = head[at:at + 1]
+        if value == b'"':
+            if token.group(1) is None:  # a string cut by the end of the head: nothing more to read
+                break
+            after = skip_ws(head, token.end())
+            after_key = head[after:after + 1] == b":"
+            if after_key and stack and stack[-1] >= 0:
+                key = token.group()[1:-1]
+                records[stack[-1]].add(key)
+                last_key[stack[-1]] = key
+            continue
         if value == b"{":
             if stack and at and head[at - 1:at] == b"\n":
                 stack.clear()  # NDJSON after a broken line: a new record
@@ -144,16 +153,11 @@ def root_keys(head: bytes) -> list[set[bytes]]:
                 stack.append(-2)
         elif value == b"[":
             top = stack[-1] if stack else None
-            batch = top is not None and top >= 0 and last_key.get(top) == b"batch" and previous == b":"
+            batch = top is not None and top >= 0 and last_key.get(top) == b"batch" and after_key
             stack.append(-1 if top is None or batch else -2)
-        elif value in (b"}", b"]"):
-            if stack:
-                stack.pop()
-        elif value == b":" and previous.startswith(b'"') and stack and stack[-1] >= 0:
-            key = previous[1:-1]
-            records[stack[-1]].add(key)
-            last_key[stack[-1]] = key
-        previous = value
+        elif stack:  # } or ]
+            stack.pop()
+        after_key = False
     return records
 
 

@@ -32,6 +32,7 @@ from typing import cast
 from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
+from ..jsontext import JSON_WS
 from ..storage.files import open_input
 from ..storage.payloads import Framing
 from ..storage.tree import Entry, Globs, Kind, Unreadable, walk
@@ -78,7 +79,6 @@ MAX_DOCUMENT_BYTES = 128 << 20
 #: How many distinct event names a payload file's counts keep; the rest count as ``(other)``.
 MAX_EVENT_NAMES = 1000
 _HEAD_BYTES = 8192
-_JSON_WS = b" \t\r\n"
 _ANDROID_GROUP = "com.tagcommander.lib"
 _JVM = (".kt", ".kts", ".java", ".groovy")
 
@@ -389,7 +389,7 @@ class _Auditor:
     def _line(self, stats: PayloadStats, number: int, line: bytes, display: str) -> None:
         if len(line) > MAX_RECORD_BYTES:  # a chunk may hold a line over the limit but under the chunk size
             self.record(stats, TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line)), display)
-        elif line.strip(_JSON_WS):
+        elif line.strip(JSON_WS):
             self.record(stats, Record(number, line), display)
 
     def record(self, stats: PayloadStats, record: Record | TruncatedRecord | BrokenRecord, display: str) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from ..jsontext import JSON_WS
 from .compression import COMPRESSED_SUFFIXES
 
 __all__ = ["Framing", "document_framing", "file_framing", "is_har", "is_postman", "named_framing",
@@ -51,7 +52,6 @@ class Framing(str, Enum):
 
 _BY_SUFFIX = {".ndjson": Framing.RECORDS, ".jsonl": Framing.RECORDS, ".jsonlines": Framing.RECORDS,
               ".json": Framing.JSON, ".har": Framing.HAR}
-_JSON_WS = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _HAR = re.compile(rb"\s*(?:\xef\xbb\xbf)?\{\s*\"log\"\s*:")
 
@@ -88,7 +88,7 @@ def file_framing(name: str, *, compressed: bool) -> Framing | None:
 
 def starts_like_json(head: bytes) -> bool:
     """Whether a file's first bytes (decompressed) start like payloads: a JSON object or array (a BOM aside)."""
-    return head.removeprefix(_BOM).lstrip(_JSON_WS)[:1] in (b"{", b"[")
+    return head.removeprefix(_BOM).lstrip(JSON_WS)[:1] in (b"{", b"[")
 
 
 def is_har(head: bytes) -> bool:
