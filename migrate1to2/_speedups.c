@@ -267,9 +267,23 @@ key:  /* a member: "key" : value */
     goto value;
 }
 
-/* The members of the compact object at p (keys without escapes); the end of the object, or NULL. */
-static ptr scan_members(ptr p, ptr end, member *members, Py_ssize_t *count) {
+/* The members of the compact object at p (keys without escapes); the end of the object, or NULL.
+ * Its values are checked as nested at ``depth`` (see skip_value).
+ *
+ * With ``nested`` (the root of a record), the value of the member named ``nested->key``, when it is an
+ * object, is read here as a compact object of its own into ``nested->members`` rather than skipped:
+ * the container being opened is read once, not validated as a value and then again for its members.
+ * Its count is -1 when there is no such member. */
+typedef struct {
+    const char *key;  /* with its quotes */
+    Py_ssize_t klen;
+    member *members;
+    Py_ssize_t count;
+} nested_object;
+
+static ptr scan_members(ptr p, ptr end, member *members, Py_ssize_t *count, int depth, nested_object *nested) {
     Py_ssize_t n = 0;
+    if (nested) nested->count = -1;
     if (p >= end || *p != '{') return NULL;
     p++;
     if (p < end && *p == '}') {
@@ -283,7 +297,13 @@ static ptr scan_members(ptr p, ptr end, member *members, Py_ssize_t *count) {
         if (!(p = scan_string(p, end, &escaped)) || escaped) return NULL;
         if (p >= end || *p != ':') return NULL;
         ptr value = p + 1;
-        if (!(p = skip_value(value, end, 2))) return NULL;
+        if (nested && value < end && *value == '{' && p - key == nested->klen
+            && memcmp(key, nested->key, (size_t)nested->klen) == 0) {
+            /* its values are nested one level deeper than the root's, as skip_value would count them */
+            if (!(p = scan_members(value, end, nested->members, &nested->count, depth + 1, NULL))) return NULL;
+        } else if (!(p = skip_value(value, end, depth))) {
+            return NULL;
+        }
         members[n].key = key;
         members[n].klen = value - 1 - key;
         members[n].value = value;
@@ -339,7 +359,8 @@ enum { DECLINED = 0, CONVERTED = 1, UNCHANGED = 2 };
 static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigned char **out_p,
                           member *root, member *inner) {
     Py_ssize_t nroot, ninner = 0;
-    if (scan_members(p, end, root, &nroot) != end) return DECLINED;
+    nested_object box_members = {d->opened, d->opened_length, inner, -1};
+    if (scan_members(p, end, root, &nroot, 2, &box_members) != end) return DECLINED;
     Py_ssize_t opened = -1, wrapped = -1, name = -1;
     for (Py_ssize_t i = 0; i < nroot; i++) {
         if (is_key(&root[i], d->opened, d->opened_length)) opened = i;
@@ -362,9 +383,8 @@ static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigne
         return UNCHANGED;
     }
     if (opened >= 0) {
-        const member *box = &root[opened];
-        if (scan_members(box->value, box->value + box->vlen, inner, &ninner) != box->value + box->vlen)
-            return DECLINED;
+        ninner = box_members.count;  /* read with the root (an object: checked above) */
+        if (ninner < 0) return DECLINED;
         for (Py_ssize_t i = 0; i < ninner; i++) {
             if (IS_KEY(&inner[i], "\"event_name\"") || IS_KEY(&inner[i], "\"properties\"")
                 || IS_KEY(&inner[i], "\"context\""))
