@@ -12,8 +12,10 @@ invalid lines, 0.5% records over 10 KB, escaped unicode, and one CRLF file in th
 targets are for the mixed corpus; the clean rows are shown for comparison.
 
 Every command runs as a subprocess, ``--repeat`` times, alternating with the one it is compared
-with; the table shows median wall times and the ratios the project's targets are about (machines
-are noisy: only ratios are compared):
+with; the table shows median wall times with the range of the runs (``0.82 (0.80-0.85) s``) and the
+ratios of the medians the project's targets are about, with the range of the ratios of runs made
+one after the other (machines are noisy: only ratios are compared). Its output (stdout) is the
+Markdown table of the README's Performance section, both corpora in one command:
 
 - plain NDJSON, ``--jobs 1``: at most 0.45x an orjson loads+dumps loop (the full-parse floor),
   and at most 0.04x ``jq -c`` doing the same mapping;
@@ -128,13 +130,25 @@ def once(command: str | Sequence[str]) -> float:
     return elapsed
 
 
-def timed_pair(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[float, float]:
-    """Median wall times of two commands, run alternately (the machine's speed drifts)."""
+def timed_runs(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall times of two commands, run alternately (the machine's speed drifts), ``repeat`` times each."""
     ours, others = [], []
     for _ in range(repeat):
         ours.append(once(mine))
         others.append(once(theirs))
+    return ours, others
+
+
+def timed_pair(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[float, float]:
+    """Median wall times of two commands, run alternately (the machine's speed drifts)."""
+    ours, others = timed_runs(mine, theirs, repeat)
     return statistics.median(ours), statistics.median(others)
+
+
+def spread(values: Sequence[float], form: str = "{:.2f}") -> str:
+    """The median of several runs with their range, as the table shows it: ``0.82 (0.80-0.85)``."""
+    median = form.format(statistics.median(values))
+    return median if len(values) < 2 else f"{median} ({form.format(min(values))}-{form.format(max(values))})"
 
 
 def peak_rss_mb(argv: Sequence[str]) -> float:
@@ -166,7 +180,8 @@ def table(rows: list[Row]) -> int:
     print("| --- | ---: | ---: | ---: | ---: |")
     for row in rows:
         cell = row.name.replace("|", "\\|")  # a pipe in a Markdown table cell is escaped
-        ratio = f"**{row.ratio}**" if row.met is not None and row.ratio else row.ratio
+        value, _, runs = row.ratio.partition(" ")  # the ratio of the medians is bold, its range is not
+        ratio = f"**{value}**{' ' + runs if runs else ''}" if row.met is not None and row.ratio else row.ratio
         target = row.target + (" (missed)" if row.met is False else "")
         print(f"| {cell} | {row.mine} | {row.theirs} | {ratio} | {target} |")
     return sum(row.met is False for row in rows)
@@ -403,11 +418,16 @@ def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> lis
     rows: list[Row] = []
 
     def compare(name: str, mine: str | Sequence[str], theirs: str | Sequence[str], target: float | None) -> None:
-        a, b = timed_pair(mine, theirs, repeat)
+        # Each cell: the median of the runs and their range; the ratio is of the medians, its range that of
+        # the ratios of runs made one after the other.
+        ours_runs, their_runs = timed_runs(mine, theirs, repeat)
+        a, b = statistics.median(ours_runs), statistics.median(their_runs)
+        ratios = [x / y for x, y in zip(ours_runs, their_runs, strict=True)]
+        ratio = f"{a / b:.3f}x" + (f" ({min(ratios):.3f}-{max(ratios):.3f})" if repeat > 1 else "")
         met = None if target is None or not mixed else a / b <= target
         shown = "(disk-bound)" if target is None else f"<= {target}x" if mixed else f"({target}x on mixed)"
-        rows.append(Row(f"{corpus}: {name}", f"{a:.2f} s", f"{b:.2f} s", f"{a / b:.3f}x", shown, met))
-        print(f"  {corpus}: {name}: {a:.2f}s vs {b:.2f}s = {a / b:.3f}x ({shown})", file=sys.stderr)
+        rows.append(Row(f"{corpus}: {name}", f"{spread(ours_runs)} s", f"{spread(their_runs)} s", ratio, shown, met))
+        print(f"  {corpus}: {name}: {a:.2f}s vs {b:.2f}s = {ratio} ({shown})", file=sys.stderr)
 
     out = str(work / "out.ndjson")
     jq = f"jq -c {JQ_SKIPPING}" if mixed else f"jq -c '{JQ_PROGRAM}'"
