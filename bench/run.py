@@ -145,6 +145,14 @@ def timed_pair(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: i
     return statistics.median(ours), statistics.median(others)
 
 
+def paired(ours: Sequence[float], theirs: Sequence[float]) -> tuple[float, float, str]:
+    """The medians of two commands' runs and their ratio as the table shows it: the ratio of the medians,
+    with the range of the ratios of runs made one after the other (``0.403x (0.391-0.415)``)."""
+    a, b = statistics.median(ours), statistics.median(theirs)
+    ratios = [x / y for x, y in zip(ours, theirs, strict=True)]
+    return a, b, f"{a / b:.3f}x" + (f" ({min(ratios):.3f}-{max(ratios):.3f})" if len(ratios) > 1 else "")
+
+
 def spread(values: Sequence[float], form: str = "{:.2f}") -> str:
     """The median of several runs with their range, as the table shows it: ``0.82 (0.80-0.85)``."""
     median = form.format(statistics.median(values))
@@ -418,12 +426,8 @@ def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> lis
     rows: list[Row] = []
 
     def compare(name: str, mine: str | Sequence[str], theirs: str | Sequence[str], target: float | None) -> None:
-        # Each cell: the median of the runs and their range; the ratio is of the medians, its range that of
-        # the ratios of runs made one after the other.
         ours_runs, their_runs = timed_runs(mine, theirs, repeat)
-        a, b = statistics.median(ours_runs), statistics.median(their_runs)
-        ratios = [x / y for x, y in zip(ours_runs, their_runs, strict=True)]
-        ratio = f"{a / b:.3f}x" + (f" ({min(ratios):.3f}-{max(ratios):.3f})" if repeat > 1 else "")
+        a, b, ratio = paired(ours_runs, their_runs)
         met = None if target is None or not mixed else a / b <= target
         shown = "(disk-bound)" if target is None else f"<= {target}x" if mixed else f"({target}x on mixed)"
         rows.append(Row(f"{corpus}: {name}", f"{spread(ours_runs)} s", f"{spread(their_runs)} s", ratio, shown, met))
