@@ -153,6 +153,15 @@ def paired(ours: Sequence[float], theirs: Sequence[float]) -> tuple[float, float
     return a, b, f"{a / b:.3f}x" + (f" ({min(ratios):.3f}-{max(ratios):.3f})" if len(ratios) > 1 else "")
 
 
+def compared_row(name: str, runs: tuple[list[float], list[float]], target: float | None, mixed: bool) -> Row:
+    """The row of a timed comparison (its target only on the mixed corpus; None: disk-bound, shown)."""
+    a, b, ratio = paired(*runs)
+    met = None if target is None or not mixed else a / b <= target
+    shown = "(disk-bound)" if target is None else f"<= {target}x" if mixed else f"({target}x on mixed)"
+    print(f"  {name}: {a:.2f}s vs {b:.2f}s = {ratio} ({shown})", file=sys.stderr)
+    return Row(name, f"{spread(runs[0])} s", f"{spread(runs[1])} s", ratio, shown, met)
+
+
 def spread(values: Sequence[float], form: str = "{:.2f}") -> str:
     """The median of several runs with their range, as the table shows it: ``0.82 (0.80-0.85)``."""
     median = form.format(statistics.median(values))
@@ -426,12 +435,8 @@ def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> lis
     rows: list[Row] = []
 
     def compare(name: str, mine: str | Sequence[str], theirs: str | Sequence[str], target: float | None) -> None:
-        ours_runs, their_runs = timed_runs(mine, theirs, repeat)
-        a, b, ratio = paired(ours_runs, their_runs)
-        met = None if target is None or not mixed else a / b <= target
-        shown = "(disk-bound)" if target is None else f"<= {target}x" if mixed else f"({target}x on mixed)"
-        rows.append(Row(f"{corpus}: {name}", f"{spread(ours_runs)} s", f"{spread(their_runs)} s", ratio, shown, met))
-        print(f"  {corpus}: {name}: {a:.2f}s vs {b:.2f}s = {ratio} ({shown})", file=sys.stderr)
+        runs = timed_runs(mine, theirs, repeat)
+        rows.append(compared_row(f"{corpus}: {name}", runs, target, mixed))
 
     out = str(work / "out.ndjson")
     jq = f"jq -c {JQ_SKIPPING}" if mixed else f"jq -c '{JQ_PROGRAM}'"
