@@ -40,6 +40,7 @@ import msgspec
 from msgspec import Raw
 
 from ..transform import RESERVED
+from .kinds import RecordVersion
 from .model import Finding
 from .payload import MAX_EVENT_BYTES, Problem, timestamp_problem_at, user_problem
 from .rules import finding
@@ -381,14 +382,14 @@ def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
     if name is None:
         return None
     if inner is None:
-        version = "1.0" if len(root) > 1 else "either"
+        version = RecordVersion.V1 if len(root) > 1 else RecordVersion.EITHER
     elif "properties" in root:
         if "context" in root or not _RESERVED.isdisjoint(inner):
             return None
-        version = "1.0"
+        version = RecordVersion.V1
     else:
-        version = "2.0"
-    if devices and (not _plain_device(root) or (version == "2.0" and inner is not None
+        version = RecordVersion.V2
+    if devices and (not _plain_device(root) or (version is RecordVersion.V2 and inner is not None
                                                 and not _plain_device(inner))):
         return None
     found: list[tuple[Problem, int]] = []
@@ -398,7 +399,7 @@ def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
     user = root.get("user")
     if user is not None and bytes(user)[0] != _OPEN_BRACE and not _check((), root, "user", None, found):
         return None
-    if version == "1.0" and inner is not None:
+    if version is RecordVersion.V1 and inner is not None:
         user = inner.get("user")
         if user is not None and bytes(user)[0] != _OPEN_BRACE and not _check(
                 _PROPERTIES, inner, "user", root, found):
@@ -407,7 +408,7 @@ def _judge(root: Members, inner: Members | None, devices: bool) -> Quick | None:
     if stamp is not None and not _epoch_ms(bytes(stamp)) and not _check(
             (), root, "event_timestamp", None, found):
         return None
-    if version == "2.0" and inner is not None:
+    if version is RecordVersion.V2 and inner is not None:
         stamp = inner.get("event_timestamp")
         if stamp is not None and not _epoch_ms(bytes(stamp)) and not _check(
                 _CONTEXT, inner, "event_timestamp", root, found):

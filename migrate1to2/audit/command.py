@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .. import __version__
 from ..errors import MigrateError
 from ..storage.files import AtomicFile, open_input
+from ..version import Version
 from .baseline import dump_baseline, parse_baseline
 from .model import AuditReport, Severity
 from .report import OutputFormat, render
@@ -42,7 +43,7 @@ def exit_code(report: AuditReport, fail_on: Severity | None = None) -> int:
         return EXIT_USAGE
     for rule_id, count in report.totals.items():
         rule = RULES[rule_id]
-        if count and (rule.version == "1.0" or (fail_on is not None and rule.severity.rank >= fail_on.rank)):
+        if count and (rule.version is Version.V1 or (fail_on is not None and rule.severity.rank >= fail_on.rank)):
             return EXIT_FOUND
     return EXIT_OK
 

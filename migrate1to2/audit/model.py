@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..version import Version
 from .kinds import Severity
 
 __all__ = ["VERSION_KEYS", "AuditReport", "Finding", "PayloadStats", "Severity", "fingerprint"]
@@ -31,8 +32,8 @@ def fingerprint(rule: str, path: str, match: str) -> str:
 class Finding:
     """One thing the audit found, located in a file.
 
-    ``version`` is ``"1.0"`` when the finding shows 1.0 still being produced,
-    ``"2.0"`` for an informational 2.0 site, ``None`` otherwise. ``match`` is the
+    ``version`` is :attr:`Version.V1` (equal to ``"1.0"``) when the finding shows 1.0 still being produced,
+    :attr:`Version.V2` (``"2.0"``) for an informational 2.0 site, ``None`` otherwise. ``match`` is the
     normalised (and masked) text the finding is about; with ``rule`` and ``path``
     it makes the :attr:`fingerprint`, which does not change when lines shift.
     """
@@ -43,7 +44,7 @@ class Finding:
     line: int
     column: int | None
     message: str
-    version: str | None
+    version: Version | None
     match: str = ""
     json_path: str | None = None
 
@@ -71,7 +72,7 @@ class Finding:
             "line": self.line,
             "column": self.column,
             "message": self.message,
-            "version": self.version,
+            "version": None if self.version is None else str(self.version),
             "json_path": self.json_path,
             "fingerprint": self.fingerprint,
         }

@@ -22,6 +22,7 @@ from ..jsontext import JSON_WS, TOO_DEEP, diagnose, members, skip_ws
 from ..rawjson import convert_json
 from ..transform import upgrade
 from ..version import Version, detect_version, json_type
+from .kinds import RecordVersion
 from .masking import redact
 from .model import Finding
 from .rules import finding
@@ -50,9 +51,9 @@ def _is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
 
 
 class EventAudit(NamedTuple):
-    """What one record says: its version key (``1.0``, ``2.0``, ``either``, ``invalid``), its name, its findings."""
+    """What one record says: its version (``1.0``, ``2.0``, ``either``, ``invalid``), its name, its findings."""
 
-    version: str
+    version: RecordVersion
     event_name: str | None
     findings: list[Finding]
 
@@ -219,25 +220,26 @@ def check_event(event: Any, *, collisions: bool = True, size: int | None = None)
         return _check_event(event, collisions=collisions, size=size)
     except RecursionError:
         name = _event_name(event) if _is_object(event) else None
-        return EventAudit("invalid", name, [finding("invalid-json", f"invalid JSON: {TOO_DEEP}",
+        return EventAudit(RecordVersion.INVALID, name, [finding("invalid-json", f"invalid JSON: {TOO_DEEP}",
                                                     match="nested too deeply", json_path="$")])
 
 
 def _check_event(event: Any, *, collisions: bool, size: int | None) -> EventAudit:
     if not _is_object(event):
         message = f"the record is {json_type(event)}, not a JSON object"
-        return EventAudit("invalid", None, [finding("not-an-object", message, match=json_type(event), json_path="$")])
+        return EventAudit(RecordVersion.INVALID, None, [finding("not-an-object", message, match=json_type(event),
+                                                                json_path="$")])
     found: list[Finding] = []
     try:
-        version = detect_version(event).value
+        version = RecordVersion(detect_version(event).value)
     except AmbiguousVersionError as error:
-        version = "invalid"
+        version = RecordVersion.INVALID
         found.append(finding("ambiguous-version", error.reason, match=error.path, json_path=error.path))
     _check_event_name(event, found)
     _check_legacy(event, found)
     _check_user(event, found)
     _check_timestamps(event, found)
-    if collisions and version == Version.V1.value:
+    if collisions and version is RecordVersion.V1:
         try:
             upgrade(event)
         except ConversionError as error:
@@ -354,7 +356,7 @@ def _audit_object(value: Any, data: bytes, start: int = 0, end: int | None = Non
     size = len(text) if len(text) <= MAX_EVENT_BYTES // 2 else len(_encode(value))
     audit = check_event(value, collisions=False, size=size)
     findings = audit.findings
-    if audit.version == Version.V1.value:
+    if audit.version is RecordVersion.V1:
         findings = findings + _raw_collisions(text)
     first = start + len(text) - len(text.lstrip(JSON_WS))
     located = []
@@ -367,12 +369,12 @@ def _audit_object(value: Any, data: bytes, start: int = 0, end: int | None = Non
 def invalid_record(reason: str, line: int = 1, column: int | None = 1) -> EventAudit:
     """A record that is not valid JSON, for ``reason``, at ``line`` and ``column`` of the record."""
     invalid = finding("invalid-json", f"invalid JSON: {reason}", match=reason)
-    return EventAudit("invalid", None, [invalid.at(_PAYLOAD, line, column)])
+    return EventAudit(RecordVersion.INVALID, None, [invalid.at(_PAYLOAD, line, column)])
 
 
 def oversized_record(size: int, limit: int) -> EventAudit:
     """A record too large to be read (over ``limit`` bytes): only its size is known."""
-    return EventAudit("invalid", None, [finding(
+    return EventAudit(RecordVersion.INVALID, None, [finding(
         "too-large", f"the record is {size} bytes, not read (over {limit} bytes); 2.0 accepts at most "
                      f"{MAX_EVENT_BYTES} bytes (32 KB) per event", match="size", json_path="$")])
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from ..version import Version
 from .kinds import OutputFormat
 from .masking import redact
 from .model import VERSION_KEYS, AuditReport, Severity
@@ -29,7 +30,7 @@ def summary(report: AuditReport) -> dict[str, Any]:
     for rule_id, count in report.totals.items():
         rule = RULES[rule_id]
         by_severity[rule.severity.value] += count
-        showing_1_0 += count if rule.version == "1.0" else 0
+        showing_1_0 += count if rule.version is Version.V1 else 0
     return {
         "files": report.files,
         "payload_files": len(report.payloads),
@@ -66,7 +67,8 @@ def render_text(report: AuditReport) -> str:
         lines += ["", *_table(rows, right={2, 3, 4, 5, 6})]
     if report.totals:
         rows = [["rule", "severity", "version", "findings"]]
-        rows += [[rule.id, rule.severity.value, rule.version or "-", str(report.totals[rule.id])]
+        rows += [[rule.id, rule.severity.value, "-" if rule.version is None else str(rule.version),
+                  str(report.totals[rule.id])]
                  for rule in RULES.values() if report.totals[rule.id]]
         lines += ["", *_table(rows, right={3})]
     counts = summary(report)
@@ -111,7 +113,8 @@ def _sarif_rules() -> list[dict[str, Any]]:
         "help": {"text": rule.help, "markdown": rule.help},
         "defaultConfiguration": {"level": _SARIF_LEVELS[rule.severity]},
         "properties": {"tags": ["commanders-act", "payload-format", "migration"],
-                       "severity": rule.severity.value, "version": rule.version},
+                       "severity": rule.severity.value,
+                                      "version": None if rule.version is None else str(rule.version)},
     } for rule in RULES.values()]
 
 
@@ -130,7 +133,8 @@ def render_sarif(report: AuditReport, *, tool_version: str) -> str:
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {"artifactLocation": _uri(f.path), "region": region}}],
             "partialFingerprints": {"migrate1to2/v1": f.fingerprint},
-            "properties": {"severity": f.severity.value, "version": f.version, "jsonPath": f.json_path},
+            "properties": {"severity": f.severity.value, "version": None if f.version is None else str(f.version),
+                           "jsonPath": f.json_path},
         })
     run = {
         "tool": {"driver": {"name": "migrate1to2", "version": tool_version, "semanticVersion": tool_version,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..version import Version
 from .model import Finding, Severity
 
 __all__ = ["RULES", "Rule", "finding"]
@@ -11,26 +12,28 @@ __all__ = ["RULES", "Rule", "finding"]
 
 @dataclass(frozen=True)
 class Rule:
-    """A kind of finding. ``version`` is ``"1.0"`` when such a finding shows 1.0 still being produced."""
+    """A kind of finding. ``version`` is :attr:`Version.V1` when such a finding shows 1.0 still being produced
+    (:attr:`Version.V2`: an informational 2.0 site)."""
 
     id: str
     name: str
     severity: Severity
-    version: str | None
+    version: Version | None
     title: str
     help: str
 
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+_V1, _V2 = Version.V1, Version.V2
 
 _RULES = [
     # Payload files and captured request bodies.
-    Rule("payload-1.0", "PayloadFileHolds1_0", _E, "1.0",
+    Rule("payload-1.0", "PayloadFileHolds1_0", _E, _V1,
          "Payload file holds 1.0 records",
          "Stored payloads (or request bodies captured in a HAR file or a Postman collection) are in format 1.0: "
          "`properties` holds the event's data and the meta-data sits at the root. Whatever produced them still "
          "sends 1.0. Convert stored archives with `migrate1to2 convert`, and fix the producer."),
-    Rule("legacy-shape", "LegacyShape", _W, "1.0",
+    Rule("legacy-shape", "LegacyShape", _W, _V1,
          "Pre-1.0 or 1.0-era web container shape",
          "The record uses a shape older than 2.0: `event` instead of `event_name`, camelCase `eventId` or "
          "`eventTimestamp` at the root, `version: 1` (1.0-era web containers), or the pre-1.0 draft names "
@@ -73,30 +76,30 @@ _RULES = [
          "event_name is missing",
          "Every event needs a string `event_name` at the root (in both versions)."),
     # Code.
-    Rule("call-site-1.0", "CallSiteSends1_0", _E, "1.0",
+    Rule("call-site-1.0", "CallSiteSends1_0", _E, _V1,
          "Code sends a 1.0 payload to the collect endpoint",
          "This code posts to the collect endpoint (`collect.commander1.com/events`, `/cdp/events` on a "
          "first-party domain, `/events/batch`) with a body built with `properties` next to `event_name` / "
          "`event_id` (format 1.0), or posts to the retired pre-1.0 draft endpoint "
          "`api.commander1.com/v2/{siteId}/events`. Build the 2.0 body instead: the data at the root, the "
          "meta-data (`event_id`, `event_timestamp`, `page`, `device`, ...) under `context`."),
-    Rule("call-site-2.0", "CallSiteSends2_0", _I, "2.0",
+    Rule("call-site-2.0", "CallSiteSends2_0", _I, _V2,
          "Code sends a 2.0 payload to the collect endpoint",
          "This code posts to the collect endpoint with a body built with `context` (format 2.0). Informational: "
          "nothing to change."),
-    Rule("web-container-1.0", "WebContainer1_0", _E, "1.0",
+    Rule("web-container-1.0", "WebContainer1_0", _E, _V1,
          "Web container builds 1.0 events",
          "A web container's `tC.trigger` builds the event with `properties` / `version: 1` (1.0). Regenerate the "
          "container with a generator that emits 2.0 (`context` / `version: 2`)."),
-    Rule("web-container-2.0", "WebContainer2_0", _I, "2.0",
+    Rule("web-container-2.0", "WebContainer2_0", _I, _V2,
          "Web container builds 2.0 events",
          "A web container's `tC.trigger` builds the event with `context` / `version: 2` (2.0). Informational."),
-    Rule("sdk-1.0", "MobileSdkSends1_0", _E, "1.0",
+    Rule("sdk-1.0", "MobileSdkSends1_0", _E, _V1,
          "Mobile SDK version sends 1.0",
          "The app depends on a server-side SDK that sends 1.0: Android `com.tagcommander.lib:ServerSide` before "
          "5.4.0, iOS `TCServerSide` / `TCServerSide_noIDFA` before 5.3.0. Upgrade to 5.4.0 (Android) or 5.3.0 "
          "(iOS) or later, which send 2.0."),
-    Rule("sdk-2.0", "MobileSdkSends2_0", _I, "2.0",
+    Rule("sdk-2.0", "MobileSdkSends2_0", _I, _V2,
          "Mobile SDK version sends 2.0",
          "The app depends on a server-side SDK version that sends 2.0. Informational."),
     Rule("sdk-version-unresolved", "MobileSdkVersionUnresolved", _W, None,

@@ -50,6 +50,7 @@ from .classify import (
 )
 from .comments import CommentStyle, blank_comments
 from .detectors import SourceFile, scan
+from .kinds import RecordVersion
 from .languages import Language
 from .masking import hide
 from .model import AuditReport, Finding, PayloadStats
@@ -131,7 +132,7 @@ def _read_head(path: str, size: int) -> bytes:
 def _count(stats: PayloadStats, audit: EventAudit, line: int) -> None:
     stats.records += 1
     stats.versions[audit.version] += 1
-    if audit.version == "1.0" and stats.first_v1_line is None:
+    if audit.version is RecordVersion.V1 and stats.first_v1_line is None:
         stats.first_v1_line = line
     name = audit.event_name
     if name is not None:
@@ -141,7 +142,7 @@ def _count(stats: PayloadStats, audit: EventAudit, line: int) -> None:
 
 
 def _v1_summary(stats: PayloadStats, what: str) -> Finding | None:
-    count = stats.versions["1.0"]
+    count = stats.versions[RecordVersion.V1]
     if not count or stats.first_v1_line is None:
         return None
     return finding("payload-1.0", f"{count} of {stats.records} {what} are in format 1.0 (first at line "
@@ -372,9 +373,9 @@ class _Auditor:
         versions = Counter(map(itemgetter(0), quick))
         for version, count in versions.items():
             stats.versions[version] += count
-        if versions["1.0"] and stats.first_v1_line is None:
+        if versions[RecordVersion.V1] and stats.first_v1_line is None:
             stats.first_v1_line = first_line + start + next(
-                i for i, (version, _, _) in enumerate(quick) if version == "1.0")
+                i for i, (version, _, _) in enumerate(quick) if version == RecordVersion.V1)
         events = stats.events
         for name, count in Counter(map(itemgetter(1), quick)).items():  # in order of first appearance
             kept = "(other)" if name not in events and len(events) >= MAX_EVENT_NAMES else name

@@ -73,7 +73,7 @@ def _size(text: str) -> int:
 
 def _summary(result: JobResult, target: Version, rejects: str | None, *, per_file: bool) -> str:
     counts: Counts = result.counts
-    already = "1.0" if target is Version.V1 else "2.0"
+    already = target.value
     files = sum(1 for file in result.files if not file.status.skipped)
     where = f" in {files} file{'s' if files != 1 else ''}" if per_file else ""
     line = (f"{PROG}: {counts.records} records{where}: {counts.converted} converted, "
