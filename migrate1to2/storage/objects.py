@@ -228,19 +228,15 @@ class _ReadAhead(io.RawIOBase):
 def open_object(url: str) -> BinaryIO:
     """Open the object ``url`` for reading its bytes as stored, read ahead in a background thread."""
     fs, path = filesystem(url)
-
-    def start() -> Any:
-        if fs.isdir(path) and not fs.isfile(path):
-            raise IsADirectoryError(path)
-        return fs.open(path, "rb", block_size=READ_BLOCK, cache_type="none")
-
     try:
-        handle = _call(url, "read", start)
-    except StoreError as error:
-        if "IsADirectoryError" in str(error):
+        handle = fs.open(path, "rb", block_size=READ_BLOCK, cache_type="none")
+    except FileNotFoundError as error:
+        if _call(url, "list", lambda: fs.isdir(path)):
             raise StoreError(f"cannot read {mask(url)}: it is a folder (a prefix of objects); give -o DEST/ to "
                              "mirror it") from None
-        raise
+        raise store_error(url, error, "read") from None
+    except Exception as error:
+        raise store_error(url, error, "read") from None
     return io.BufferedReader(_ReadAhead(url, handle), 1 << 20)
 
 
