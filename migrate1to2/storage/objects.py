@@ -134,14 +134,21 @@ def size(url: str) -> int:
     return int(_call(url, "read", lambda: fs.size(path)) or 0)
 
 
-def is_prefix(url: str) -> bool:
+def is_prefix(url: str, doing: str = "read") -> bool:
     """Whether ``url`` names a folder of objects (ends with ``/``, a bucket, or a prefix holding objects)."""
     if url.endswith("/"):
         return True
     fs, path = filesystem(url)
     if "/" not in path.strip("/"):
         return True  # a bucket (or container) itself
-    return bool(_call(url, "list", lambda: fs.isdir(path)))
+
+    def look() -> bool:
+        try:
+            return bool(fs.isdir(path))
+        except FileNotFoundError:  # no such bucket: reading or writing there will say so
+            return False
+
+    return bool(_call(url, doing, look))
 
 
 def list_prefix(url: str) -> Iterator[tuple[str, str, int]]:
@@ -256,15 +263,20 @@ class _Upload(io.RawIOBase):
         self._thread.start()
 
     def _drain(self) -> None:
+        from .files import pause_point
+
         while True:
             item = self._items.get()
             if item is None:
                 return
             if self._error is None:
+                parts = len(getattr(self.handle, "parts", None) or ())
                 try:
                     self.handle.write(item)
                 except BaseException as error:
                     self._error = error
+                if len(getattr(self.handle, "parts", None) or ()) > parts:
+                    pause_point("uploaded")
 
     def _check(self) -> None:
         if self._error is not None:
@@ -421,7 +433,11 @@ def abort_stale_uploads(targets: list[str], started: float) -> list[str]:
                     return found
                 marker = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
 
-        for upload in _call(f"{scheme}://{bucket}/{prefix}", "list", uploads):
+        try:
+            found = _call(f"{scheme}://{bucket}/{prefix}", "list", uploads)
+        except StoreError:  # no such bucket, or no right to list uploads: nothing this run can clean up
+            continue
+        for upload in found:
             initiated = upload.get("Initiated")
             if upload["Key"] in keys and (initiated is None or initiated.timestamp() < started):
                 url = f"{scheme}://{bucket}/{upload['Key']}"

@@ -86,12 +86,12 @@ def _identity(path: str) -> str:
     return path if is_url(path) else str(_resolve(path))
 
 
-def _is_dir(name: str) -> bool:
+def _is_dir(name: str, doing: str = "read") -> bool:
     """A directory, or for a URL a prefix of objects (a bucket, a name ending with ``/``, a folder holding objects)."""
     if is_url(name):
         from .objects import is_prefix
 
-        return is_prefix(name)
+        return is_prefix(name, doing)
     return Path(name).is_dir()
 
 
@@ -259,7 +259,7 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
                 plan.tasks.append(Task(name, name, False, compress))
         return plan
     to_directory = bool(directories) or (output != STDIO and (
-        (output.endswith("/") or _is_dir(output)) if is_url(output) else (Path(output).is_dir()
+        (output.endswith("/") or _is_dir(output, "write")) if is_url(output) else (Path(output).is_dir()
                                                                           or output.endswith(os.sep))))
     if not to_directory:
         plan.output = output
