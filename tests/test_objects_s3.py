@@ -413,3 +413,89 @@ def test_permission_denied_and_bad_credentials(s3: Store, tmp_path: Path) -> Non
         text = run.stderr.decode() + run.stdout.decode()
         assert SECRET not in text and KEY_ID not in text and reader["AWS_SECRET_ACCESS_KEY"] not in text
     assert "v2/a.ndjson" not in s3.keys(bucket)
+
+
+# --- the URL layer ---------------------------------------------------------------------------------
+
+def run_without(modules: list[str], argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """The command line in a process where ``modules`` cannot be imported (as when their extra is not installed)."""
+    code = ("import sys\n"
+            f"for name in {modules!r}: sys.modules[name] = None\n"
+            "from migrate1to2.cli import main\n"
+            f"sys.exit(main({argv!r}))\n")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60, check=False)
+
+
+def test_a_missing_extra_names_it(s3: Store, tmp_path: Path) -> None:
+    without_s3fs = run_without(["s3fs"], ["convert", "s3://bucket/raw/a.ndjson", "-o", str(tmp_path / "a")], s3.env)
+    assert (without_s3fs.returncode, without_s3fs.stderr.decode()) == (
+        2, "migrate1to2: error: cannot open s3://bucket/raw/a.ndjson: s3:// URLs need s3fs, which is not installed: "
+           "pip install 'migrate1to2[s3]'\n")
+    without_fsspec = run_without(["fsspec"], ["audit", "gs://bucket/raw/"], s3.env)
+    assert (without_fsspec.returncode, without_fsspec.stderr.decode()) == (
+        2, "migrate1to2: error: cannot open gs://bucket/raw/: gs:// URLs need gcsfs, which is not installed: "
+           "pip install 'migrate1to2[gcs]'\n")
+    for scheme, extra, package in (("gs", "gcs", "gcsfs"), ("az", "azure", "adlfs"), ("abfs", "azure", "adlfs")):
+        done = run_without([package], ["convert", f"{scheme}://container/a.ndjson"], s3.env)
+        assert (done.returncode, done.stderr.decode()) == (
+            2, f"migrate1to2: error: cannot open {scheme}://container/a.ndjson: {scheme}:// URLs need {package}, "
+               f"which is not installed: pip install 'migrate1to2[{extra}]'\n")
+    unknown = s3.run("convert", "nosuch://bucket/a.ndjson")
+    assert (unknown.returncode, unknown.stderr.decode()) == (
+        2, "migrate1to2: error: cannot open nosuch://bucket/a.ndjson: nosuch:// is not a protocol fsspec knows (it "
+           "knows s3://, gs://, az://, abfs://, http://, ... ); check the URL\n")
+
+
+def test_local_runs_import_no_store_module(tmp_path: Path) -> None:
+    source = tmp_path / "a.ndjson"
+    source.write_bytes(RECORDS)
+    code = ("import sys\n"
+            "import migrate1to2\n"
+            "from migrate1to2.cli import main\n"
+            f"assert main(['convert', {str(source)!r}, '-o', {str(tmp_path / 'b.ndjson.gz')!r}, '-q']) == 0\n"
+            f"assert main(['audit', {str(tmp_path)!r}, '-f', 'json']) == 1\n"
+            "loaded = sorted(name for name in sys.modules if name.split('.')[0] in\n"
+            "    {'fsspec', 's3fs', 'gcsfs', 'adlfs', 'botocore', 'aiobotocore', 'boto3', 'aiohttp'}\n"
+            "    or name == 'migrate1to2.storage.objects')\n"
+            "print(loaded, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode().splitlines()[-1] == "[]"
+
+
+def test_in_place_is_refused_on_objects(s3: Store) -> None:
+    done = s3.run("convert", "s3://bucket/raw/a.ndjson", "--in-place")
+    assert (done.returncode, done.stderr.decode()) == (
+        2, "migrate1to2: error: --in-place cannot replace s3://bucket/raw/a.ndjson: an object in a store cannot be "
+           "renamed over or backed up in one step, so a failure could lose it; convert into another prefix with "
+           "-o DEST/ instead (then swap the prefixes)\n")
+
+
+def test_messages_never_show_a_query_string_or_credentials(s3: Store) -> None:
+    port = _free_port()  # nothing listens there
+    signed = f"http://127.0.0.1:{port}/a.ndjson?X-Amz-Credential=AKIASIGNED&X-Amz-Signature=deadbeef0123"
+    done = s3.run("convert", signed, "--storage-option", "client_kwargs={\"timeout\": 2}")
+    err = done.stderr.decode()
+    assert done.returncode == 2
+    assert err.startswith(f"migrate1to2: error: cannot read http://127.0.0.1:{port}/a.ndjson?…: "), err
+    assert "AKIASIGNED" not in err and "deadbeef" not in err and "Traceback" not in err
+    for extra in ([], ["--in-place"]):
+        userinfo = s3.run("convert", "s3://user:hunter2@bucket/a.ndjson", *extra)
+        assert userinfo.returncode == 2
+        assert "hunter2" not in userinfo.stderr.decode() and "s3://…@bucket/a.ndjson" in userinfo.stderr.decode()
+
+
+def test_storage_options_give_the_endpoint(s3: Store, tmp_path: Path) -> None:
+    bucket = s3.bucket()
+    s3.put(bucket, "raw/a.ndjson", RECORDS)
+    env = {key: value for key, value in s3.env.items() if key != "AWS_ENDPOINT_URL"}
+    done = s3.run("convert", f"s3://{bucket}/raw/a.ndjson", "-o", f"file://{tmp_path}/a.ndjson", "--storage-option",
+                  f"endpoint_url={s3.endpoint}", "--storage-option", "use_ssl=false", env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a.ndjson").read_bytes() == converted(RECORDS)
+    audit = s3.run("audit", f"s3://{bucket}/raw/", "--storage-option", f"endpoint_url={s3.endpoint}", "-f", "json",
+                   env=env)
+    assert audit.returncode == 1, audit.stderr
+    bad = s3.run("convert", f"s3://{bucket}/raw/a.ndjson", "--storage-option", "endpoint_url")
+    assert (bad.returncode, bad.stderr.decode()) == (
+        2, "migrate1to2: error: --storage-option takes KEY=VALUE (such as anon=true), not 'endpoint_url'\n")

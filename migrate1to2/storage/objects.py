@@ -70,6 +70,9 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
     where = f"cannot {doing} {mask(url)}"
     code, names = _code(error), _names(error)
     detail = _scrub(str(error).strip() or type(error).__name__)
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in host:  # a user or password written in the URL: never repeated
+        detail = detail.replace(host.rsplit("@", 1)[0], "…")
     if "NoCredentialsError" in names or "PartialCredentialsError" in names:
         return StoreError(f"{where}: no credentials were found. Set them as the store's own tools read them (for "
                           "S3: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role), or "

@@ -238,13 +238,13 @@ def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = ()
 def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude: Sequence[str], in_place: bool,
           compress: Codec | None, backup: str | None) -> Plan:
     plan = Plan()
+    urls = [name for name in inputs if is_url(name)]
+    if in_place and urls:
+        raise UsageError(f"--in-place cannot replace {printable(urls[0])}: an object in a store cannot be "
+                         "renamed over or backed up in one step, so a failure could lose it; convert into "
+                         "another prefix with -o DEST/ instead (then swap the prefixes)")
     directories = [name for name in inputs if name != STDIO and _is_dir(name)]
     if in_place:
-        urls = [name for name in inputs if is_url(name)]
-        if urls:
-            raise UsageError(f"--in-place cannot replace {printable(urls[0])}: an object in a store cannot be "
-                             "renamed over or backed up in one step, so a failure could lose it; convert into "
-                             "another prefix with -o DEST/ instead (then swap the prefixes)")
         if output != STDIO:
             raise UsageError("--in-place replaces each input: it cannot be used with -o")
         if STDIO in inputs:
