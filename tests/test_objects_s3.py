@@ -323,7 +323,8 @@ def test_conditional_create_lets_one_run_win(s3: Store) -> None:
     assert s3.get(bucket, "v2/big.ndjson") == converted(BIG)
 
 
-def test_server_gone_mid_run_is_exit_2_with_a_message(s3: Store) -> None:
+@pytest.mark.parametrize("side", ["write", "read"])
+def test_server_gone_mid_run_is_exit_2_with_a_message(s3: Store, tmp_path: Path, side: str) -> None:
     bucket = s3.bucket()
     s3.put(bucket, "raw/big.ndjson", BIG)
     port = _free_port()
@@ -331,23 +332,25 @@ def test_server_gone_mid_run_is_exit_2_with_a_message(s3: Store) -> None:
     doomed.start()
     env = {**s3.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     quick = json.dumps({"retries": {"max_attempts": 2, "mode": "standard"}, "connect_timeout": 2, "read_timeout": 2})
-    argv = ["convert", f"s3://{bucket}/raw/big.ndjson", "-o", f"s3://{bucket}/v2/big.ndjson",
-            "--storage-option", f"config_kwargs={quick}"]
-    process = start(s3, argv, "uploaded", env=env)
+    url = f"s3://{bucket}/raw/big.ndjson" if side == "read" else f"s3://{bucket}/v2/big.ndjson"
+    output = str(tmp_path / "big.ndjson") if side == "read" else url
+    argv = ["convert", f"s3://{bucket}/raw/big.ndjson", "-o", output, "--storage-option", f"config_kwargs={quick}"]
+    process = start(s3, argv, "uploaded" if side == "write" else "written#2", env=env)
     doomed.stop()
     doomed._server.server_close()  # type: ignore[union-attr]  # connections are refused from now on
     process.send_signal(signal.SIGCONT)
     code, err = finish(process)
     assert code == 2, err
-    assert err.startswith(f"migrate1to2: error: cannot write s3://{bucket}/v2/big.ndjson: the connection to the "
-                          "store failed after retries (")
+    assert err.startswith(f"migrate1to2: error: cannot {side} {url}: the connection to the store failed after "
+                          "retries ("), err
     assert err.endswith("check the network and the endpoint, then rerun with --skip-existing to resume\n")
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "v2/big.ndjson" not in s3.keys(bucket)
-    # The upload it could not abort is aborted by the next run writing that object.
-    assert len(s3.uploads(bucket)) == 1
-    done = s3.run(*argv[:4], "-q")
-    assert (done.returncode, s3.uploads(bucket)) == (0, [])
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+    if side == "write":  # the upload it could not abort is aborted by the next run writing that object
+        assert len(s3.uploads(bucket)) == 1
+        done = s3.run(*argv[:4], "-q")
+        assert (done.returncode, s3.uploads(bucket)) == (0, [])
 
 
 # --- errors ----------------------------------------------------------------------------------------
