@@ -234,8 +234,8 @@ def test_tree_local_to_s3_and_back_is_byte_identical(s3: Store, tmp_path: Path) 
 
 # --- interrupted runs ------------------------------------------------------------------------------
 
-#: Large enough for several parts of a multipart upload (8 MiB each).
-BIG = RECORDS * (20 * (1 << 20) // len(RECORDS))
+#: Larger than a part of a multipart upload (8 MiB).
+BIG = RECORDS * (10 * (1 << 20) // len(RECORDS))
 
 
 def start(s3: Store, argv: list[str], pause: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -252,18 +252,20 @@ def finish(process: subprocess.Popen[bytes]) -> tuple[int, str]:
     return process.returncode, err.decode()
 
 
-def big_tree(s3: Store, tmp_path: Path) -> tuple[str, Path]:
+def big_tree(s3: Store, tmp_path: Path, big: bytes = BIG) -> tuple[str, Path]:
     bucket = s3.bucket()
     source = tmp_path / "raw"
     source.mkdir()
     (source / "a.ndjson").write_bytes(b"".join(LINES[:10]) + BAD)
-    (source / "big.ndjson").write_bytes(BIG)
+    (source / "big.ndjson").write_bytes(big)
     upload_tree(s3, bucket, "raw/", local_tree(source))
     return bucket, source
 
 
 def test_sigterm_mid_upload_aborts_it_and_keeps_the_finished_rejects(s3: Store, tmp_path: Path) -> None:
-    bucket, _ = big_tree(s3, tmp_path)
+    # When the first part is up, the conversion is at most a part and the writes waiting for the upload
+    # (WRITE_AHEAD) further: far from the end of 20 MiB, so the signal comes before the object is complete.
+    bucket, _ = big_tree(s3, tmp_path, BIG * 2)
     argv = ["convert", f"s3://{bucket}/raw/", "-o", f"s3://{bucket}/v2/", "-j", "1", "--rejects",
             f"s3://{bucket}/rejects.ndjson"]
     process = start(s3, argv, "uploaded")
@@ -285,7 +287,7 @@ def test_skip_existing_after_kill_9_mid_upload(s3: Store, tmp_path: Path) -> Non
     expected = local_conversion(tmp_path, source, "--rejects", str(tmp_path / "rejects.ndjson"))
     argv = ["convert", f"s3://{bucket}/raw/", "-o", f"s3://{bucket}/v2/", "-j", "2", "--rejects",
             str(tmp_path / "r.ndjson")]
-    process = start(s3, argv, "uploaded#2")
+    process = start(s3, argv, "uploaded")
     [upload] = s3.uploads(bucket)
     assert upload["Key"] == "v2/big.ndjson"
     process.kill()
