@@ -328,7 +328,8 @@ def test_conditional_create_lets_one_run_win(s3: Store) -> None:
 @pytest.mark.parametrize("side", ["write", "read"])
 def test_server_gone_mid_run_is_exit_2_with_a_message(s3: Store, tmp_path: Path, side: str) -> None:
     bucket = s3.bucket()
-    s3.put(bucket, "raw/big.ndjson", BIG)
+    # Reading, the thread reading ahead holds at most READ_AHEAD blocks of 8 MiB: 30 MiB are not read yet.
+    s3.put(bucket, "raw/big.ndjson", BIG * 3 if side == "read" else BIG)
     port = _free_port()
     doomed = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)  # the same store, another door
     doomed.start()
@@ -504,3 +505,29 @@ def test_storage_options_give_the_endpoint(s3: Store, tmp_path: Path) -> None:
     bad = s3.run("convert", f"s3://{bucket}/raw/a.ndjson", "--storage-option", "endpoint_url")
     assert (bad.returncode, bad.stderr.decode()) == (
         2, "migrate1to2: error: --storage-option takes KEY=VALUE (such as anon=true), not 'endpoint_url'\n")
+
+
+@pytest.mark.parametrize(("code", "says"), [
+    ("SlowDown", "the store is throttling requests and kept refusing after retries; rerun later (with "
+                 "--skip-existing to keep what is done), or with fewer --jobs"),
+    ("ExpiredToken", "the store refused the credentials (ExpiredToken); check the access key and secret (or the "
+                     "profile) in use, and that they are not expired"),
+    ("AccessDenied", "permission denied (Access Denied); check that the credentials in use may read there (the "
+                     "bucket's policy, the role's rights)"),
+])
+def test_store_errors_say_what_to_do(code: str, says: str) -> None:
+    """Errors moto does not produce on demand (throttling, expired tokens), as botocore raises them, after s3fs
+    translated them or not."""
+    from botocore.exceptions import ClientError, NoCredentialsError
+    from s3fs.errors import translate_boto_error
+
+    from migrate1to2.storage.objects import store_error
+
+    raw = ClientError({"Error": {"Code": code, "Message": "Access Denied" if code == "AccessDenied" else code}},
+                      "GetObject")
+    for error in (raw, translate_boto_error(raw)):
+        assert str(store_error("s3://b/k?X-Amz-Signature=abc", error, "read")) == f"cannot read s3://b/k?…: {says}"
+    assert str(store_error("s3://b/k", NoCredentialsError(), "read")) == (
+        "cannot read s3://b/k: no credentials were found. Set them as the store's own tools read them (for S3: "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role), or give --storage-option "
+        "anon=true for a public bucket")

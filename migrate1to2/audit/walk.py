@@ -115,7 +115,7 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
            report: AuditReport) -> Iterator[tuple[str, str, bool]]:
     """``(file system path, display path, given explicitly)`` of every file under ``argument``."""
     if is_url(argument):
-        yield from _objects(argument, exclude=exclude, report=report)
+        yield from _objects(argument, include_vendored=include_vendored, exclude=exclude, report=report)
         return
     if not os.path.isdir(argument):
         yield argument, _display(argument, None), True
@@ -137,9 +137,10 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
                 yield os.path.normpath(os.path.join(directory, name)), display, False
 
 
-def _objects(argument: str, *, exclude: Sequence[str], report: AuditReport) -> Iterator[tuple[str, str, bool]]:
-    """The objects of a URL: the object itself, or every object under a prefix (by name; ``exclude`` as for
-    folders). A prefix that cannot be listed is an error of the report."""
+def _objects(argument: str, *, include_vendored: bool, exclude: Sequence[str],
+             report: AuditReport) -> Iterator[tuple[str, str, bool]]:
+    """The objects of a URL: the object itself, or every object under a prefix (by name; ``exclude`` and the
+    vendored folders as for folders). A prefix that cannot be listed is an error of the report."""
     from ..errors import InputError
     from ..storage.objects import is_prefix, list_prefix
 
@@ -154,6 +155,8 @@ def _objects(argument: str, *, exclude: Sequence[str], report: AuditReport) -> I
         return
     for url, relative, _ in found:
         display = shown.rstrip("/") + "/" + relative
+        if not include_vendored and any(part in SKIPPED_DIRS for part in relative.split("/")[:-1]):
+            continue
         if not _excluded(display, exclude) and not _excluded(relative, exclude):
             yield url, display, False
 

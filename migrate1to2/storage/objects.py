@@ -59,6 +59,15 @@ def _code(error: BaseException) -> str:
     return ""
 
 
+def _message(error: BaseException) -> str:
+    """The store's own message (``Access Denied``), where the error carries one, else the error's text."""
+    for each in (error, error.__cause__, error.__context__):
+        response = getattr(each, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Message"):
+            return str(response["Error"]["Message"])
+    return str(error).strip() or type(error).__name__
+
+
 def _names(error: BaseException) -> set[str]:
     return {kind.__name__ for kind in type(error).__mro__}
 
@@ -69,7 +78,7 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
         return error
     where = f"cannot {doing} {mask(url)}"
     code, names = _code(error), _names(error)
-    detail = _scrub(str(error).strip() or type(error).__name__)
+    detail = _scrub(_message(error))
     host = url.split("://", 1)[-1].split("/", 1)[0]
     if "@" in host:  # a user or password written in the URL: never repeated
         detail = detail.replace(host.rsplit("@", 1)[0], "…")
@@ -132,7 +141,14 @@ def exists(url: str) -> bool:
     return bool(_call(url, "read", look))
 
 
+#: Sizes of objects found by listing a prefix (no request per object to tell a tree's size).
+_sizes: dict[str, int] = {}
+
+
 def size(url: str) -> int:
+    known = _sizes.get(url)
+    if known is not None:
+        return known
     fs, path = filesystem(url)
     return int(_call(url, "read", lambda: fs.size(path)) or 0)
 
@@ -167,7 +183,9 @@ def list_prefix(url: str) -> Iterator[tuple[str, str, int]]:
         relative = name[len(base):].lstrip("/")
         if not relative:
             continue
-        yield f"{scheme}://{name}", relative, int(info.get("size") or 0)
+        found_url = f"{scheme}://{name}"
+        _sizes[found_url] = int(info.get("size") or 0)
+        yield found_url, relative, _sizes[found_url]
 
 
 # --- reading ------------------------------------------------------------------------------------
