@@ -42,7 +42,8 @@ class Store:
 
     scheme = ""
     env: dict[str, str]
-    options: list[str] = []  # --storage-option arguments the CLI needs for this store
+    options: tuple[str, ...] = ()  # --storage-option arguments the CLI needs for this store
+    no_container = ""  # what the CLI says when writing into a container (bucket) that does not exist
 
     def container(self) -> str:
         raise NotImplementedError
@@ -64,7 +65,7 @@ class Store:
                               timeout=120, check=False, cwd=cwd)
 
     def options_for(self, argv: tuple[str | Path, ...]) -> list[str]:
-        return self.options if any(str(arg).startswith(f"{self.scheme}://") for arg in argv) else []
+        return list(self.options) if any(str(arg).startswith(f"{self.scheme}://") for arg in argv) else []
 
     def start(self, argv: list[str], pause: str) -> subprocess.Popen[bytes]:
         """Start the CLI and wait until it stops itself at the point ``pause`` (``storage.files.pause_point``)."""
@@ -268,11 +269,9 @@ def check_missing_container_is_exit_2_naming_it(store: Store, tmp_path: Path) ->
     read = store.run("convert", store.url(missing, "raw/a.ndjson"), "-o", tmp_path / "out.ndjson")
     err = read.stderr.decode()
     assert read.returncode == 2, err
-    assert err.startswith(f"migrate1to2: error: cannot read {store.url(missing, 'raw/a.ndjson')}: "), err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err == f"migrate1to2: error: cannot read {store.url(missing, 'raw/a.ndjson')}: no such object; check the URL\n"
     assert not (tmp_path / "out.ndjson").exists()
     write = store.run("convert", store.url(container, "raw/a.ndjson"), "-o", store.url(missing, "v2/a.ndjson"))
     err = write.stderr.decode()
     assert write.returncode == 2, err
-    assert err.startswith(f"migrate1to2: error: cannot write {store.url(missing, 'v2/a.ndjson')}: "), err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err == f"migrate1to2: error: cannot write {store.url(missing, 'v2/a.ndjson')}: {store.no_container}\n"

@@ -37,6 +37,7 @@ from tests.stores import (
 
 class AzureStore(stores.Store):
     scheme = "az"
+    no_container = "the container does not exist; check the URL (and the account in use)"
 
     def __init__(self, server: Azurite) -> None:
         self.server = server
@@ -160,3 +161,41 @@ def test_adlfs_lists_a_prefix_with_sizes_and_a_missing_container_as_empty(store:
     assert fs.find(f"missing-{uuid.uuid4().hex[:8]}/") == []  # type: ignore[attr-defined]  # no error: say so ourselves
     assert fs.cat_file(f"{container}/p/a/1.ndjson", start=1, end=2) == b"}"  # type: ignore[attr-defined]
     assert AZURE_ACCOUNT in store.server.endpoint
+
+
+def test_conditional_create_lets_one_run_win(store: AzureStore) -> None:
+    """With --skip-existing the block list is committed only if there is no blob (``If-None-Match: *``): a
+    blob another run made meanwhile stays, and this run says so (exit 2)."""
+    container = store.container()
+    store.put(container, "raw/big.ndjson", BIG)
+    argv = ["convert", store.url(container, "raw/big.ndjson"), "-o", store.url(container, "v2/big.ndjson"),
+            "--skip-existing"]
+    process = store.start(argv, "rename")  # every block staged, the blob not made
+    assert "v2/big.ndjson" not in store.keys(container)
+    store.put(container, "v2/big.ndjson", b"the other run's\n")
+    process.send_signal(stores.signal.SIGCONT)
+    code, err = stores.finish(process)
+    assert (code, err) == (2, f"migrate1to2: error: cannot write {store.url(container, 'v2/big.ndjson')}: another "
+                              "run wrote it while this one converted it (the store refused to replace it: conditional "
+                              "create); nothing was written by this run. Rerun with --skip-existing to go on with the "
+                              "rest\n")
+    assert store.get(container, "v2/big.ndjson") == b"the other run's\n"
+    done = store.run(*argv[:-1], "-q")  # without --skip-existing an output is replaced, as a local file is
+    assert done.returncode == 0, done.stderr
+    assert store.get(container, "v2/big.ndjson") == converted(BIG)
+
+
+def test_refused_key_is_exit_2_and_never_printed(store: AzureStore, tmp_path: Path) -> None:
+    container = store.container()
+    store.put(container, "raw/a.ndjson", RECORDS)
+    wrong = "d3JvbmcgYWNjb3VudCBrZXkgdGhhdCBpcyBub3QgdGhlIGVtdWxhdG9ycw=="
+    env = {**store.env, "AZURE_STORAGE_CONNECTION_STRING": store.server.connection_string.replace(
+        store.server.connection_string.split("AccountKey=")[1].split(";")[0], wrong)}
+    done = stores.subprocess.run([*stores.CLI, "convert", store.url(container, "raw/a.ndjson"), "-o",
+                                  tmp_path / "a.ndjson"], env=env, capture_output=True, timeout=120, check=False)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert err.startswith(f"migrate1to2: error: cannot read {store.url(container, 'raw/a.ndjson')}: the store refused "
+                          "the credentials (AuthenticationFailed); "), err
+    assert err.count("\n") == 1 and wrong not in err and wrong[:16] not in err
+    assert not (tmp_path / "a.ndjson").exists()

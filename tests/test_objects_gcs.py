@@ -39,6 +39,7 @@ for _name, _value in GCS_ENV.items():  # before gcsfs is first imported by this 
 
 class GcsStore(stores.Store):
     scheme = "gs"
+    no_container = "the bucket does not exist; check the URL"
 
     def __init__(self, server: GcsEmulator) -> None:
         import gcsfs
@@ -47,7 +48,7 @@ class GcsStore(stores.Store):
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith(("GOOGLE_", "GCLOUD_", "CLOUDSDK_", "STORAGE_EMULATOR"))}
         self.env.update(GCS_ENV)
-        self.options = ["--storage-option", f"endpoint_url={server.endpoint}", "--storage-option", "token=anon"]
+        self.options = ("--storage-option", f"endpoint_url={server.endpoint}", "--storage-option", "token=anon")
         self.fs: Any = gcsfs.GCSFileSystem(endpoint_url=server.endpoint, token="anon", project="test",
                                            skip_instance_cache=True)
 
