@@ -138,9 +138,10 @@ def _objects(argument: str, *, include_vendored: bool, exclude: Sequence[str],
         yield argument, shown, None
         return
     prune = None if include_vendored else (lambda path, name: name in SKIPPED_DIRS)
-    for found in walk(argument, Globs(exclude=tuple(exclude)), lister=ObjectLister(), prune=prune):
+    lister = ObjectLister()
+    for found in walk(argument, Globs(exclude=tuple(exclude)), lister=lister, prune=prune):
         if isinstance(found, Unreadable):
-            report.errors.append(f"cannot read {mask(found.path)}: {found.reason}")
+            report.errors.append(f"cannot read {mask(found.path)}: {lister.reasons.get(found.path, found.reason)}")
         else:
             yield found.path, shown.rstrip("/") + "/" + found.relative, found.entry
 

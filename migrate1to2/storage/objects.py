@@ -103,6 +103,8 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
                           "replace it: conditional create); nothing was written by this run. Rerun with "
                           "--skip-existing to go on with the rest")
     if isinstance(error, FileNotFoundError) or code in ("NoSuchKey", "404"):
+        if doing == "list":
+            return StoreError(f"{where}: nothing is stored under this prefix; check the URL")
         return StoreError(f"{where}: no such object; check the URL")
     if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "503") or \
             "SlowDown" in detail or "reduce your request rate" in detail.lower():
@@ -177,8 +179,13 @@ class ObjectLister:
 
     Objects are files (with their sizes, kept for :func:`size`); the common prefixes below a folder are
     folders; a folder marker (an empty object named ``folder/``) is not an entry. A prefix that cannot be
-    listed raises :class:`OSError` with the store's reason, which the walker reports.
+    listed raises :class:`OSError`, which the walker reports; :attr:`reasons` keeps the store's full message
+    for it.
     """
+
+    def __init__(self) -> None:
+        #: Why each folder that could not be listed could not be (the :class:`StoreError`'s message, after the URL).
+        self.reasons: dict[str, str] = {}
 
     def join(self, folder: str, name: str) -> str:
         return folder.rstrip("/") + "/" + name
@@ -192,6 +199,7 @@ class ObjectLister:
             infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
         except StoreError as error:
             reason = str(error).split(": ", 1)[-1]
+            self.reasons[folder] = reason
             raise OSError(errno.EIO, reason) from None
         entries = []
         for info in infos:

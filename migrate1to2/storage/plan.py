@@ -94,9 +94,11 @@ def _walk_objects(source: str, globs: Globs, plan: Plan) -> Iterator[tuple[str, 
     relative to it; a prefix that cannot be listed goes to ``plan.failed``."""
     from .objects import ObjectLister
 
-    for found in walk(source, globs, lister=ObjectLister()):
+    lister = ObjectLister()
+    for found in walk(source, globs, lister=lister):
         if isinstance(found, Unreadable):
-            plan.failed.append(Skipped(found.path, f"cannot be read: {found.reason}"))
+            reason = lister.reasons.get(found.path, found.reason)
+            plan.failed.append(Skipped(printable(found.path), f"cannot be read: {reason}"))
         elif found.entry.kind is Kind.FILE:
             yield found.path, PurePosixPath(found.relative)
 
