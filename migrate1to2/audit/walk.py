@@ -1,6 +1,7 @@
 """Walking files and folders and reading them: the audit's only file I/O (besides the baseline).
 
-Directories are walked in name order, without following symbolic links to
+Directories are walked by :func:`migrate1to2.storage.tree.walk` (the walker and
+glob rule of ``convert``), in name order, without following symbolic links to
 directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
 virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
 ``include_vendored``; paths given explicitly are always audited. Payload files
@@ -22,7 +23,6 @@ with forward slashes (``src/app.js`` for ``audit .``).
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,6 +33,7 @@ from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_rec
 from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
 from ..storage.files import input_size, open_input, open_raw
+from ..storage.tree import Entry, Globs, Kind, Unreadable, walk
 from ..storage.urls import is_url, mask
 from .capture import Capture, read_har, read_postman
 from .census import Quick, column, compiled_chunk, looks_spaced, quick_chunk, quick_record, quick_spaced
@@ -96,80 +97,53 @@ def _display(argument: str, relative: str | None) -> str:
     return base
 
 
-def _excluded(display: str, patterns: Sequence[str]) -> bool:
-    parts = display.split("/")
-    for written in patterns:
-        pattern = written.rstrip("/")
-        if fnmatch.fnmatch(display, pattern) or fnmatch.fnmatch(display, pattern + "/*"):
-            return True
-        if "/" not in pattern and any(fnmatch.fnmatch(part, pattern) for part in parts):
-            return True
-    return False
-
-
-def _vendored(directory: str, name: str) -> bool:
-    return name in SKIPPED_DIRS or os.path.isfile(os.path.join(directory, name, "pyvenv.cfg"))
+def _vendored(folder: str, name: str) -> bool:
+    """Whether the folder at ``folder``, named ``name``, is vendored or generated (or a virtualenv)."""
+    return name in SKIPPED_DIRS or os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
 
 
 def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
-           report: AuditReport) -> Iterator[tuple[str, str, bool]]:
-    """``(file system path, display path, given explicitly)`` of every file under ``argument``."""
+           report: AuditReport) -> Iterator[tuple[str, str, Entry | None]]:
+    """``(file system path, display path, entry)`` of every file under ``argument`` (``None``: given explicitly).
+
+    Folders are walked by :func:`migrate1to2.storage.tree.walk`, with its glob rule for ``exclude``; so are
+    prefixes of object stores (URLs).
+    """
     if is_url(argument):
         yield from _objects(argument, include_vendored=include_vendored, exclude=exclude, report=report)
         return
     if not os.path.isdir(argument):
-        yield argument, _display(argument, None), True
+        yield argument, _display(argument, None), None
         return
-
-    def failed(error: OSError) -> None:
-        report.errors.append(f"cannot read {error.filename}: {os_reason(error)}")
-
-    for directory, dirnames, filenames in os.walk(argument, onerror=failed):
-        relative_dir = os.path.relpath(directory, argument)
-        relative_dir = "" if relative_dir == "." else relative_dir
-        dirnames[:] = sorted(
-            name for name in dirnames
-            if (include_vendored or not _vendored(directory, name))
-            and not _excluded(_display(argument, os.path.join(relative_dir, name)), exclude))
-        for name in sorted(filenames):
-            display = _display(argument, os.path.join(relative_dir, name))
-            if not _excluded(display, exclude):
-                yield os.path.normpath(os.path.join(directory, name)), display, False
+    for found in walk(argument, Globs(exclude=tuple(exclude)), prune=None if include_vendored else _vendored):
+        if isinstance(found, Unreadable):
+            report.errors.append(f"cannot read {found.path}: {found.reason}")
+        else:
+            yield os.path.normpath(found.path), _display(argument, found.relative), found.entry
 
 
 def _objects(argument: str, *, include_vendored: bool, exclude: Sequence[str],
-             report: AuditReport) -> Iterator[tuple[str, str, bool]]:
-    """The objects of a URL: the object itself, or every object under a prefix (by name; ``exclude`` and the
-    vendored folders as for folders). A prefix that cannot be listed is an error of the report."""
-    from ..errors import InputError
-    from ..storage.objects import is_prefix, list_prefix
+             report: AuditReport) -> Iterator[tuple[str, str, Entry | None]]:
+    """The objects of a URL: the object itself, or every object under a prefix (walked as folders are, with
+    the same glob rule and vendored folders left out). A prefix that cannot be listed is an error of the report."""
+    from ..storage.objects import ObjectLister, is_prefix
 
     shown = mask(argument)
     try:
-        if not is_prefix(argument):
-            yield argument, shown, True
-            return
-        found = list(list_prefix(argument))
-    except InputError as error:
+        prefix = is_prefix(argument)
+    except MigrateError as error:
         report.errors.append(str(error))
         return
-    for url, relative, _ in found:
-        display = shown.rstrip("/") + "/" + relative
-        if not include_vendored and any(part in SKIPPED_DIRS for part in relative.split("/")[:-1]):
-            continue
-        if not _excluded(display, exclude) and not _excluded(relative, exclude):
-            yield url, display, False
-
-
-def _dangling(path: str) -> bool:
-    """A symbolic link to nothing (not a link loop, which cannot be read)."""
-    try:
-        os.stat(path)
-    except FileNotFoundError:
-        return os.path.islink(path)
-    except OSError:
-        return False
-    return False
+    if not prefix:
+        yield argument, shown, None
+        return
+    prune = None if include_vendored else (lambda path, name: name in SKIPPED_DIRS)
+    lister = ObjectLister()
+    for found in walk(argument, Globs(exclude=tuple(exclude)), lister=lister, prune=prune):
+        if isinstance(found, Unreadable):
+            report.errors.append(f"cannot read {mask(found.path)}: {lister.reasons.get(found.path, found.reason)}")
+        else:
+            yield found.path, shown.rstrip("/") + "/" + found.relative, found.entry
 
 
 def _size(size: int) -> str:
@@ -224,21 +198,28 @@ class _Auditor:
     def note(self, message: str) -> None:
         self.report.notes.append(message)
 
-    def file(self, path: str, display: str, explicit: bool) -> None:
+    def file(self, path: str, display: str, entry: Entry | None) -> None:
+        """Audit a file found in a folder (``entry``: what the walk saw) or named (``None``)."""
         name = os.path.basename(path)
+        explicit = entry is None
         vendored = vendored_aar(name)
         if vendored is not None:  # a binary: told by its name, never read; reported if its module links it
             self.project.aar(display, vendored.at(display, 1))
             self.report.files += 1
             return
-        if not explicit and not may_audit(name):  # decided before reading (a dangling link)
-            return
-        if not explicit and not is_url(path) and _dangling(path):  # in a folder, a note; named, an error
-            self.note(f"skipped {display}: a link to something that does not exist")
-            return
-        if not is_url(path) and os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
-            if explicit:
-                self.note(f"skipped {display}: not a regular file")
+        if entry is not None:  # in a folder: decided before reading
+            if not may_audit(name):  # (a dangling link too)
+                return
+            if entry.dangling:  # in a folder, a note; named on the command line, an error
+                self.note(f"skipped {display}: a link to something that does not exist")
+                return
+            if entry.error is not None:  # a link loop
+                self.report.errors.append(f"cannot read {display}: {entry.error}")
+                return
+            if Kind.FILE not in (entry.kind, entry.target):  # a pipe or a device (or a link to one): never read
+                return
+        elif os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
+            self.note(f"skipped {display}: not a regular file")
             return
         try:
             head = _read_head(path, _HEAD_BYTES)
@@ -513,9 +494,9 @@ def _audit(paths: str | Sequence[str], *, include_vendored: bool, exclude: Seque
     report = AuditReport()
     auditor = _Auditor(Sink(report, limit=limit, baseline=baseline))
     for argument in paths:
-        for path, display, explicit in _files(argument, include_vendored=include_vendored, exclude=exclude,
-                                              report=report):
-            auditor.file(path, display, explicit)
+        for path, display, entry in _files(argument, include_vendored=include_vendored, exclude=exclude,
+                                           report=report):
+            auditor.file(path, display, entry)
     auditor.finish()
     report.sort()
     return report

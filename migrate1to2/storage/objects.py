@@ -20,18 +20,20 @@ Imported only when a URL is used: a run on local files never loads fsspec.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 
 from .compression import Codec, codec_for_name, open_writer
+from .tree import Entry, Kind
 from .urls import StoreError, filesystem, mask, protocol
 
-__all__ = ["PART_BYTES", "READ_AHEAD", "READ_BLOCK", "AtomicObject", "abort_stale_uploads", "exists",
-           "is_prefix", "list_prefix", "open_object", "size", "store_error"]
+__all__ = ["PART_BYTES", "READ_AHEAD", "READ_BLOCK", "AtomicObject", "ObjectLister", "ObjectRejects",
+           "abort_stale_uploads", "exists", "is_prefix", "open_object", "size", "store_error"]
 
 #: Bytes per ranged read of an object.
 READ_BLOCK = 8 << 20
@@ -125,6 +127,8 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
     if isinstance(error, FileNotFoundError) and doing in ("write", "list"):  # gcsfs: no bucket to write or list
         return StoreError(f"{where}: the bucket does not exist; check the URL")
     if isinstance(error, FileNotFoundError) or code in ("NoSuchKey", "404"):
+        if doing == "list":
+            return StoreError(f"{where}: nothing is stored under this prefix; check the URL")
         return StoreError(f"{where}: no such object; check the URL")
     if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "503") or \
             "SlowDown" in detail or "reduce your request rate" in detail.lower():
@@ -195,22 +199,45 @@ def is_prefix(url: str, doing: str = "read") -> bool:
     return bool(_call(url, doing, look))
 
 
-def list_prefix(url: str) -> Iterator[tuple[str, str, int]]:
-    """Every object under the prefix ``url``: ``(its URL, its path relative to url, its size)``, by name."""
-    fs, path = filesystem(url)
-    base = path.rstrip("/")
-    found = _call(url, "list", lambda: fs.find(base, detail=True))
-    scheme = protocol(url)
-    for name in sorted(found):
-        info = found[name]
-        if info.get("type") == "directory" or name.endswith("/"):
-            continue  # a folder marker
-        relative = name[len(base):].lstrip("/")
-        if not relative:
-            continue
-        found_url = f"{scheme}://{name}"
-        _sizes[found_url] = int(info.get("size") or 0)
-        yield found_url, relative, _sizes[found_url]
+class ObjectLister:
+    """Prefixes of an object store as folders, for :func:`~.tree.walk` (one listing request per folder).
+
+    Objects are files (with their sizes, kept for :func:`size`); the common prefixes below a folder are
+    folders; a folder marker (an empty object named ``folder/``) is not an entry. A prefix that cannot be
+    listed raises :class:`OSError`, which the walker reports; :attr:`reasons` keeps the store's full message
+    for it.
+    """
+
+    def __init__(self) -> None:
+        #: Why each folder that could not be listed could not be (the :class:`StoreError`'s message, after the URL).
+        self.reasons: dict[str, str] = {}
+
+    def join(self, folder: str, name: str) -> str:
+        return folder.rstrip("/") + "/" + name
+
+    def list(self, folder: str) -> Sequence[Entry]:
+        fs, path = filesystem(folder)
+        base = path.rstrip("/")
+        scheme = protocol(folder)
+        try:
+            fs.invalidate_cache(base)
+            infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
+        except StoreError as error:
+            reason = str(error).split(": ", 1)[-1]
+            self.reasons[folder] = reason
+            raise OSError(errno.EIO, reason) from None
+        entries = []
+        for info in infos:
+            name = str(info["name"]).rstrip("/")
+            if name == base or not name.startswith(base + "/"):
+                continue  # the folder itself, or its marker
+            leaf = name[len(base) + 1:]
+            if info.get("type") == "directory":
+                entries.append(Entry(leaf, Kind.FOLDER))
+            else:
+                _sizes[f"{scheme}://{name}"] = int(info.get("size") or 0)
+                entries.append(Entry(leaf, Kind.FILE, size=int(info.get("size") or 0)))
+        return entries
 
 
 # --- reading ------------------------------------------------------------------------------------
