@@ -101,6 +101,13 @@ def store_rows(source: Path, tool: str, work: Path, repeat: int) -> list[tuple[s
                               region_name="us-east-1")
         client.create_bucket(Bucket="bench")
         client.upload_file(str(source), "bench", "raw/main.ndjson")
+        # The server's own ceiling: the same bytes copied up and down by boto3 alone (in a process of its own,
+        # as the command runs), no conversion.
+        copy = ("import boto3, sys; c = boto3.client('s3'); "
+                "c.upload_file(sys.argv[1], 'bench', 'copy/main.ndjson') if sys.argv[2] == 'up' else "
+                "c.download_file('bench', 'raw/main.ndjson', sys.argv[1])")
+        measure("boto3 upload_file, no conversion", [sys.executable, "-c", copy, str(source), "up"], env)
+        measure("boto3 download_file, no conversion", [sys.executable, "-c", copy, str(local_out), "down"], env)
         measure_pair("local -> s3", convert(str(source), "s3://bench/v2/local.ndjson"), env)
         measure_pair("s3 -> s3", convert("s3://bench/raw/main.ndjson", "s3://bench/v2/main.ndjson"), env)
         measure_pair("s3 -> local", convert("s3://bench/raw/main.ndjson", str(local_out)), env)

@@ -275,3 +275,9 @@ def check_missing_container_is_exit_2_naming_it(store: Store, tmp_path: Path) ->
     err = write.stderr.decode()
     assert write.returncode == 2, err
     assert err == f"migrate1to2: error: cannot write {store.url(missing, 'v2/a.ndjson')}: {store.no_container}\n"
+    for command in (["convert", store.url(missing, "raw/"), "-o", f"{tmp_path}/out/"], ["audit", store.url(missing, "raw/")]):
+        prefix = store.run(*command)
+        err = prefix.stderr.decode()
+        assert prefix.returncode == 2, err
+        assert store.no_container in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
