@@ -44,6 +44,7 @@ class Store:
     env: dict[str, str]
     options: tuple[str, ...] = ()  # --storage-option arguments the CLI needs for this store
     no_container = ""  # what the CLI says when writing into a container (bucket) that does not exist
+    no_prefix = ""  # what it says of a prefix in a container (bucket) that does not exist
 
     def container(self) -> str:
         raise NotImplementedError
@@ -279,5 +280,5 @@ def check_missing_container_is_exit_2_naming_it(store: Store, tmp_path: Path) ->
         prefix = store.run(*command)
         err = prefix.stderr.decode()
         assert prefix.returncode == 2, err
-        assert store.no_container in err and "Traceback" not in err, err
+        assert store.no_prefix in err and "Traceback" not in err, err
     assert not (tmp_path / "out").exists()

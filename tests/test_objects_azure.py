@@ -38,6 +38,7 @@ from tests.stores import (
 class AzureStore(stores.Store):
     scheme = "az"
     no_container = "the container does not exist; check the URL (and the account in use)"
+    no_prefix = no_container
 
     def __init__(self, server: Azurite) -> None:
         self.server = server

@@ -124,7 +124,7 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
         return StoreError(f"{where}: another run wrote it while this one converted it (the store refused to "
                           "replace it: conditional create); nothing was written by this run. Rerun with "
                           "--skip-existing to go on with the rest")
-    if isinstance(error, FileNotFoundError) and doing in ("write", "list"):  # gcsfs: no bucket to write or list
+    if isinstance(error, FileNotFoundError) and doing == "write":  # gcsfs: no bucket to write into
         return StoreError(f"{where}: the bucket does not exist; check the URL")
     if isinstance(error, FileNotFoundError) or code in ("NoSuchKey", "404"):
         if doing == "list":
