@@ -222,6 +222,9 @@ class ObjectLister:
         try:
             fs.invalidate_cache(base)
             infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
+            bucket = base.split("/", 1)[0]
+            if not infos and not _call(folder, "list", lambda: fs.exists(bucket)):  # adlfs lists nothing there
+                raise store_error(folder, FileNotFoundError("The specified bucket does not exist"), "list")
         except StoreError as error:
             reason = str(error).split(": ", 1)[-1]
             self.reasons[folder] = reason
