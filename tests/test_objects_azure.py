@@ -169,8 +169,8 @@ def test_conditional_create_lets_one_run_win(store: AzureStore) -> None:
     blob another run made meanwhile stays, and this run says so (exit 2)."""
     container = store.container()
     store.put(container, "raw/big.ndjson", BIG)
-    argv = ["convert", store.url(container, "raw/big.ndjson"), "-o", store.url(container, "v2/big.ndjson"),
-            "--skip-existing"]
+    # Into a prefix: each input's own output is created conditionally (a single -o FILE is replaced, as locally).
+    argv = ["convert", store.url(container, "raw/"), "-o", store.url(container, "v2/"), "--skip-existing"]
     process = store.start(argv, "rename")  # every block staged, the blob not made
     assert "v2/big.ndjson" not in store.keys(container)
     store.put(container, "v2/big.ndjson", b"the other run's\n")

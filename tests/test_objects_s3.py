@@ -309,7 +309,7 @@ def test_conditional_create_lets_one_run_win(s3: Store) -> None:
     """With --skip-existing, an output another run made meanwhile is never replaced (If-None-Match: *)."""
     bucket = s3.bucket()
     s3.put(bucket, "raw/big.ndjson", BIG)
-    argv = ["convert", f"s3://{bucket}/raw/big.ndjson", "-o", f"s3://{bucket}/v2/big.ndjson", "--skip-existing"]
+    argv = ["convert", f"s3://{bucket}/raw/", "-o", f"s3://{bucket}/v2/", "--skip-existing"]
     process = start(s3, argv, "uploaded")
     s3.put(bucket, "v2/big.ndjson", b"the other run's\n")
     process.send_signal(signal.SIGCONT)

@@ -124,7 +124,7 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
         return StoreError(f"{where}: another run wrote it while this one converted it (the store refused to "
                           "replace it: conditional create); nothing was written by this run. Rerun with "
                           "--skip-existing to go on with the rest")
-    if isinstance(error, FileNotFoundError) and doing == "write":  # gcsfs: no bucket to write into
+    if isinstance(error, FileNotFoundError) and doing == "write":  # gcsfs: no bucket to write in
         return StoreError(f"{where}: the bucket does not exist; check the URL")
     if isinstance(error, FileNotFoundError) or code in ("NoSuchKey", "404"):
         if doing == "list":
@@ -142,6 +142,17 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
         return StoreError(f"{where}: the connection to the store failed after retries ({detail}); check the "
                           "network and the endpoint, then rerun with --skip-existing to resume")
     return StoreError(f"{where}: {detail}")
+
+
+def no_bucket(url: str, doing: str) -> StoreError:
+    """The bucket (or container) of ``url`` does not exist: said as each store's tests expect it."""
+    where = f"cannot {doing} {mask(url)}"
+    if protocol(url) in ("az", "abfs", "abfss", "adl"):
+        return StoreError(f"{where}: the container does not exist; check the URL (and the account in use)")
+    if protocol(url) in ("s3", "s3a"):
+        return StoreError(f"{where}: the bucket does not exist; check the URL (and the store: --storage-option "
+                          "endpoint_url=... for another S3 service)")
+    return StoreError(f"{where}: the bucket does not exist; check the URL")
 
 
 def _call(url: str, doing: str, action: Callable[[], Any]) -> Any:
@@ -221,7 +232,17 @@ class ObjectLister:
         scheme = protocol(folder)
         try:
             fs.invalidate_cache(base)
-            infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
+            bucket = base.split("/", 1)[0]
+            try:
+                infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
+            except StoreError:
+                infos = None
+            # adlfs lists nothing in a container that does not exist; gcsfs and s3fs raise FileNotFoundError
+            # for a missing bucket and a prefix with nothing under it alike: tell them apart.
+            if not infos and not _call(folder, "list", lambda: fs.exists(bucket)):
+                raise no_bucket(folder, "list")
+            if infos is None:
+                infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
         except StoreError as error:
             reason = str(error).split(": ", 1)[-1]
             self.reasons[folder] = reason
