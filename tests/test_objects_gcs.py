@@ -40,7 +40,7 @@ for _name, _value in GCS_ENV.items():  # before gcsfs is first imported by this 
 class GcsStore(stores.Store):
     scheme = "gs"
     no_container = "the bucket does not exist; check the URL"
-    no_prefix = "nothing is stored under this prefix; check the URL"  # gcsfs: the same error for both
+    no_prefix = no_container
 
     def __init__(self, server: GcsEmulator) -> None:
         import gcsfs
