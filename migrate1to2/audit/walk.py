@@ -32,7 +32,9 @@ from typing import cast
 from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
+from ..jsontext import JSON_WS
 from ..storage.files import input_size, open_input, open_raw
+from ..storage.payloads import Framing
 from ..storage.tree import Entry, Globs, Kind, Unreadable, walk
 from ..storage.urls import is_url, mask
 from .capture import Capture, read_har, read_postman
@@ -78,7 +80,6 @@ MAX_DOCUMENT_BYTES = 128 << 20
 #: How many distinct event names a payload file's counts keep; the rest count as ``(other)``.
 MAX_EVENT_NAMES = 1000
 _HEAD_BYTES = 8192
-_JSON_WS = b" \t\r\n"
 _ANDROID_GROUP = "com.tagcommander.lib"
 _JVM = (".kt", ".kts", ".java", ".groovy")
 
@@ -298,13 +299,14 @@ class _Auditor:
 
     def payload_file(self, path: str, display: str, how: Plan, explicit: bool) -> bool:
         """Audit a payload file (or, for JSON that is not payloads, its source keys); False if skipped."""
-        kind = how.payload
-        if kind in ("json", "records"):
+        framing = how.payload
+        if framing in (Framing.JSON, Framing.RECORDS):
             with open_input(path) as stream:
                 head = stream.read(SNIFF_BYTES)
-            found = json_payload_kind(head) if kind == "json" else "records" if looks_like_payloads(head) else None
+            found = (json_payload_kind(head) if framing is Framing.JSON else
+                     Framing.RECORDS if looks_like_payloads(head) else None)
             if found is None:  # configuration, data sets, logs: not payloads
-                if kind == "records":
+                if framing is Framing.RECORDS:
                     if not explicit:
                         return False
                     self.note(f"{display}: no record in its first {SNIFF_BYTES >> 10} KB is an event (none has "
@@ -314,15 +316,15 @@ class _Auditor:
                     return False
                 self.text(text, display, Plan(config=CommentStyle.NONE))
                 return True
-            kind = found
-        if kind in ("har", "postman"):
+            framing = found
+        if framing is not None and framing.capture:
             with open_input(path) as stream:
                 data = stream.read(MAX_DOCUMENT_BYTES + 1)
             if len(data) > MAX_DOCUMENT_BYTES:
-                what = "HAR capture" if kind == "har" else "Postman collection"
+                what = "HAR capture" if framing is Framing.HAR else "Postman collection"
                 self.note(f"skipped {display}: a {what} larger than {_size(MAX_DOCUMENT_BYTES)} is not read")
                 return False
-            self.capture(read_har(data) if kind == "har" else read_postman(data), display, kind)
+            self.capture(read_har(data) if framing is Framing.HAR else read_postman(data), display, framing)
             return True
         self.records(path, display)
         return True
@@ -337,7 +339,7 @@ class _Auditor:
 
     def records(self, path: str, display: str) -> None:
         """Audit the records of a payload file (NDJSON lines in the common case through :mod:`.census`)."""
-        stats = PayloadStats(display, "records")
+        stats = PayloadStats(display, Framing.RECORDS.value)
         self.report.payloads.append(stats)
         with open_input(path) as stream:
             for record in iter_record_chunks(stream, display, limit=MAX_RECORD_BYTES):
@@ -419,7 +421,7 @@ class _Auditor:
     def _line(self, stats: PayloadStats, number: int, line: bytes, display: str) -> None:
         if len(line) > MAX_RECORD_BYTES:  # a chunk may hold a line over the limit but under the chunk size
             self.record(stats, TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line)), display)
-        elif line.strip(_JSON_WS):
+        elif line.strip(JSON_WS):
             self.record(stats, Record(number, line), display)
 
     def record(self, stats: PayloadStats, record: Record | TruncatedRecord | BrokenRecord, display: str) -> None:
@@ -439,8 +441,8 @@ class _Auditor:
                 column_at = item.column + start - 1 if item.line == 1 and item.column is not None else item.column
                 self.sink.add(item.at(display, record.line + item.line - 1, column_at))
 
-    def capture(self, capture: Capture, display: str, kind: str) -> None:
-        stats = PayloadStats(display, kind)
+    def capture(self, capture: Capture, display: str, framing: Framing) -> None:
+        stats = PayloadStats(display, framing.value)
         self.report.payloads.append(stats)
         if capture.error is not None:
             error = capture.error
