@@ -33,9 +33,10 @@ from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_rec
 from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
 from ..jsontext import JSON_WS
-from ..storage.files import open_input
+from ..storage.files import input_size, open_input, open_raw
 from ..storage.payloads import Framing
 from ..storage.tree import Entry, Globs, Kind, Unreadable, walk
+from ..storage.urls import is_url, mask
 from .capture import Capture, read_har, read_postman
 from .census import Quick, column, compiled_chunk, looks_spaced, quick_chunk, quick_record, quick_spaced
 from .classify import (
@@ -107,8 +108,12 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
            report: AuditReport) -> Iterator[tuple[str, str, Entry | None]]:
     """``(file system path, display path, entry)`` of every file under ``argument`` (``None``: given explicitly).
 
-    Folders are walked by :func:`migrate1to2.storage.tree.walk`, with its glob rule for ``exclude``.
+    Folders are walked by :func:`migrate1to2.storage.tree.walk`, with its glob rule for ``exclude``; so are
+    prefixes of object stores (URLs).
     """
+    if is_url(argument):
+        yield from _objects(argument, include_vendored=include_vendored, exclude=exclude, report=report)
+        return
     if not os.path.isdir(argument):
         yield argument, _display(argument, None), None
         return
@@ -119,13 +124,37 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
             yield os.path.normpath(found.path), _display(argument, found.relative), found.entry
 
 
+def _objects(argument: str, *, include_vendored: bool, exclude: Sequence[str],
+             report: AuditReport) -> Iterator[tuple[str, str, Entry | None]]:
+    """The objects of a URL: the object itself, or every object under a prefix (walked as folders are, with
+    the same glob rule and vendored folders left out). A prefix that cannot be listed is an error of the report."""
+    from ..storage.objects import ObjectLister, is_prefix
+
+    shown = mask(argument)
+    try:
+        prefix = is_prefix(argument)
+    except MigrateError as error:
+        report.errors.append(str(error))
+        return
+    if not prefix:
+        yield argument, shown, None
+        return
+    prune = None if include_vendored else (lambda path, name: name in SKIPPED_DIRS)
+    lister = ObjectLister()
+    for found in walk(argument, Globs(exclude=tuple(exclude)), lister=lister, prune=prune):
+        if isinstance(found, Unreadable):
+            report.errors.append(f"cannot read {mask(found.path)}: {lister.reasons.get(found.path, found.reason)}")
+        else:
+            yield found.path, shown.rstrip("/") + "/" + found.relative, found.entry
+
+
 def _size(size: int) -> str:
     """``32 MiB``, or ``4096 bytes`` for a size that is not a whole number of MiB."""
     return f"{size >> 20} MiB" if size >= 1 << 20 and not size % (1 << 20) else f"{size} bytes"
 
 
 def _read_head(path: str, size: int) -> bytes:
-    with open(path, "rb") as stream:
+    with open_raw(path) if is_url(path) else open(path, "rb") as stream:
         return stream.read(size)
 
 
@@ -199,6 +228,9 @@ class _Auditor:
         except OSError as error:
             self.report.errors.append(f"cannot read {display}: {os_reason(error)}")
             return
+        except MigrateError as error:  # an object store's error, naming the URL
+            self.report.errors.append(str(error))
+            return
         self.sink.start_file()
         try:
             how = plan(os.path.basename(path), head)
@@ -231,7 +263,7 @@ class _Auditor:
 
     def text_file(self, path: str, display: str, how: Plan) -> bool:
         """Audit a source, build, configuration or text file; False if it was not read."""
-        if how.compressed is None and os.path.getsize(path) > MAX_TEXT_BYTES:
+        if how.compressed is None and input_size(path) > MAX_TEXT_BYTES:
             self.note(f"skipped {display}: larger than {_size(MAX_TEXT_BYTES)}")
             return False
         text = self._whole_text(path, display)
@@ -459,7 +491,7 @@ def _audit(paths: str | Sequence[str], *, include_vendored: bool, exclude: Seque
            baseline: Counter[str] | None) -> AuditReport:
     if isinstance(paths, str):
         paths = [paths]
-    missing = [path for path in paths if not os.path.lexists(path)]
+    missing = [path for path in paths if not is_url(path) and not os.path.lexists(path)]
     if missing:
         raise AuditUsageError(f"{missing[0]}: no such file or directory")
     report = AuditReport()

@@ -6,9 +6,10 @@
 - :mod:`.payloads`: the one payload detector (convert's and the audit's): names and first bytes;
 - :mod:`.tree`: the one tree walker (convert's and the audit's), with the glob rule, over a folder lister;
 - :mod:`.plan`: inputs (files, directories, stdin) and their outputs;
-- :mod:`.journal`: the rejects journal of runs with one output per input.
+- :mod:`.journal`: the rejects journal of runs with one output per input;
+- :mod:`.urls` and :mod:`.objects`: fsspec URLs of object stores behind the same names (imported on the
+  first URL: a run on local files never loads fsspec).
 
 Nothing here knows about records or the command line: ``convert`` and ``audit`` build on it.
-Local files only today; the interface (names in, readers and atomic writers out) is where URLs
-of object stores are to be added.
+The interface is names in (paths, ``-``, or URLs), readers and atomic writers out.
 """
