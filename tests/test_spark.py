@@ -28,10 +28,11 @@ if os.environ.get("CI"):
 else:
     pytest.importorskip("pyspark")
 
-from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import SparkSession
 
-from migrate1to2 import upgrade_json  # noqa: E402
-from migrate1to2.spark import CRASH_HOOK, convert_column, convert_files, read_lines  # noqa: E402
+from migrate1to2 import upgrade_json
+from migrate1to2.spark import CRASH_HOOK, convert_column, convert_files, read_lines
+from migrate1to2.spark.files import main
 
 V1 = b'{"event_name":"purchase","properties":{"revenue":12.50,"currency":"EUR","items":[{"id":"a\\u00e9"}]}}'
 V2 = b'{"event_name":"page_view","context":{"page":"/"}}'
@@ -179,14 +180,21 @@ def test_without_rejects_a_file_stops_at_its_first_reject(spark: SparkSession, t
     assert (out / "bom.ndjson").exists()  # a tree given by name is mirrored into DEST, as the command line does
 
 
-def test_the_spark_submit_entry(tree: Path, cli_run: Path, tmp_path: Path) -> None:
+def test_the_spark_submit_entry(spark: SparkSession, tree: Path, cli_run: Path, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    """``main`` is what ``spark-submit .../migrate1to2/spark/__main__.py`` runs (here on the module's session,
+    which it leaves running)."""
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "migrate1to2.spark", str(tree), str(out), "--master", "local[1]",
-                           "--rejects", str(tmp_path / "r.ndjson")], capture_output=True, check=False)
-    assert done.returncode == 1, done.stderr.decode()
-    assert b"rejected (see" in done.stderr
-    assert done.stdout == b""
+    code = main([str(tree), str(out), "--rejects", str(tmp_path / "r.ndjson"), "--stats", str(tmp_path / "s.json")])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert captured.out == ""
+    assert "rejected (see" in captured.err and "skipped" in captured.err
     assert tree_bytes(out) == tree_bytes(cli_run)
+    assert spark.range(1).count() == 1  # still running
+    assert main([str(tree), str(out)]) == 0  # nothing left to do: no reject this time
+    assert main([str(tree / "nowhere"), str(out)]) == 2
+    assert "error:" in capsys.readouterr().err
 
 
 # --- DataFrame mode -------------------------------------------------------------------------------

@@ -237,6 +237,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         builder = builder.master(args.master)
         if args.master.startswith("local"):  # the workers run this Python (its packages)
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    existing = SparkSession.getActiveSession()
     spark = builder.getOrCreate()
     try:
         result = convert_files(spark, inputs, dest, target=args.target, include=args.include, exclude=args.exclude,
@@ -247,7 +248,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         _stderr(f"error: {error}")
         return 2
     finally:
-        spark.stop()
+        if existing is None:  # a session of its own (not one a notebook or test holds)
+            spark.stop()
     return report(result, args.rejects)
 
 
