@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import __version__
 from ..errors import MigrateError
-from ..storage.files import AtomicFile, open_input
+from ..storage.files import open_atomic, open_input
 from .baseline import dump_baseline, parse_baseline
 from .model import AuditReport, Severity
 from .report import OutputFormat, render
@@ -71,8 +71,13 @@ def run_audit(paths: Sequence[str], *, output_format: OutputFormat = OutputForma
     code = exit_code(report, fail_on)
     if write_baseline is not None:
         try:
-            with AtomicFile(write_baseline) as out:
+            out = open_atomic(write_baseline)
+            try:
                 out.write(dump_baseline(report.seen))
+                out.commit()
+            except BaseException:
+                out.discard()
+                raise
         except MigrateError as error:
             diagnostics.append(f"{_PROG}: error: {error}")
             return AuditRun(render(report, output_format, tool_version=__version__), diagnostics, EXIT_USAGE,

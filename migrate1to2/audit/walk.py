@@ -32,7 +32,8 @@ from typing import cast
 from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
-from ..storage.files import open_input
+from ..storage.files import input_size, open_input, open_raw
+from ..storage.urls import is_url, mask
 from .capture import Capture, read_har, read_postman
 from .census import Quick, column, compiled_chunk, looks_spaced, quick_chunk, quick_record, quick_spaced
 from .classify import (
@@ -113,6 +114,9 @@ def _vendored(directory: str, name: str) -> bool:
 def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
            report: AuditReport) -> Iterator[tuple[str, str, bool]]:
     """``(file system path, display path, given explicitly)`` of every file under ``argument``."""
+    if is_url(argument):
+        yield from _objects(argument, exclude=exclude, report=report)
+        return
     if not os.path.isdir(argument):
         yield argument, _display(argument, None), True
         return
@@ -133,6 +137,27 @@ def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
                 yield os.path.normpath(os.path.join(directory, name)), display, False
 
 
+def _objects(argument: str, *, exclude: Sequence[str], report: AuditReport) -> Iterator[tuple[str, str, bool]]:
+    """The objects of a URL: the object itself, or every object under a prefix (by name; ``exclude`` as for
+    folders). A prefix that cannot be listed is an error of the report."""
+    from ..errors import InputError
+    from ..storage.objects import is_prefix, list_prefix
+
+    shown = mask(argument)
+    try:
+        if not is_prefix(argument):
+            yield argument, shown, True
+            return
+        found = list(list_prefix(argument))
+    except InputError as error:
+        report.errors.append(str(error))
+        return
+    for url, relative, _ in found:
+        display = shown.rstrip("/") + "/" + relative
+        if not _excluded(display, exclude) and not _excluded(relative, exclude):
+            yield url, display, False
+
+
 def _dangling(path: str) -> bool:
     """A symbolic link to nothing (not a link loop, which cannot be read)."""
     try:
@@ -150,7 +175,7 @@ def _size(size: int) -> str:
 
 
 def _read_head(path: str, size: int) -> bytes:
-    with open(path, "rb") as stream:
+    with open_raw(path) if is_url(path) else open(path, "rb") as stream:
         return stream.read(size)
 
 
@@ -205,10 +230,10 @@ class _Auditor:
             return
         if not explicit and not may_audit(name):  # decided before reading (a dangling link)
             return
-        if not explicit and _dangling(path):  # in a folder, a note; named on the command line, an error
+        if not explicit and not is_url(path) and _dangling(path):  # in a folder, a note; named, an error
             self.note(f"skipped {display}: a link to something that does not exist")
             return
-        if os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
+        if not is_url(path) and os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
             if explicit:
                 self.note(f"skipped {display}: not a regular file")
             return
@@ -216,6 +241,9 @@ class _Auditor:
             head = _read_head(path, _HEAD_BYTES)
         except OSError as error:
             self.report.errors.append(f"cannot read {display}: {os_reason(error)}")
+            return
+        except MigrateError as error:  # an object store's error, naming the URL
+            self.report.errors.append(str(error))
             return
         self.sink.start_file()
         try:
@@ -249,7 +277,7 @@ class _Auditor:
 
     def text_file(self, path: str, display: str, how: Plan) -> bool:
         """Audit a source, build, configuration or text file; False if it was not read."""
-        if how.compressed is None and os.path.getsize(path) > MAX_TEXT_BYTES:
+        if how.compressed is None and input_size(path) > MAX_TEXT_BYTES:
             self.note(f"skipped {display}: larger than {_size(MAX_TEXT_BYTES)}")
             return False
         text = self._whole_text(path, display)
@@ -476,7 +504,7 @@ def _audit(paths: str | Sequence[str], *, include_vendored: bool, exclude: Seque
            baseline: Counter[str] | None) -> AuditReport:
     if isinstance(paths, str):
         paths = [paths]
-    missing = [path for path in paths if not os.path.lexists(path)]
+    missing = [path for path in paths if not is_url(path) and not os.path.lexists(path)]
     if missing:
         raise AuditUsageError(f"{missing[0]}: no such file or directory")
     report = AuditReport()

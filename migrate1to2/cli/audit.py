@@ -10,6 +10,7 @@ import typer
 from ..audit.kinds import OutputFormat, Severity
 from ..storage.files import STDOUT_CLOSED, stdout_error
 from .app import EXIT_USAGE, PROG, say
+from .options import StorageOption, storage_options
 
 AuditPaths = Annotated[list[str] | None, typer.Argument(
     metavar="PATH...", show_default=False,
@@ -37,14 +38,24 @@ AuditLimit = Annotated[int, typer.Option(
 
 def audit(paths: AuditPaths = None, *, output_format: AuditFormat = OutputFormat.TEXT,
           baseline: AuditBaseline = None, write_baseline: AuditWriteBaseline = None, fail_on: AuditFailOn = None,
-          include_vendored: AuditVendored = False, exclude: AuditExclude = None, limit: AuditLimit = 100) -> int:
+          include_vendored: AuditVendored = False, exclude: AuditExclude = None, limit: AuditLimit = 100,
+          storage_option: StorageOption = None) -> int:
     """Find where format 1.0 is still produced: payload files and captures, code, web containers, mobile SDKs.
 
     Severities: info < warning < error. Exit codes: 0 nothing shows 1.0 being produced; 1 something does (or a
     finding is at or above --fail-on); 2 usage or I/O error.
     """
     from ..audit.command import run_audit
+    from ..errors import MigrateError
+    from ..storage.urls import local_path, set_storage_options
 
+    if storage_option:
+        try:
+            set_storage_options(storage_options(storage_option))
+        except MigrateError as error:
+            say(f"{PROG}: error: {error}")
+            return EXIT_USAGE
+    paths = [local_path(path) for path in paths] if paths else paths
     if sys.stdout is None:
         say(f"{PROG}: error: {STDOUT_CLOSED}")
         return EXIT_USAGE

@@ -18,6 +18,7 @@ from ..errors import MigrateError
 from ..storage.compression import Codec
 from ..storage.files import STDIO, OutputClosed, interrupt
 from ..storage.plan import UsageError, make_plan
+from ..storage.urls import local_path, set_storage_options
 from ..version import Version
 from .app import EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTED, EXIT_TERMINATED, EXIT_USAGE, PROG, say, silence_stdout
 from .options import (
@@ -37,6 +38,8 @@ from .options import (
     Rejects,
     SkipExisting,
     Stats,
+    StorageOption,
+    storage_options,
 )
 
 
@@ -47,11 +50,12 @@ def _command(target: Version, doc: str) -> Callable[..., int]:
                 quiet: Quiet = False, jobs: Jobs = None, include: Include = None, exclude: Exclude = None,
                 skip_existing: SkipExisting = False, in_place: InPlace = False, backup: Backup = None,
                 compress: Compress = None, stats: Stats = None, payload_path: PayloadPath = "",
-                max_record_bytes: MaxRecordBytes = "16M", fsync: Fsync = True) -> int:
+                max_record_bytes: MaxRecordBytes = "16M", fsync: Fsync = True,
+                storage_option: StorageOption = None) -> int:
         return _convert(target, inputs, output=output, rejects=rejects, pretty=pretty, quiet=quiet, jobs=jobs,
                         include=include, exclude=exclude, skip_existing=skip_existing, in_place=in_place,
                         backup=backup, compress=compress, stats=stats, payload_path=payload_path,
-                        max_record_bytes=max_record_bytes, fsync=fsync)
+                        max_record_bytes=max_record_bytes, fsync=fsync, storage_option=storage_option)
 
     command.__doc__ = doc
     return command
@@ -93,8 +97,14 @@ def _summary(result: JobResult, target: Version, rejects: str | None, *, per_fil
 def _convert(target: Version, inputs: list[str] | None, *, output: str, rejects: str | None, pretty: bool,
              quiet: bool, jobs: int | None, include: list[str] | None, exclude: list[str] | None,
              skip_existing: bool, in_place: bool, backup: str | None, compress: Codec | None, stats: str | None,
-             payload_path: str, max_record_bytes: str, fsync: bool) -> int:
+             payload_path: str, max_record_bytes: str, fsync: bool, storage_option: list[str] | None = None) -> int:
     try:
+        if storage_option:
+            set_storage_options(storage_options(storage_option))
+        # file:// URLs are local paths, and behave exactly as local paths do.
+        inputs = [local_path(name) for name in inputs] if inputs else inputs
+        output = local_path(output)
+        rejects, stats = (None if name is None else local_path(name) for name in (rejects, stats))
         if backup is not None and not in_place:
             raise UsageError("--backup goes with --in-place")
         if in_place and compress is not None:

@@ -63,3 +63,26 @@ MaxRecordBytes = Annotated[str, typer.Option(
     "--max-record-bytes", metavar="SIZE", show_default="16M",
     help="Reject a record larger than SIZE (bytes, or with K, M or G) instead of loading it.")]
 
+StorageOption = Annotated[list[str] | None, typer.Option(
+    "--storage-option", metavar="KEY=VALUE", show_default=False,
+    help="For URLs (s3://, gs://, az://...): an option of the store's fsspec file system, such as "
+         "endpoint_url=http://localhost:9000 or anon=true (a value that reads as JSON is taken as JSON); "
+         "repeatable. Credentials come from each store's usual places (environment, profiles, roles).")]
+
+
+def storage_options(pairs: list[str] | None) -> dict[str, object]:
+    """``--storage-option KEY=VALUE`` pairs as a dict (values parsed as JSON where they parse)."""
+    import json
+
+    from ..storage.plan import UsageError
+
+    options: dict[str, object] = {}
+    for pair in pairs or ():
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise UsageError(f"--storage-option takes KEY=VALUE (such as anon=true), not {pair.split('=')[0]!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    return options

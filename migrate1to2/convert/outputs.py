@@ -13,14 +13,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InputError, MigrateError, os_reason
 from ..storage.compression import Codec, Reader
 from ..storage.files import (
     STDIO,
     AtomicFile,
+    AtomicOutput,
     is_large,
+    open_atomic,
     open_stdout,
     printable,
     remove_stale_temporaries,
@@ -29,8 +31,12 @@ from ..storage.files import (
 )
 from ..storage.journal import RejectsJournal
 from ..storage.plan import Plan, Task
+from ..storage.urls import is_url
 from .job import FileReport, Options, Status
 from .records import Reject, array_close, array_open, array_separator
+
+if TYPE_CHECKING:
+    from ..storage.objects import ObjectRejects
 
 __all__ = ["Outputs", "Sink", "remove_leftovers"]
 
@@ -41,7 +47,7 @@ class Sink:
     An array input written as an array (not as lines) gets its brackets and separators here.
     """
 
-    def __init__(self, write: Callable[[bytes], object], own: AtomicFile | None, *, array: bool = False,
+    def __init__(self, write: Callable[[bytes], object], own: AtomicOutput | None, *, array: bool = False,
                  pretty: bool = False) -> None:
         self._write = write
         self.own = own
@@ -74,13 +80,14 @@ class Outputs:
         self.deferred = deferred
         #: Deferred: the rejects, in order.
         self.collected: list[Reject] = []
-        #: Deferred: the finished outputs, under their temporary names.
+        #: Deferred: the finished outputs, under their temporary names (objects: their own names, already there).
         self.finished: list[str] = []
-        self.open_files: list[AtomicFile] = []
+        self.open_files: list[AtomicOutput] = []
         #: The rejects file of a job with a single output (committed with it).
-        self.reject_file: AtomicFile | None = None
-        #: The rejects of a job whose inputs each have their own output, input by input.
-        self.journal: RejectsJournal | None = None
+        self.reject_file: AtomicOutput | None = None
+        #: The rejects of a job whose inputs each have their own output, input by input (for a rejects
+        #: object in a store, spooled here and uploaded at the end: see :class:`~..storage.objects.ObjectRejects`).
+        self.journal: RejectsJournal | ObjectRejects | None = None
         #: The job's single output, if it has one.
         self.shared: Callable[[bytes], object] | None = None
         self.stdout: BinaryIO | None = None
@@ -90,16 +97,21 @@ class Outputs:
         options, plan = self.options, self.plan
         # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.
         resume = options.skip_existing or options.in_place
-        if options.rejects is not None and plan.output is None and not _device(options.rejects):
+        if options.rejects is not None and plan.output is None and is_url(options.rejects):
+            from ..storage.objects import ObjectRejects
+
+            self.journal = ObjectRejects(options.rejects, resume=resume)
+        elif options.rejects is not None and plan.output is None and not _device(options.rejects):
             self.journal = RejectsJournal(options.rejects, resume=resume, sync=options.fsync)
         elif options.rejects is not None:
-            self.reject_file = AtomicFile(options.rejects, keep_existing=resume, sync=options.fsync)
+            self.reject_file = open_atomic(options.rejects, keep_existing=resume, sync=options.fsync)
             self.open_files.append(self.reject_file)
         if plan.output == STDIO:
             self.stdout = open_stdout(options.compress or Codec.NONE)
             self.shared = _guarded(self.stdout.write)
         elif plan.output is not None:
-            shared = AtomicFile(plan.output, options.compress, threads=options.jobs, sync=options.fsync)
+            shared = open_atomic(plan.output, options.compress, threads=options.jobs, sync=options.fsync,
+                                 exclusive=options.skip_existing)
             self.open_files.append(shared)
             self.shared = shared.write  # committed at the end, with the rejects file
 
@@ -109,13 +121,14 @@ class Outputs:
             assert self.shared is not None
             return Sink(self.shared, None, array=array, pretty=pretty)
         codec = task.codec if task.codec is not None else reader.codec
-        if not self.options.in_place:
+        if not self.options.in_place and not is_url(task.output):
             try:
                 Path(task.output).parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise InputError(f"cannot write {task.output}: {os_reason(error)}") from None
-        own = AtomicFile(task.output, codec, backup=self.options.backup if self.options.in_place else None,
-                         threads=self.options.jobs if is_large(task.input) else 0, sync=self.options.fsync)
+        own = open_atomic(task.output, codec, backup=self.options.backup if self.options.in_place else None,
+                          threads=self.options.jobs if is_large(task.input) else 0, sync=self.options.fsync,
+                          exclusive=self.options.skip_existing)
         self.open_files.append(own)
         return Sink(own.write, own, array=array, pretty=pretty)
 
@@ -136,9 +149,12 @@ class Outputs:
             return
         counts = report.counts
         if self.deferred:
-            own.commit(rename=False)
-            assert own.temp is not None
-            self.finished.append(str(own.temp))
+            if isinstance(own, AtomicFile) and own.temp is not None:
+                own.commit(rename=False)
+                self.finished.append(str(own.temp))
+            else:  # an object in a store: it appears whole (an attempt run twice writes the same bytes)
+                own.commit()
+                self.finished.append(str(own.target))
             report.bytes_out = own.size
         elif self.options.in_place and counts.converted == 0 and counts.records == counts.unchanged:
             own.discard()
@@ -197,10 +213,17 @@ class Outputs:
         self.open_files.clear()
 
 
-def remove_leftovers(plan: Plan, options: Options, note: Callable[[str], object]) -> None:
-    """Remove what runs that were killed left of this job's outputs (see :func:`remove_stale_temporaries`)."""
+def remove_leftovers(plan: Plan, options: Options, note: Callable[[str], object], started: float) -> None:
+    """Remove what runs that were killed left of this job's outputs (see :func:`remove_stale_temporaries`);
+    in object stores, abort the uploads they began before ``started`` (the time this run started)."""
     targets = [str(task.output) for task in plan.tasks if task.output is not None]
     targets += [path for path in (plan.output, options.rejects, options.stats) if path is not None]
+    objects = [target for target in targets if is_url(target)]
+    if objects:
+        from ..storage.objects import abort_stale_uploads
+
+        for url in abort_stale_uploads(objects, started):
+            note(f"aborted an unfinished upload to {printable(url)}: left by an interrupted run")
     removed = remove_stale_temporaries(targets)
     for path in removed:
         note(f"removed {printable(path)}: a temporary file left by an interrupted run")
@@ -211,7 +234,7 @@ def remove_leftovers(plan: Plan, options: Options, note: Callable[[str], object]
 
 def _device(path: str) -> bool:
     """A device or a pipe (``/dev/stderr``): written directly, as it comes (see :class:`AtomicFile`)."""
-    return os.path.exists(path) and not os.path.isfile(path)
+    return not is_url(path) and os.path.exists(path) and not os.path.isfile(path)
 
 
 def _guarded(write: Callable[[bytes], object]) -> Callable[[bytes], object]:

@@ -20,9 +20,18 @@ from typing import BinaryIO
 
 import msgspec
 
-from ..errors import MigrateError
+from ..errors import InputError, MigrateError
 from ..storage.compression import Codec, Reader
-from ..storage.files import STDIO, AtomicFile, display_name, open_reader_for, pause_point
+from ..storage.files import (
+    STDIO,
+    AtomicOutput,
+    display_name,
+    exists,
+    input_size,
+    open_atomic,
+    open_reader_for,
+    pause_point,
+)
 from ..storage.plan import Plan, Skipped, Task
 from .job import FileReport, JobResult, Options, Status
 from .outputs import Outputs, Sink, remove_leftovers
@@ -45,17 +54,17 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     First the temporary files that killed runs left beside this job's outputs are removed, each
     named through ``note`` (default: ``warn``).
     """
-    remove_leftovers(plan, options, note or warn)
+    remove_leftovers(plan, options, note or warn, time.time())
     total = _total_bytes(plan)
     progress = Progress(total) if show_progress else None
     runner = _Runner(plan, options, warn, progress)
     started = time.monotonic()
-    stats: AtomicFile | None = None
+    stats: AtomicOutput | None = None
     try:
         runner.start(total)
         runner.outputs.open()
         # Opened now: an unwritable path fails before the work, not after.
-        stats = AtomicFile(options.stats, Codec.NONE, sync=options.fsync) if options.stats is not None else None
+        stats = open_atomic(options.stats, Codec.NONE, sync=options.fsync) if options.stats is not None else None
         runner.run()
         runner.outputs.commit()
     except _Stopped:
@@ -71,9 +80,13 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
         if progress:
             progress.clear()
     if stats is not None:
-        with stats:
+        try:
             stats.write(msgspec.json.format(msgspec.json.encode(runner.result.stats(time.monotonic() - started)),
                                             indent=2) + b"\n")
+            stats.commit()
+        except BaseException:
+            stats.discard()
+            raise
     return runner.result
 
 
@@ -85,7 +98,8 @@ class Prepared:
     result: JobResult
     #: Its rejects, in order (as the rejects file would have them).
     rejects: list[Reject]
-    #: The finished output under its temporary name (``None``: skipped, stopped or failed).
+    #: The finished output under its temporary name, or for an object in a store its own name (it is
+    #: there already: an object appears whole); ``None``: skipped, stopped or failed.
     temporary: str | None
     warnings: list[str]
 
@@ -183,7 +197,7 @@ class _Runner:
 
     def run(self) -> None:
         for task in self.plan.tasks:
-            if self.options.skip_existing and task.output not in (None, STDIO) and os.path.exists(str(task.output)):
+            if self.options.skip_existing and task.output not in (None, STDIO) and exists(str(task.output)):
                 self.result.files.append(FileReport(task.input, task.output, Status.SKIPPED_EXISTING))
                 continue
             self._read(task)
@@ -298,8 +312,8 @@ def _plain_file(name: str, reader: Reader) -> bool:
 
 def _total_bytes(plan: Plan) -> int | None:
     try:
-        return sum(os.path.getsize(task.input) for task in plan.tasks if task.input != STDIO)
-    except OSError:
+        return sum(input_size(task.input) for task in plan.tasks if task.input != STDIO)
+    except (OSError, InputError):
         return None  # a file gone since planning
 
 

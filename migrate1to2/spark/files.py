@@ -41,19 +41,22 @@ import msgspec
 
 from ..chunks import target_version
 from ..convert.job import FileReport, JobResult, Options, Status
-from ..convert.outputs import remove_leftovers
+from ..convert.outputs import Outputs, remove_leftovers
 from ..convert.records import MAX_RECORD_BYTES, Settings
 from ..convert.run import Prepared, prepare_output
 from ..envelope import parse_pointer
 from ..errors import MigrateError
 from ..storage.compression import Codec
-from ..storage.files import AtomicFile, display_name, remove_stale_temporaries, rename_into_place
+from ..storage.files import display_name, exists, open_atomic, remove_stale_temporaries, rename_into_place
 from ..storage.journal import RejectsJournal
 from ..storage.plan import Plan, Task, UsageError, make_plan
+from ..storage.urls import is_url
 from ..version import Version
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from ..storage.objects import ObjectRejects
 
 __all__ = ["CRASH_HOOK", "convert_files", "main"]
 
@@ -91,41 +94,44 @@ def convert_files(spark: SparkSession, src: str | Sequence[str], dest: str, *, t
     inputs = [src] if isinstance(src, str) else list(src)
     if not inputs:
         raise UsageError("no input: give payload files or directories")
-    directory = dest if dest.endswith(os.sep) else dest + os.sep
+    directory = dest if dest.endswith("/") else dest + "/"
     sides = [(option, path) for option, path in (("--rejects", rejects), ("--stats", stats)) if path is not None]
     plan = make_plan(inputs, directory, include=include, exclude=exclude, compress=codec, side_outputs=sides)
     if plan.output is not None:  # pragma: no cover - a directory output always gives one output per input
         raise UsageError(f"{dest}: files mode writes a directory")
     options = Options(settings, rejects=rejects, skip_existing=True, compress=codec, stats=stats, fsync=fsync)
-    remove_leftovers(plan, options, say)
+    remove_leftovers(plan, options, say, time.time())
     started = time.monotonic()
     result = JobResult(skipped=list(plan.skipped), failed=list(plan.failed))
     todo: list[Task] = []
     for task in plan.tasks:
-        if task.output is not None and os.path.exists(task.output):
+        if task.output is not None and exists(task.output):
             result.files.append(FileReport(task.input, task.output, Status.SKIPPED_EXISTING))
         else:
             todo.append(task)
-    stats_file = AtomicFile(stats, Codec.NONE, sync=fsync) if stats is not None else None
-    journal = RejectsJournal(rejects, resume=True, sync=fsync) if rejects is not None else None
+    # The rejects file (its journal) as the command line keeps it, written here on the driver.
+    outputs = Outputs(Plan(tasks=todo), options)
+    outputs.open()
+    stats_file = open_atomic(stats, Codec.NONE, sync=fsync) if stats is not None else None
     try:
         for prepared in _run_tasks(spark, todo, settings, fsync=fsync, files_per_job=files_per_job):
-            _put_in_place(prepared, result, journal, say)
-        if journal is not None:
-            journal.finish()
-            journal = None
+            _put_in_place(prepared, result, outputs.journal, say)
+        outputs.commit()
     except BaseException:
-        if journal is not None:
-            journal.close()  # what is sealed is taken up by the next run
+        outputs.keep_finished_rejects()  # as a failed command line run: those of the outputs in place stay
         if stats_file is not None:
             stats_file.discard()
         raise
     finally:
         _remove_temporaries(plan, say)
     if stats_file is not None:
-        with stats_file:
+        try:
             stats_file.write(msgspec.json.format(msgspec.json.encode(result.stats(time.monotonic() - started)),
                                                  indent=2) + b"\n")
+            stats_file.commit()
+        except BaseException:
+            stats_file.discard()
+            raise
     return result
 
 
@@ -168,7 +174,7 @@ def convert_task(task: Task, settings: Settings, fsync: bool = True, crash: str 
     return prepared
 
 
-def _put_in_place(prepared: Prepared, result: JobResult, journal: RejectsJournal | None,
+def _put_in_place(prepared: Prepared, result: JobResult, journal: RejectsJournal | ObjectRejects | None,
                   say: Callable[[str], object]) -> None:
     """One task's result joins the run's: its rejects sealed, then its output renamed into place."""
     for text in prepared.warnings:
@@ -184,10 +190,16 @@ def _put_in_place(prepared: Prepared, result: JobResult, journal: RejectsJournal
     if prepared.temporary is None:
         return
     assert task.output is not None
+    source = display_name(task.input)
+    if is_url(task.output):  # an object: the task made it whole, under its own name
+        if journal is not None:
+            journal.write(b"".join(reject.to_json() + b"\n" for reject in prepared.rejects))
+            journal.seal(source, task.output, None, in_place=False)
+            journal.committed()
+        return
     target = os.path.realpath(task.output)
     if journal is not None:
         journal.write(b"".join(reject.to_json() + b"\n" for reject in prepared.rejects))
-        source = display_name(task.input)
         rename_into_place(prepared.temporary, target,
                           lambda facts: journal.seal(source, target, facts, in_place=False))
         journal.committed()

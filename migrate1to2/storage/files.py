@@ -15,20 +15,25 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..errors import InputError, os_reason
 from .compression import Codec, Reader, codec_for_name, open_reader, open_writer
+from .urls import is_url, mask
 
 __all__ = [
     "STDIO",
     "STDOUT_CLOSED",
     "TEMPORARY",
     "AtomicFile",
+    "AtomicOutput",
     "OutputClosed",
     "display_name",
+    "exists",
+    "input_size",
     "interrupt",
     "is_large",
+    "open_atomic",
     "open_input",
     "open_raw",
     "open_reader_for",
@@ -73,11 +78,13 @@ def display_name(name: str) -> str:
     that are not UTF-8 are shown as ``\\xNN``."""
     if name == STDIO:
         return "<stdin>"
-    return printable(name)
+    return printable(mask(name))
 
 
 def printable(name: str) -> str:
-    """A file name as text that can be written anywhere (undecodable bytes as ``\\xNN``)."""
+    """A file name as text that can be written anywhere (undecodable bytes as ``\\xNN``; a URL's query
+    string and credentials masked)."""
+    name = mask(name)
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
@@ -89,6 +96,10 @@ def open_raw(name: str) -> BinaryIO:
     """Open an input's bytes as stored (``-`` is stdin); :class:`InputError` if it cannot be read."""
     if name == STDIO:
         return sys.stdin.buffer
+    if is_url(name):
+        from .objects import open_object
+
+        return open_object(name)
     try:
         if Path(name).is_dir():
             raise InputError(f"cannot read {name}: it is a directory")
@@ -135,9 +146,27 @@ THREADED_BYTES = 4 << 20
 def is_large(name: str) -> bool:
     """Whether an input is large enough (or of unknown size: stdin) to be worth a codec thread."""
     try:
-        return name == STDIO or os.path.getsize(name) >= THREADED_BYTES
-    except OSError:
+        return name == STDIO or input_size(name) >= THREADED_BYTES
+    except (OSError, InputError):
         return True
+
+
+def input_size(name: str) -> int:
+    """The size of a file or object as stored (``OSError`` or :class:`InputError` when it cannot be told)."""
+    if is_url(name):
+        from .objects import size
+
+        return size(name)
+    return os.path.getsize(name)
+
+
+def exists(name: str) -> bool:
+    """Whether an output is there (a file, or an object: either appears only when complete)."""
+    if is_url(name):
+        from .objects import exists as object_exists
+
+        return object_exists(name)
+    return os.path.exists(name)
 
 
 def open_reader_for(name: str, head: bytes = b"") -> Reader:
@@ -371,6 +400,34 @@ class AtomicFile:
             self.discard()
 
 
+class AtomicOutput(Protocol):
+    """What :func:`open_atomic` gives: an :class:`AtomicFile` or an object of a store written as atomically."""
+
+    #: Bytes written (compressed), once committed.
+    size: int
+
+    @property
+    def target(self) -> str | os.PathLike[str]: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self, before_rename: Callable[[os.stat_result | None], object] | None = None) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+def open_atomic(path: str, codec: Codec | None = None, *, backup: str | None = None, threads: int = 1,
+                keep_existing: bool = False, sync: bool = True, exclusive: bool = False) -> AtomicOutput:
+    """An :class:`AtomicFile`, or for a URL an :class:`~.objects.AtomicObject` (same interface; ``sync`` and
+    ``backup`` do not apply to objects, ``exclusive`` only to them: create the object only if it is not there)."""
+    if is_url(path):
+        from .objects import AtomicObject
+
+        assert backup is None, "objects are never replaced in place"
+        return AtomicObject(path, codec, threads=threads, keep_existing=keep_existing, exclusive=exclusive)
+    return AtomicFile(path, codec, backup=backup, threads=threads, keep_existing=keep_existing, sync=sync)
+
+
 def rename_into_place(temp: str, target: str,
                       before_rename: Callable[[os.stat_result], object] | None = None) -> None:
     """Rename a finished temporary file (``AtomicFile.commit(rename=False)``) to ``target``.
@@ -402,7 +459,7 @@ def remove_stale_temporaries(targets: Iterable[str]) -> list[str]:
     """
     wanted: dict[Path, set[str]] = {}
     for target in targets:
-        if target == STDIO or (os.path.exists(target) and not os.path.isfile(target)):
+        if target == STDIO or is_url(target) or (os.path.exists(target) and not os.path.isfile(target)):
             continue  # stdout, a device or a pipe: written directly, never through a temporary file
         real = Path(os.path.realpath(target))
         wanted.setdefault(real.parent, set()).add(real.name)

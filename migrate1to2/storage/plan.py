@@ -16,8 +16,9 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import MigrateError, os_reason
 from .compression import Codec, codec_for_name
-from .files import STDIO, TEMPORARY
+from .files import STDIO, TEMPORARY, printable
 from .journal import JOURNAL, journal_path
+from .urls import is_url
 
 __all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
 
@@ -63,6 +64,8 @@ def _matches(relative: PurePosixPath, patterns: Sequence[str]) -> bool:
 
 
 def _same_file(a: str, b: str) -> bool:
+    if is_url(a) or is_url(b):
+        return a == b
     try:
         return os.path.samefile(a, b)
     except OSError:
@@ -76,6 +79,37 @@ def _resolve(path: str | Path) -> Path:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def _identity(path: str) -> str:
+    """What tells two names of one file or object apart: the resolved path, or the URL itself."""
+    return path if is_url(path) else str(_resolve(path))
+
+
+def _is_dir(name: str) -> bool:
+    """A directory, or for a URL a prefix of objects (a bucket, a name ending with ``/``, a folder holding objects)."""
+    if is_url(name):
+        from .objects import is_prefix
+
+        return is_prefix(name)
+    return Path(name).is_dir()
+
+
+def _walk_objects(source: str, include: Sequence[str], exclude: Sequence[str]) -> Iterator[tuple[str, PurePosixPath]]:
+    """The objects under the prefix ``source``, by name, with their path relative to it (the glob rule as for trees)."""
+    from .objects import list_prefix
+
+    for url, relative, _ in list_prefix(source):
+        path = PurePosixPath(relative)
+        if (include and not _matches(path, include)) or _matches(path, exclude):
+            continue
+        yield url, path
+
+
+def _join(destination: str, relative: PurePosixPath) -> str:
+    if is_url(destination):
+        return destination.rstrip("/") + "/" + relative.as_posix()
+    return str(Path(destination) / relative)
 
 
 def _is_backup(path: Path, backup: str | None) -> bool:
@@ -147,6 +181,14 @@ def _walk(source: Path, include: Sequence[str], exclude: Sequence[str], plan: Pl
             yield path, relative
 
 
+def _contains(source: str, destination: str) -> bool:
+    """Whether the output directory ``destination`` is inside the input tree ``source``."""
+    if is_url(source) or is_url(destination):
+        base = source.rstrip("/") + "/"
+        return is_url(source) and is_url(destination) and (destination.rstrip("/") + "/").startswith(base)
+    return _inside(_resolve(destination), _resolve(source))
+
+
 def _renamed(relative: PurePosixPath, codec: Codec | None) -> PurePosixPath:
     """The output's relative path: the same, with the compression suffix swapped when ``codec`` says so."""
     if codec is None:
@@ -169,25 +211,26 @@ def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = ()
         raise UsageError("stdin ('-') can be read only once")
     plan = _plan(inputs, output, include=include, exclude=exclude, in_place=in_place, compress=compress,
                  backup=backup)
-    seen: dict[Path, str] = {}
+    seen: dict[str, str] = {}
     for option, path in side_outputs:
-        real = _resolve(path)
-        if option == "--rejects":  # its journal, found in a tree, is this run's own: no news
+        real = _identity(path)
+        if option == "--rejects" and not is_url(path):  # its journal, found in a tree, is this run's own: no news
             journal = str(journal_path(path))
-            plan.skipped[:] = [skipped for skipped in plan.skipped if str(_resolve(skipped.path)) != journal]
+            plan.skipped[:] = [skipped for skipped in plan.skipped
+                               if is_url(skipped.path) or str(_resolve(skipped.path)) != journal]
         if real in seen:
             raise UsageError(f"{option} and {seen[real]} name the same file: give each its own")
         seen[real] = option
         for task in list(plan.tasks):
-            if task.discovered and _resolve(task.input) == real:
+            if task.discovered and _identity(task.input) == real:
                 plan.tasks.remove(task)
                 plan.skipped.append(Skipped(task.input, f"this run's {option} file"))
                 continue
-            if task.input != STDIO and (_resolve(task.input) == real or _same_file(task.input, path)):
+            if task.input != STDIO and (_identity(task.input) == real or _same_file(task.input, path)):
                 raise UsageError(f"{option} {path} is also an input: write it somewhere else")
-            if task.output not in (None, STDIO) and _resolve(str(task.output)) == real:
+            if task.output not in (None, STDIO) and _identity(str(task.output)) == real:
                 raise UsageError(f"{option} {path} is also an output: write it somewhere else")
-        if plan.output not in (None, STDIO) and _resolve(str(plan.output)) == real:
+        if plan.output not in (None, STDIO) and _identity(str(plan.output)) == real:
             raise UsageError(f"{option} {path} is also the output: write it somewhere else")
     return plan
 
@@ -195,8 +238,13 @@ def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = ()
 def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude: Sequence[str], in_place: bool,
           compress: Codec | None, backup: str | None) -> Plan:
     plan = Plan()
-    directories = [name for name in inputs if name != STDIO and Path(name).is_dir()]
+    directories = [name for name in inputs if name != STDIO and _is_dir(name)]
     if in_place:
+        urls = [name for name in inputs if is_url(name)]
+        if urls:
+            raise UsageError(f"--in-place cannot replace {printable(urls[0])}: an object in a store cannot be "
+                             "renamed over or backed up in one step, so a failure could lose it; convert into "
+                             "another prefix with -o DEST/ instead (then swap the prefixes)")
         if output != STDIO:
             raise UsageError("--in-place replaces each input: it cannot be used with -o")
         if STDIO in inputs:
@@ -210,7 +258,9 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
             else:
                 plan.tasks.append(Task(name, name, False, compress))
         return plan
-    to_directory = bool(directories) or (output != STDIO and (Path(output).is_dir() or output.endswith(os.sep)))
+    to_directory = bool(directories) or (output != STDIO and (
+        (output.endswith("/") or _is_dir(output)) if is_url(output) else (Path(output).is_dir()
+                                                                          or output.endswith(os.sep))))
     if not to_directory:
         plan.output = output
         for name in inputs:
@@ -222,30 +272,33 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
     if output == STDIO:
         raise UsageError(f"{directories[0]} is a directory: give -o DEST_DIR (the tree is mirrored there) "
                          "or --in-place")
-    if Path(output).exists() and not Path(output).is_dir():
+    if not is_url(output) and Path(output).exists() and not Path(output).is_dir():
         raise UsageError(f"{output} is a file: a directory input needs -o DEST_DIR")
-    destination = Path(output)
-    real_destination = _resolve(destination)
-    claimed: dict[Path, str] = {}
+    claimed: dict[str, str] = {}
     for name in inputs:
         if name == STDIO:
             raise UsageError("stdin cannot go into an output directory: give -o FILE")
+        pairs: list[tuple[str | Path, PurePosixPath]]
         if name in directories:
-            if _inside(real_destination, _resolve(name)):
-                raise UsageError(f"the output directory {output} is inside the input {name}: choose a destination "
-                                 "outside it")
-            pairs = [(path, _renamed(relative, compress))
-                     for path, relative in _walk(Path(name), include, exclude, plan)]
+            if _contains(name, output):
+                raise UsageError(f"the output directory {printable(output)} is inside the input {printable(name)}: "
+                                 "choose a destination outside it")
+            if is_url(name):
+                pairs = [(url, _renamed(relative, compress)) for url, relative in _walk_objects(name, include, exclude)]
+            else:
+                pairs = [(path, _renamed(relative, compress))
+                         for path, relative in _walk(Path(name), include, exclude, plan)]
             discovered = True
         else:
-            pairs = [(Path(name), _renamed(PurePosixPath(Path(name).name), compress))]
+            pairs = [(name if is_url(name) else Path(name), _renamed(PurePosixPath(Path(name).name), compress))]
             discovered = False
         for path, relative in pairs:
-            target = destination / relative
+            target = _join(output, relative)
             if _same_file(str(path), str(target)):
                 raise UsageError(f"{path} would be written over itself: use --in-place, or another -o directory")
             if target in claimed:
-                raise UsageError(f"{path} and {claimed[target]} would both be written to {target}")
+                raise UsageError(f"{printable(str(path))} and {printable(claimed[target])} would both be written to "
+                                 f"{printable(target)}")
             claimed[target] = str(path)
             plan.tasks.append(Task(str(path), str(target), discovered, compress))
     return plan
