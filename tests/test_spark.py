@@ -12,6 +12,7 @@ import collections
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -271,3 +272,16 @@ def _record(reject: dict[str, object]) -> bytes:
     import base64
 
     return base64.b64decode(str(reject["record_base64"]))
+
+
+def test_the_readme_examples_run(spark: SparkSession, tree: Path, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shutil.copytree(tree, tmp_path / "archive")
+    monkeypatch.chdir(tmp_path)
+    for name in ("spark-files", "spark-frames"):
+        match = re.search(rf"<!-- example: {name} -->\n```python\n(.*?)```", readme, re.DOTALL)
+        assert match, name
+        exec(compile(match.group(1), f"README:{name}", "exec"), {"spark": spark})
+    assert (tmp_path / "archive-v2" / "2024" / "bom.ndjson").exists()
+    assert json.loads((tmp_path / "stats.json").read_bytes())["total"]["rejected"] > 0

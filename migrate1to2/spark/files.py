@@ -29,6 +29,7 @@ the task again (give the session ``local[N,2]`` or ``spark.task.maxFailures`` of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -76,7 +77,8 @@ def convert_files(spark: SparkSession, src: str | Sequence[str], dest: str, *, t
     ``exclude`` globs, ``rejects`` (the rejects file; without one, an input's first reject stops that
     input, which is then not written, and the run is reported as stopped), ``stats`` (the ``--stats``
     report), ``compress`` (recompress every output), ``payload_path``, ``max_record_bytes``, ``fsync``.
-    Inputs and outputs must be paths the driver and every executor see alike.
+    Inputs and outputs must be paths the driver and every executor see alike (relative names are taken
+    in the driver's working directory; on a cluster, give absolute paths or URLs).
 
     Returns the run's :class:`~migrate1to2.convert.job.JobResult` (``failed`` lists the inputs that
     could not be read or written: unlike the command line, the other inputs are still converted).
@@ -148,20 +150,27 @@ def _run_tasks(spark: SparkSession, tasks: list[Task], settings: Settings, *, fs
     size = files_per_job or max(1, 4 * context.defaultParallelism)
     groups = [tasks[start:start + size] for start in range(0, len(tasks), size)]
     crash = os.environ.get(CRASH_HOOK)
+    cwd = os.getcwd()
 
     def run(group: list[Task]) -> list[Prepared]:
         context.setJobDescription(f"migrate1to2: convert {len(group)} files ({display_name(group[0].input)} ...)")
         rdd = context.parallelize(group, len(group))
-        return rdd.map(lambda task: convert_task(task, settings, fsync, crash)).collect()
+        return rdd.map(lambda task: convert_task(task, settings, fsync, crash, cwd)).collect()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         for results in pool.map(run, groups):
             yield from results
 
 
-def convert_task(task: Task, settings: Settings, fsync: bool = True, crash: str | None = None) -> Prepared:
-    """What a Spark task runs: one input converted, its output left under its temporary name."""
-    prepared = prepare_output(task, settings, fsync=fsync)
+def convert_task(task: Task, settings: Settings, fsync: bool = True, crash: str | None = None,
+                 cwd: str | None = None) -> Prepared:
+    """What a Spark task runs: one input converted, its output left under its temporary name.
+
+    ``cwd``: the driver's working directory, where relative names are (the names stay as given, so
+    that reports and rejects name the files as the command line would).
+    """
+    with in_directory(cwd):
+        prepared = prepare_output(task, settings, fsync=fsync)
     if crash is not None and prepared.temporary is not None:
         marker = os.path.join(crash, hashlib.sha256(task.input.encode()).hexdigest()[:16])
         try:
@@ -172,6 +181,19 @@ def convert_task(task: Task, settings: Settings, fsync: bool = True, crash: str 
             os.close(fd)
             os._exit(17)  # the test hook: a worker that dies once its output is written
     return prepared
+
+
+@contextlib.contextmanager
+def in_directory(cwd: str | None) -> Iterator[None]:
+    """In a task: run in the driver's working directory when there is one here (a local run, or a shared
+    mount), and come back after (the Python worker runs other tasks next)."""
+    before = os.getcwd()
+    with contextlib.suppress(OSError):  # not on this machine: relative names cannot be read (the task says so)
+        os.chdir(cwd or before)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def _put_in_place(prepared: Prepared, result: JobResult, journal: RejectsJournal | ObjectRejects | None,
