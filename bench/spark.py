@@ -72,7 +72,8 @@ def main() -> int:
     args = parser.parse_args()
     source = tree(args.size, args.gzip)
     megabytes = sum(path.stat().st_size for path in source.iterdir()) / (1 << 20)
-    raw = sum(generated.stat().st_size for generated in DATA.glob(f"spark-part-{args.size >> 20}M-*.ndjson")) / (1 << 20)
+    parts = DATA.glob(f"spark-part-{args.size >> 20}M-*.ndjson")
+    raw = sum(generated.stat().st_size for generated in parts) / (1 << 20)
     work = DATA.parent / ".work" / "spark"
 
     def cli() -> None:

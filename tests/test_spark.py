@@ -23,6 +23,7 @@ import pytest
 import zstandard
 
 from tests.conftest import FIXTURES
+from tests.test_objects_s3 import Store, s3  # noqa: F401 - the S3 server (moto) of the object-store tests
 
 if os.environ.get("CI"):
     import pyspark  # noqa: F401 - CI must run these tests
@@ -40,7 +41,11 @@ V2 = b'{"event_name":"page_view","context":{"page":"/"}}'
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
+def spark(s3: Store) -> Iterator[SparkSession]:  # noqa: F811 - the fixture imported above
+    """The module's session; its workers see the S3 test server (their environment is the driver's at start)."""
+    saved = dict(os.environ)
+    os.environ.update({name: value for name, value in s3.env.items() if name.startswith("AWS_")})
+    os.environ.pop("AWS_PROFILE", None)
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers run this venv's Python
     session = (SparkSession.builder.master("local[2,2]").appName("migrate1to2-tests")
                .config("spark.ui.enabled", "false")
@@ -53,6 +58,8 @@ def spark() -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def make_tree(root: Path) -> Path:
@@ -196,6 +203,26 @@ def test_the_spark_submit_entry(spark: SparkSession, tree: Path, cli_run: Path, 
     assert main([str(tree), str(out)]) == 0  # nothing left to do: no reject this time
     assert main([str(tree / "nowhere"), str(out)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_files_mode_into_and_out_of_s3(spark: SparkSession, s3: Store, tree: Path,  # noqa: F811
+                                       cli_run: Path) -> None:
+    bucket = s3.bucket()
+    result = convert_files(spark, str(tree), f"s3://{bucket}/v2", rejects=f"s3://{bucket}/rejects.ndjson",
+                           stats=f"s3://{bucket}/stats.json", warn=lambda _: None)
+    assert not result.failed, result.failed
+    expected = tree_bytes(cli_run)
+    assert {key.removeprefix("v2/"): s3.get(bucket, key) for key in s3.keys(bucket) if key.startswith("v2/")} == expected
+    assert s3.get(bucket, "rejects.ndjson") == (tree.parent / "cli-rejects.ndjson").read_bytes()
+    assert json.loads(s3.get(bucket, "stats.json"))["total"]["records"] == result.counts.records
+    assert s3.uploads(bucket) == []
+    # and back out of the store, from the objects just written (an object tree in, a local tree out)
+    again = convert_files(spark, f"s3://{bucket}/v2/", str(tree.parent / "from-s3"), warn=lambda _: None)
+    assert not again.failed and again.counts.converted == 0
+    assert tree_bytes(tree.parent / "from-s3") == expected
+    rerun = convert_files(spark, str(tree), f"s3://{bucket}/v2", rejects=f"s3://{bucket}/rejects.ndjson",
+                          warn=lambda _: None)
+    assert rerun.counts.records == 0
 
 
 # --- DataFrame mode -------------------------------------------------------------------------------
