@@ -438,5 +438,5 @@ def test_convert_and_downgrade_take_the_same_options() -> None:
         return [(p.name, tuple(p.opts), p.default, getattr(p, "help", None)) for p in commands[name].params]
 
     assert options("convert") == options("downgrade")
-    assert len(options("convert")) == 16
+    assert len(options("convert")) == 17  # 16, and --storage-option (object stores)
     assert list(commands) == ["convert", "downgrade", "audit"]

@@ -4,9 +4,10 @@
 - :mod:`.files`: opening inputs and stdin/stdout, atomic output files, interrupts that never cut a write;
 - :mod:`.flowing`: stdin pipes read as their data arrives;
 - :mod:`.plan`: the tree walker: inputs (files, directories, stdin) and their outputs, with the glob rule;
-- :mod:`.journal`: the rejects journal of runs with one output per input.
+- :mod:`.journal`: the rejects journal of runs with one output per input;
+- :mod:`.urls` and :mod:`.objects`: fsspec URLs of object stores behind the same names (imported on the
+  first URL: a run on local files never loads fsspec).
 
 Nothing here knows about records or the command line: ``convert`` and ``audit`` build on it.
-Local files only today; the interface (names in, readers and atomic writers out) is where URLs
-of object stores are to be added.
+The interface is names in (paths, ``-``, or URLs), readers and atomic writers out.
 """

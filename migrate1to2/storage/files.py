@@ -62,7 +62,9 @@ def pause_point(name: str) -> None:
     sees it stop (``waitpid`` with ``WUNTRACED``), acts, and continues it with ``SIGCONT`` or kills it.
     Points: ``input-size`` (the size of a plain input taken, before its regions are read), ``written``
     (a unit of output written), ``rename`` (an output complete, just before it is renamed into place,
-    after the backup link of ``--in-place``), ``committed`` (an output renamed into place).
+    after the backup link of ``--in-place``), ``committed`` (an output renamed into place); for objects in
+    a store, ``uploaded`` (a part of an object uploaded, the object not made yet), and ``rename`` and
+    ``committed`` around the completion of the upload.
     """
     if _PAUSE is None:
         return

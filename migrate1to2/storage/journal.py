@@ -38,6 +38,7 @@ import msgspec
 
 from ..errors import InputError, os_reason
 from .files import AtomicFile, open_input
+from .urls import is_url
 
 __all__ = ["JOURNAL", "MAGIC", "MAGIC_BASE", "RejectsJournal", "journal_path"]
 
@@ -75,6 +76,10 @@ class _Seal(msgspec.Struct, omit_defaults=True):
         """Whether its output is now the file it was about to become (it was renamed into place)."""
         if self.output is None:
             return False
+        if is_url(self.output):  # an object appears only when complete: there, it is the one sealed
+            from .objects import exists
+
+            return exists(self.output)
         try:
             facts = os.stat(self.output)
         except OSError:

@@ -59,6 +59,15 @@ def _code(error: BaseException) -> str:
     return ""
 
 
+def _message(error: BaseException) -> str:
+    """The store's own message (``Access Denied``), where the error carries one, else the error's text."""
+    for each in (error, error.__cause__, error.__context__):
+        response = getattr(each, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Message"):
+            return str(response["Error"]["Message"])
+    return str(error).strip() or type(error).__name__
+
+
 def _names(error: BaseException) -> set[str]:
     return {kind.__name__ for kind in type(error).__mro__}
 
@@ -69,7 +78,10 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
         return error
     where = f"cannot {doing} {mask(url)}"
     code, names = _code(error), _names(error)
-    detail = _scrub(str(error).strip() or type(error).__name__)
+    detail = _scrub(_message(error))
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in host:  # a user or password written in the URL: never repeated
+        detail = detail.replace(host.rsplit("@", 1)[0], "…")
     if "NoCredentialsError" in names or "PartialCredentialsError" in names:
         return StoreError(f"{where}: no credentials were found. Set them as the store's own tools read them (for "
                           "S3: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role), or "
@@ -129,19 +141,33 @@ def exists(url: str) -> bool:
     return bool(_call(url, "read", look))
 
 
+#: Sizes of objects found by listing a prefix (no request per object to tell a tree's size).
+_sizes: dict[str, int] = {}
+
+
 def size(url: str) -> int:
+    known = _sizes.get(url)
+    if known is not None:
+        return known
     fs, path = filesystem(url)
     return int(_call(url, "read", lambda: fs.size(path)) or 0)
 
 
-def is_prefix(url: str) -> bool:
+def is_prefix(url: str, doing: str = "read") -> bool:
     """Whether ``url`` names a folder of objects (ends with ``/``, a bucket, or a prefix holding objects)."""
     if url.endswith("/"):
         return True
     fs, path = filesystem(url)
     if "/" not in path.strip("/"):
         return True  # a bucket (or container) itself
-    return bool(_call(url, "list", lambda: fs.isdir(path)))
+
+    def look() -> bool:
+        try:
+            return bool(fs.isdir(path))
+        except FileNotFoundError:  # no such bucket: reading or writing there will say so
+            return False
+
+    return bool(_call(url, doing, look))
 
 
 def list_prefix(url: str) -> Iterator[tuple[str, str, int]]:
@@ -157,7 +183,9 @@ def list_prefix(url: str) -> Iterator[tuple[str, str, int]]:
         relative = name[len(base):].lstrip("/")
         if not relative:
             continue
-        yield f"{scheme}://{name}", relative, int(info.get("size") or 0)
+        found_url = f"{scheme}://{name}"
+        _sizes[found_url] = int(info.get("size") or 0)
+        yield found_url, relative, _sizes[found_url]
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -256,15 +284,20 @@ class _Upload(io.RawIOBase):
         self._thread.start()
 
     def _drain(self) -> None:
+        from .files import pause_point
+
         while True:
             item = self._items.get()
             if item is None:
                 return
             if self._error is None:
+                parts = len(getattr(self.handle, "parts", None) or ())
                 try:
                     self.handle.write(item)
                 except BaseException as error:
                     self._error = error
+                if len(getattr(self.handle, "parts", None) or ()) > parts:
+                    pause_point("uploaded")
 
     def _check(self) -> None:
         if self._error is not None:
@@ -421,7 +454,11 @@ def abort_stale_uploads(targets: list[str], started: float) -> list[str]:
                     return found
                 marker = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
 
-        for upload in _call(f"{scheme}://{bucket}/{prefix}", "list", uploads):
+        try:
+            found = _call(f"{scheme}://{bucket}/{prefix}", "list", uploads)
+        except StoreError:  # no such bucket, or no right to list uploads: nothing this run can clean up
+            continue
+        for upload in found:
             initiated = upload.get("Initiated")
             if upload["Key"] in keys and (initiated is None or initiated.timestamp() < started):
                 url = f"{scheme}://{bucket}/{upload['Key']}"

@@ -86,12 +86,12 @@ def _identity(path: str) -> str:
     return path if is_url(path) else str(_resolve(path))
 
 
-def _is_dir(name: str) -> bool:
+def _is_dir(name: str, doing: str = "read") -> bool:
     """A directory, or for a URL a prefix of objects (a bucket, a name ending with ``/``, a folder holding objects)."""
     if is_url(name):
         from .objects import is_prefix
 
-        return is_prefix(name)
+        return is_prefix(name, doing)
     return Path(name).is_dir()
 
 
@@ -238,13 +238,13 @@ def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = ()
 def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude: Sequence[str], in_place: bool,
           compress: Codec | None, backup: str | None) -> Plan:
     plan = Plan()
+    urls = [name for name in inputs if is_url(name)]
+    if in_place and urls:
+        raise UsageError(f"--in-place cannot replace {printable(urls[0])}: an object in a store cannot be "
+                         "renamed over or backed up in one step, so a failure could lose it; convert into "
+                         "another prefix with -o DEST/ instead (then swap the prefixes)")
     directories = [name for name in inputs if name != STDIO and _is_dir(name)]
     if in_place:
-        urls = [name for name in inputs if is_url(name)]
-        if urls:
-            raise UsageError(f"--in-place cannot replace {printable(urls[0])}: an object in a store cannot be "
-                             "renamed over or backed up in one step, so a failure could lose it; convert into "
-                             "another prefix with -o DEST/ instead (then swap the prefixes)")
         if output != STDIO:
             raise UsageError("--in-place replaces each input: it cannot be used with -o")
         if STDIO in inputs:
@@ -259,7 +259,7 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
                 plan.tasks.append(Task(name, name, False, compress))
         return plan
     to_directory = bool(directories) or (output != STDIO and (
-        (output.endswith("/") or _is_dir(output)) if is_url(output) else (Path(output).is_dir()
+        (output.endswith("/") or _is_dir(output, "write")) if is_url(output) else (Path(output).is_dir()
                                                                           or output.endswith(os.sep))))
     if not to_directory:
         plan.output = output

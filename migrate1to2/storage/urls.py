@@ -117,10 +117,10 @@ def filesystem(url: str) -> tuple[Any, str]:
     scheme = protocol(url)
     try:
         import fsspec
-        from fsspec.registry import known_implementations
+        from fsspec.registry import known_implementations, registry
     except ImportError:
         raise missing_extra(scheme, url) from None
-    if scheme not in known_implementations and scheme not in fsspec.registry.registry:
+    if scheme not in known_implementations and scheme not in registry:
         raise StoreError(f"cannot open {mask(url)}: {scheme}:// is not a protocol fsspec knows (it knows s3://, "
                          "gs://, az://, abfs://, http://, ... ); check the URL")
     fs = _filesystems.get(scheme)
@@ -131,8 +131,10 @@ def filesystem(url: str) -> tuple[Any, str]:
             raise missing_extra(scheme, url) from None
         try:
             fs = cls(**_defaults(scheme, storage_options()))
-        except (TypeError, ValueError) as error:
-            raise StoreError(f"cannot open {mask(url)}: the storage options do not fit {scheme}:// ({error}); "
-                             "check --storage-option") from None
+        except ImportError:
+            raise missing_extra(scheme, url) from None
+        except Exception as error:
+            raise StoreError(f"cannot open {mask(url)}: the storage options do not fit {scheme}:// "
+                             f"({type(error).__name__}); check --storage-option") from None
         _filesystems[scheme] = fs
-    return fs, fs._strip_protocol(url)
+    return fs, str(fs._strip_protocol(url))
