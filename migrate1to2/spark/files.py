@@ -34,6 +34,7 @@ import hashlib
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -152,14 +153,21 @@ def _run_tasks(spark: SparkSession, tasks: list[Task], settings: Settings, *, fs
     crash = os.environ.get(CRASH_HOOK)
     cwd = os.getcwd()
 
+    group_id = f"migrate1to2-{uuid.uuid4().hex}"
+
     def run(group: list[Task]) -> list[Prepared]:
-        context.setJobDescription(f"migrate1to2: convert {len(group)} files ({display_name(group[0].input)} ...)")
+        context.setJobGroup(group_id, f"migrate1to2: convert {len(group)} files ({display_name(group[0].input)} ...)",
+                            interruptOnCancel=True)
         rdd = context.parallelize(group, len(group))
         return rdd.map(lambda task: convert_task(task, settings, fsync, crash, cwd)).collect()
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         for results in pool.map(run, groups):
             yield from results
+    finally:  # stopped (an error, Ctrl-C): the groups still running are cancelled, not waited for
+        context.cancelJobGroup(group_id)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def convert_task(task: Task, settings: Settings, fsync: bool = True, crash: str | None = None,

@@ -95,20 +95,21 @@ def read_lines(spark: SparkSession, src: str | Sequence[str], *, include: Sequen
     if STDIO in inputs:
         raise InputError("read_lines reads files, not stdin")
     plan = make_plan(inputs, STDIO, include=include, exclude=exclude, in_place=True)
-    files = [(task.input, task.discovered) for task in plan.tasks]
-    context = spark.sparkContext
-    paths = spark.createDataFrame(context.parallelize(files, max(1, len(files))), "path string, discovered boolean")
+    files = spark.sparkContext.broadcast([(task.input, task.discovered) for task in plan.tasks])
     cwd = os.getcwd()
-    return paths.mapInArrow(lambda batches: _read_files(batches, cwd), LINES_SCHEMA)
+    # One row per file (its index), one partition each: each task reads its files.
+    indexes = spark.range(len(plan.tasks), numPartitions=max(1, len(plan.tasks)))
+    return indexes.mapInArrow(lambda batches: _read_files(batches, files.value, cwd), LINES_SCHEMA)
 
 
-def _read_files(batches: Iterator[pa.RecordBatch], cwd: str) -> Iterator[pa.RecordBatch]:
-    """The task of :func:`read_lines`: each file of the batches, as batches of lines (relative names in
-    the driver's working directory ``cwd``)."""
+def _read_files(batches: Iterator[pa.RecordBatch], files: list[tuple[str, bool]], cwd: str) -> Iterator[pa.RecordBatch]:
+    """The task of :func:`read_lines`: each file of the batches (indexes into ``files``), as batches of lines
+    (relative names in the driver's working directory ``cwd``)."""
     from .files import in_directory
 
     for batch in batches:
-        for path, discovered in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+        for index in batch.column(0).to_pylist():
+            path, discovered = files[index]
             with in_directory(cwd):
                 reader = open_reader_for(path)  # opened there; read wherever the generator is resumed
             yield from _file_lines(reader, display_name(path), discovered)
