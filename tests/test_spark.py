@@ -224,6 +224,30 @@ def test_files_mode_into_and_out_of_s3(spark: SparkSession, s3: Store, tree: Pat
     assert rerun.counts.records == 0
 
 
+def test_a_speculative_copy_that_finishes_too_leaves_one_output_and_no_temporary(
+        tree: Path, cli_run: Path, tmp_path: Path) -> None:
+    """Two attempts of one task both finish (Spark keeps one result): the other's file is removed."""
+    from migrate1to2.convert.job import JobResult
+    from migrate1to2.convert.records import Settings
+    from migrate1to2.spark.files import _put_in_place, _remove_temporaries, convert_task
+    from migrate1to2.storage.plan import make_plan
+    from migrate1to2.version import Version
+
+    plan = make_plan([str(tree)], f"{tmp_path / 'out'}/")
+    task = next(task for task in plan.tasks if task.input.endswith("a.ndjson.gz"))
+    settings = Settings(Version.V2, stop_at_reject=False)
+    first, second = convert_task(task, settings), convert_task(task, settings)
+    assert first.temporary != second.temporary
+    assert Path(str(first.temporary)).read_bytes() == Path(str(second.temporary)).read_bytes()
+    result = JobResult()
+    _put_in_place(second, result, None, print)
+    notes: list[str] = []
+    _remove_temporaries(plan, notes.append)
+    assert len(notes) == 1 and str(first.temporary) in notes[0]
+    assert tree_bytes(tmp_path / "out") == {"2023/01/a.ndjson.gz": tree_bytes(cli_run)["2023/01/a.ndjson.gz"]}
+    assert result.counts.records == 400
+
+
 # --- DataFrame mode -------------------------------------------------------------------------------
 
 
