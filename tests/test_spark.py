@@ -149,7 +149,8 @@ def test_a_rerun_converts_no_file_and_keeps_the_rejects(spark: SparkSession, tre
     assert {path: path.stat().st_mtime_ns for path in out.rglob("*")} == mtimes
     # a removed output is converted again, and its rejects are not counted twice
     (out / "bad-records.v1.ndjson").unlink()
-    third = convert_files(spark, str(tree), str(out), rejects=str(rejects), warn=lambda _: None)
+    third = convert_files(spark, str(tree), str(out), rejects=str(rejects), stats=str(tmp_path / "spark-stats.json"),
+                          warn=lambda _: None)
     assert [file.input for file in third.files if file.status.value == "converted"] == [str(tree / "bad-records.v1.ndjson")]
     assert tree_bytes(out) == tree_bytes(cli_run)
     # the rejects as the command line's resume (--skip-existing) leaves them: each once, the resumed file's last
@@ -157,9 +158,11 @@ def test_a_rerun_converts_no_file_and_keeps_the_rejects(spark: SparkSession, tre
     shutil.copy(tree.parent / "cli-rejects.ndjson", tmp_path / "cli-rejects.ndjson")
     (tmp_path / "cli" / "bad-records.v1.ndjson").unlink()
     done = run_cli("convert", tree, "-o", tmp_path / "cli", "--rejects", tmp_path / "cli-rejects.ndjson",
-                   "--skip-existing", "--quiet")
+                   "--skip-existing", "--stats", tmp_path / "cli-stats.json", "--quiet")
     assert done.returncode == 1, done.stderr
     assert rejects.read_bytes() == (tmp_path / "cli-rejects.ndjson").read_bytes()
+    assert without_times(json.loads((tmp_path / "spark-stats.json").read_bytes()), out) == without_times(
+        json.loads((tmp_path / "cli-stats.json").read_bytes()), tmp_path / "cli")
 
 
 def test_a_task_that_dies_once_is_retried_without_duplicates_or_leftovers(

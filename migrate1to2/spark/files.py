@@ -127,6 +127,8 @@ def convert_files(spark: SparkSession, src: str | Sequence[str], dest: str, *, t
         raise
     finally:
         _remove_temporaries(plan, say)
+    order = {task.input: index for index, task in enumerate(plan.tasks)}
+    result.files.sort(key=lambda file: order.get(file.input, len(order)))  # in plan order, as the command line
     if stats_file is not None:
         try:
             stats_file.write(msgspec.json.format(msgspec.json.encode(result.stats(time.monotonic() - started)),
