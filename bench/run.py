@@ -4,6 +4,7 @@
     python bench/run.py --size 32M --big 128M --repeat 1   # a quick, noisy run (a minute or two)
     python bench/run.py --corpus mixed           # one corpus only
     python bench/run.py --size 64M --audit-only  # only the audit rows
+    python bench/run.py --size 256M --stores     # only the object-store rows (loopback S3 and Azurite)
 
 Two corpora, every row on each (``bench/generate.py``): *clean*, every record a plain 1.0 event
 with ``properties``; and *mixed*, the same events with the irregular records real archives hold
@@ -361,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", choices=["both", "clean", "mixed"], default="both",
                         help="which corpus to measure (default both; the targets are for mixed)")
     parser.add_argument("--audit-only", action="store_true", help="only the audit rows (--size sets the file)")
+    parser.add_argument("--stores", action="store_true",
+                        help="only the object-store rows: the mixed main file (--size) to and from a loopback S3 "
+                             "server (moto) and Azurite, each beside the local-file run (bench/stores.py)")
     args = parser.parse_args(argv)
     DATA.mkdir(exist_ok=True)
     work = DATA / "out"
@@ -368,9 +372,14 @@ def main(argv: list[str] | None = None) -> int:
     tool = str(BIN / "migrate1to2")
     # As an installed package would have them (this matters where PYTHONDONTWRITEBYTECODE is set).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "migrate1to2")], check=True)
-    if not shutil.which("jq") and not args.audit_only:
+    if not shutil.which("jq") and not args.audit_only and not args.stores:
         parser.error("jq is needed for the comparison (apt-get install jq)")
     rows: list[Row] = []
+    if args.stores:
+        rows.extend(object_store_rows(args, tool, work))
+        failed = table(rows)
+        shutil.rmtree(work, ignore_errors=True)
+        return 1 if failed else 0
     for corpus in (["clean", "mixed"] if args.corpus == "both" else [args.corpus]) if not args.audit_only else []:
         rows.extend(measure(corpus, args, tool, work))
     rows.extend(audit_rows(args, tool, work))
@@ -456,6 +465,29 @@ def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> lis
                     "<= 0.5x" if mixed else "(0.5x on mixed)", mine / theirs <= 0.5 if mixed else None))
     print(f"  {corpus}: upgrade_json {mine:.2f} µs vs {theirs:.2f} µs", file=sys.stderr)
     rows.append(arrow_row(corpus, main_file, main_size, repeat))
+    return rows
+
+
+def object_store_rows(args: argparse.Namespace, tool: str, work: Path) -> list[Row]:
+    """Throughput to and from object stores on loopback, as a ratio to the same job on local files in the
+    same run (shown, no target)."""
+    sys.path.insert(0, str(HERE.parent))
+    from bench.stores import store_rows
+
+    main_file = generate(DATA / "main-mixed.ndjson", args.size, 1, "--mixed")
+    megabytes = main_file.stat().st_size >> 20
+    measured = store_rows(main_file, tool, work, args.repeat)
+    rows, local = [], measured[0][2]
+    for name, seconds, rate in measured:
+        if name.endswith("(its local run)"):  # the local run alternated with the store row that follows
+            local = rate
+            continue
+        copy = "no conversion" in name
+        baseline = measured[0][2] if copy else local
+        shown = name if copy else f"convert {name}"
+        ratio = f"{rate / baseline:.3f}x" if name != "local -> local" else ""
+        rows.append(Row(f"mixed {megabytes} MB: {shown}", f"{rate:.0f} MB/s ({seconds:.2f} s)",
+                        f"{baseline:.0f} MB/s local -> local" if ratio else "", ratio, "(shown)"))
     return rows
 
 

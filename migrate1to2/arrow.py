@@ -31,6 +31,7 @@ from .chunks import target_version
 from .convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD, Reject, Settings, convert_each, oversized
 from .envelope import convert_at
 from .errors import MigrateError
+from .jsontext import JSON_WS
 from .version import Version
 
 _Offsets = Callable[[object, object, bool, int, int, object, bool, int,
@@ -49,7 +50,6 @@ Column = Union[pa.Array, pa.ChunkedArray]  # noqa: UP007 (pyarrow types at run t
 STATUSES = ("converted", "unchanged", "rejected")
 _DICTIONARY = pa.array(["", *STATUSES], pa.string())  # code 0 (null rows) is masked
 _NULL, _CONVERTED, _UNCHANGED, _REJECTED = 0, 1, 2, 3
-_JSON_WS = b" \t\r\n"
 _VIEWS = {"string_view": pa.large_string(), "binary_view": pa.large_binary()}
 
 
@@ -205,9 +205,9 @@ def _row_converter(version: Version, limit: int) -> RowConverter:
     settings = Settings(version, stop_at_reject=False, max_record_bytes=limit)
 
     def row(text: bytes) -> tuple[int, bytes | None, str | None]:
-        if b"\n" in text.rstrip(_JSON_WS):
+        if b"\n" in text.rstrip(JSON_WS):
             return _document(text, version, limit)
-        if not text.strip(_JSON_WS):  # a blank row: not a record in NDJSON, but a row must have a status
+        if not text.strip(JSON_WS):  # a blank row: not a record in NDJSON, but a row must have a status
             return _rejected(Reject.from_error(_blank_error(text), "", 1, text), spans_lines=False)
         # one line: exactly as a line of an NDJSON file (a trailing CR or LF is the line's end)
         done = convert_each(text.rstrip(b"\n"), 1, "", settings)

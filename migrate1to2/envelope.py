@@ -9,18 +9,16 @@ payload's values keeping their exact text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import msgspec
 
 from .errors import ConversionError, DuplicateKeyError, InvalidJSONError, NotAnObjectError, json_path
-from .jsontext import STRING, check_utf8, diagnose, kind, value_end
+from .jsontext import JSON_WS, check_utf8, diagnose, elements, kind, members, skip_ws, value_end
 from .rawjson import JsonResult, convert_json
 from .version import Version
 
 __all__ = ["convert_at", "parse_pointer"]
 
-_WS = re.compile(rb"[ \t\r\n]*")
 _INDEX = re.compile(r"0|[1-9][0-9]*\Z")
 
 
@@ -33,47 +31,17 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
     return tuple(token.replace("~1", "/").replace("~0", "~") for token in pointer[1:].split("/"))
 
 
-def _skip(text: bytes, pos: int) -> int:
-    match = _WS.match(text, pos)
-    assert match is not None
-    return match.end()
-
-
-def _members(text: bytes, start: int) -> Iterator[tuple[str, int, int]]:
-    """``(key, value start, value end)`` of each member of the valid JSON object at ``start``."""
-    pos = _skip(text, start + 1)
-    while text[pos] != 0x7D:  # }
-        key = STRING.match(text, pos)
-        assert key is not None
-        pos = _skip(text, _skip(text, key.end()) + 1)  # past the colon
-        end = value_end(text, pos)
-        yield msgspec.json.decode(key.group()), pos, end
-        pos = _skip(text, end)
-        if text[pos] == 0x2C:  # ,
-            pos = _skip(text, pos + 1)
-
-
-def _elements(text: bytes, start: int) -> Iterator[tuple[int, int]]:
-    """``(start, end)`` of each element of the valid JSON array at ``start``."""
-    pos = _skip(text, start + 1)
-    while text[pos] != 0x5D:  # ]
-        end = value_end(text, pos)
-        yield pos, end
-        pos = _skip(text, end)
-        if text[pos] == 0x2C:
-            pos = _skip(text, pos + 1)
-
-
 def _locate(data: bytes, pointer: tuple[str, ...]) -> tuple[int, int, str]:
     """The span of the value ``pointer`` designates in the valid JSON text ``data``, and its JSON path."""
-    start = _skip(data, 0)
+    start = skip_ws(data, 0)
     end = value_end(data, start)
     keys: list[str | int] = []
     for token in pointer:
         here = json_path(*keys)
         first = data[start]
         if first == 0x7B:
-            found = [(s, e) for key, s, e in _members(data, start) if key == token]
+            found = [(s, e) for key_start, key_end, s, e in members(data, start)
+                     if msgspec.json.decode(data[key_start:key_end]) == token]
             keys.append(token)
             if not found:
                 raise ConversionError(f"no payload here: the object at {here} has no member `{token}` "
@@ -84,7 +52,7 @@ def _locate(data: bytes, pointer: tuple[str, ...]) -> tuple[int, int, str]:
             start, end = found[0]
         elif first == 0x5B and _INDEX.match(token):
             keys.append(int(token))
-            spans = list(_elements(data, start))
+            spans = list(elements(data, start))
             if int(token) >= len(spans):
                 raise ConversionError(f"no payload here: the array at {here} has {len(spans)} elements "
                                       "(check --payload-path)", json_path(*keys))
@@ -133,8 +101,8 @@ def convert_at(data: bytes, pointer: tuple[str, ...], target: Version, *, utf8_c
         if error.path == path:
             raise
         raise _prefixed(error, path) from None
-    whole = data.strip(b" \t\r\n")
+    whole = data.strip(JSON_WS)
     if not result.converted:
         return JsonResult(whole, False)
-    lead = len(data) - len(data.lstrip(b" \t\r\n"))
+    lead = len(data) - len(data.lstrip(JSON_WS))
     return JsonResult(whole[: start - lead] + replacement + whole[end - lead:], True)

@@ -30,7 +30,8 @@ from .accelerator import COMPILED
 from .accelerator import convert_chunk as _compiled
 from .accelerator import convert_text as _text
 from .errors import DuplicateKeyError, InvalidJSONError, json_path
-from .jsontext import JSON_WS, STRING, check_utf8, diagnose, kind, too_deep, value_end
+from .jsontext import JSON_WS, check_utf8, diagnose, kind, too_deep
+from .jsontext import members as scan_members
 from .transform import RESERVED, collision_error
 from .version import Version, both_containers_error, container_error
 
@@ -75,15 +76,9 @@ def _scan_members(text: bytes, container: tuple[str, ...]) -> tuple[Members, Raw
     """
     members: Members = {}
     raw_keys: RawKeys = {}
-    pos = 1
-    end = len(text) - 1
-    while pos < end:
-        match = STRING.match(text, pos)
-        assert match is not None
-        key_raw = match.group()
+    for key_start, key_end, pos, stop in scan_members(text, 0):
+        key_raw = text[key_start:key_end]
         key: str = _ANY.decode(key_raw)
-        pos = match.end() + 1
-        stop = value_end(text, pos)
         if key in members:
             raise DuplicateKeyError(
                 f"duplicate key `{key}`: converting would silently keep only one of its values; "
@@ -93,7 +88,6 @@ def _scan_members(text: bytes, container: tuple[str, ...]) -> tuple[Members, Raw
         members[key] = Raw(text[pos:stop])
         if _encode(key) != key_raw:
             raw_keys[key] = key_raw
-        pos = stop + 1
     return members, raw_keys
 
 

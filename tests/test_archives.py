@@ -157,6 +157,36 @@ def test_include_exclude_and_compress_rename(cli: Cli, tmp_path: Path) -> None:
     assert tree(dest) == ["2023/01/part-00.ndjson.gz", "2023/01/part-01.ndjson.gz"]
 
 
+@pytest.mark.parametrize("pattern", ["tmp", "tmp/", "/tmp", "t?p"])
+def test_exclude_a_folder_name_leaves_the_folder_out(cli: Cli, tmp_path: Path, pattern: str) -> None:
+    """As in audit: a pattern without '/' matches any folder on the way, which is not entered (it used to
+    match file names only, so `--exclude tmp` converted tmp/ and reported what it held)."""
+    source, dest = make_tree(tmp_path), tmp_path / "dest"
+    (source / "tmp").mkdir()
+    (source / "tmp" / "scratch.ndjson").write_bytes(RECORDS[:500].rsplit(b"\n", 1)[0] + b"\n")
+    (source / "tmp" / "loop.ndjson").symlink_to("loop.ndjson")  # would fail the run if the folder were entered
+    (source / "2023" / "tmp").mkdir()
+    (source / "2023" / "tmp" / "old.ndjson").write_bytes(RECORDS.splitlines(keepends=True)[0])
+    result = cli("convert", source, "-o", dest, "--exclude", pattern, "--exclude", "notes.txt", "-j", "1")
+    records, files = (302, 5) if pattern == "/tmp" else (301, 4)
+    assert result == Run(0, b"", f"migrate1to2: {records} records in {files} files: {records} converted, 0 unchanged "
+                                 "(already 2.0 or the same in both), 0 rejected\n")
+    kept = ["2023/tmp/old.ndjson"] if pattern == "/tmp" else []  # a leading '/': the tmp at the top only
+    assert tree(dest) == sorted(["2023/01/part-00.ndjson", "2023/01/part-01.ndjson.gz", "2023/02/part-00.ndjson.zst",
+                                 "pairs.json", *kept])
+
+
+def test_include_a_folder_path_takes_what_it_holds(cli: Cli, tmp_path: Path) -> None:
+    """`--include 2023/02` (a folder) selects every file below it; `--include '*.zst'` the files so named."""
+    source = make_tree(tmp_path)
+    for include, expected in ((["2023/02", "--exclude", "*.txt"], ["2023/02/part-00.ndjson.zst"]),
+                              (["*.zst"], ["2023/02/part-00.ndjson.zst"]),
+                              (["2023/0[1]/"], ["2023/01/part-00.ndjson", "2023/01/part-01.ndjson.gz"])):
+        dest = tmp_path / f"dest-{len(os.listdir(tmp_path))}"
+        assert cli("convert", source, "-o", dest, "--include", *include, "-q", "-j", "1").code == 0
+        assert tree(dest) == expected
+
+
 def test_destination_inside_source_is_refused(cli: Cli, tmp_path: Path) -> None:
     source = make_tree(tmp_path)
     result = cli("convert", source, "-o", source / "converted")

@@ -166,6 +166,7 @@ def mixed_tree(root: Path) -> dict[str, bytes]:
         "2023/01/part-01.ndjson.gz": gzip.compress(b"".join(LINES[100:200])),
         "2023/02/part-00.ndjson.zst": zstandard.ZstdCompressor().compress(b"".join(LINES[200:]) + BAD),
         "2023/02/_SUCCESS": b"",
+        "2023/tmp/part-00.ndjson": b"".join(LINES[:5]),
         "README.txt": b"exported by the nightly job\n",
     }
     for name, data in files.items():
@@ -199,7 +200,7 @@ def without_times(stats: dict[str, Any], *, base: str) -> dict[str, Any]:
 def test_tree_s3_to_s3_equals_local_conversion(s3: Store, tmp_path: Path, jobs: str) -> None:
     source = tmp_path / "raw"
     files = mixed_tree(source)
-    options = ["--include", "2023/*", "--exclude", "part-01*", "--rejects"]
+    options = ["--include", "2023/*", "--exclude", "part-01*", "--exclude", "tmp", "--rejects"]
     expected = local_conversion(tmp_path, source, *options, str(tmp_path / "rejects.ndjson"), "--stats",
                                 str(tmp_path / "stats.json"))
     bucket, other = s3.bucket(), s3.bucket()
@@ -308,7 +309,7 @@ def test_conditional_create_lets_one_run_win(s3: Store) -> None:
     """With --skip-existing, an output another run made meanwhile is never replaced (If-None-Match: *)."""
     bucket = s3.bucket()
     s3.put(bucket, "raw/big.ndjson", BIG)
-    argv = ["convert", f"s3://{bucket}/raw/big.ndjson", "-o", f"s3://{bucket}/v2/big.ndjson", "--skip-existing"]
+    argv = ["convert", f"s3://{bucket}/raw/", "-o", f"s3://{bucket}/v2/", "--skip-existing"]
     process = start(s3, argv, "uploaded")
     s3.put(bucket, "v2/big.ndjson", b"the other run's\n")
     process.send_signal(signal.SIGCONT)
@@ -371,6 +372,16 @@ def test_missing_bucket_and_object(s3: Store, tmp_path: Path) -> None:
     assert write.returncode == 2
     assert write.stderr.decode().startswith(f"migrate1to2: error: cannot write s3://{missing}/v2/a.ndjson: the "
                                             "bucket does not exist")
+    for tree, why in ((f"s3://{missing}/raw/", "the bucket does not exist; check the URL (and the store: "
+                                                "--storage-option endpoint_url=... for another S3 service)"),
+                      (f"s3://{bucket}/nothing/", "nothing is stored under this prefix; check the URL")):
+        walked = s3.run("convert", tree, "-o", tmp_path / "out")
+        assert (walked.returncode, walked.stderr.decode()) == (2, (
+            f"migrate1to2: error: {tree}: cannot be read: {why}\n"
+            "migrate1to2: 0 records in 0 files: 0 converted, 0 unchanged (already 2.0 or the same in both), 0 "
+            "rejected; 1 path could not be read (not converted: see above)\n"))
+        audited = s3.run("audit", tree)
+        assert (audited.returncode, audited.stderr.decode()) == (2, f"migrate1to2: error: cannot read {tree}: {why}\n")
     no_object = s3.run("convert", f"s3://{bucket}/raw/nothing.ndjson")
     assert (no_object.returncode, no_object.stderr.decode()) == (
         2, f"migrate1to2: error: cannot read s3://{bucket}/raw/nothing.ndjson: no such object; check the URL\n")

@@ -39,7 +39,7 @@ from .masking import is_placeholder, mask
 from .model import Finding
 from .rules import finding
 
-__all__ = ["Body", "Capture", "is_har", "is_postman", "read_har", "read_postman"]
+__all__ = ["Body", "Capture", "read_har", "read_postman"]
 
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _ITEMS = msgspec.json.Decoder(list[Raw])
@@ -71,16 +71,6 @@ class Capture(NamedTuple):
     findings: list[Finding]
     error: InvalidJSONError | None = None
     secrets: tuple[str, ...] = ()
-
-
-def is_har(head: bytes) -> bool:
-    """True when a JSON document starts like a HAR capture (``{"log": ...``)."""
-    return re.match(rb'\s*(?:\xef\xbb\xbf)?\{\s*"log"\s*:', head) is not None
-
-
-def is_postman(head: bytes) -> bool:
-    """True when a JSON document looks like a Postman collection (``_postman_id`` or its schema URL)."""
-    return b'"_postman_id"' in head or b"schema.getpostman.com" in head
 
 
 class _Locator:

@@ -1,6 +1,7 @@
 """Which files are audited, and how: decided from the name and the first bytes. Pure.
 
-- Payload files: ``.har`` (HAR captures); ``.ndjson`` and ``.jsonl`` files whose
+- Payload files, as :mod:`migrate1to2.storage.payloads` (the detector ``convert`` uses too) tells
+  them: ``.har`` (HAR captures); ``.ndjson``, ``.jsonl`` and ``.jsonlines`` files whose
   first 64 KB hold a payload (:func:`looks_like_payloads`); ``.json`` files that
   hold payloads, a HAR capture (``{"log": ...``) or a Postman collection
   (``_postman_id`` or its schema URL). Each of these also compressed (gzip, bzip2,
@@ -49,11 +50,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-from ..storage.compression import COMPRESSED_SUFFIXES, Codec, sniff
-from .capture import is_har, is_postman
+from ..jsontext import TOKEN, skip_ws
+from ..storage.compression import Codec, sniff
+from ..storage.payloads import Framing, document_framing, file_framing, starts_like_json
 from .comments import CommentStyle
 from .languages import CONFIG, LANGUAGES, TEXT, Language
 from .sdk import SdkFile
@@ -64,8 +65,6 @@ __all__ = ["SNIFF_BYTES", "TEXT", "Language", "Plan", "compression", "is_payload
 #: How much of a ``.json`` file is read to tell what it is.
 SNIFF_BYTES = 1 << 16
 
-_PAYLOADS = {".ndjson": "records", ".jsonl": "records", ".har": "har", ".json": "json"}
-_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 _MARKERS = frozenset({b"eventId", b"event_id", b"eventTimestamp", b"event_timestamp", b"generatorVersion",
                       b"containerVersion"})
 #: How many records of a file's first bytes are looked at.
@@ -96,10 +95,10 @@ _SDK_CONFIG_NAMES = {
 
 
 class Plan(NamedTuple):
-    """What to do with a file. ``payload`` is ``records``, ``har``, ``postman`` or ``json`` (to be sniffed
-    once decompressed); ``config`` is the comment style of a file scanned for source keys only."""
+    """What to do with a file. ``payload``: how it holds payloads (:attr:`Framing.JSON`: to be told once
+    decompressed); ``config`` is the comment style of a file scanned for source keys only."""
 
-    payload: str | None = None
+    payload: Framing | None = None
     language: Language | None = None
     sdk: SdkFile | None = None
     config: CommentStyle | None = None
@@ -128,10 +127,20 @@ def root_keys(head: bytes) -> list[set[bytes]]:
     records: list[set[bytes]] = []
     stack: list[int] = []  # per open container: the record it is the root of, -1 an array of records, -2 other
     last_key: dict[int, bytes] = {}
-    previous = b""
-    for token in _TOKENS.finditer(head):
-        value = token.group()
+    after_key = False  # the token before is a key (a string followed by a colon)
+    for token in TOKEN.finditer(head):  # strings and brackets
         at = token.start()
+        value = head[at:at + 1]
+        if value == b'"':
+            if token.group(1) is None:  # a string cut by the end of the head: nothing more to read
+                break
+            after = skip_ws(head, token.end())
+            after_key = head[after:after + 1] == b":"
+            if after_key and stack and stack[-1] >= 0:
+                key = token.group()[1:-1]
+                records[stack[-1]].add(key)
+                last_key[stack[-1]] = key
+            continue
         if value == b"{":
             if stack and at and head[at - 1:at] == b"\n":
                 stack.clear()  # NDJSON after a broken line: a new record
@@ -144,16 +153,11 @@ def root_keys(head: bytes) -> list[set[bytes]]:
                 stack.append(-2)
         elif value == b"[":
             top = stack[-1] if stack else None
-            batch = top is not None and top >= 0 and last_key.get(top) == b"batch" and previous == b":"
+            batch = top is not None and top >= 0 and last_key.get(top) == b"batch" and after_key
             stack.append(-1 if top is None or batch else -2)
-        elif value in (b"}", b"]"):
-            if stack:
-                stack.pop()
-        elif value == b":" and previous.startswith(b'"') and stack and stack[-1] >= 0:
-            key = previous[1:-1]
-            records[stack[-1]].add(key)
-            last_key[stack[-1]] = key
-        previous = value
+        elif stack:  # } or ]
+            stack.pop()
+        after_key = False
     return records
 
 
@@ -171,21 +175,13 @@ def looks_like_payloads(head: bytes) -> bool:
     return any(is_payload_root(keys) for keys in root_keys(head))
 
 
-def json_payload_kind(head: bytes) -> str | None:
-    """What a ``.json`` document is from its first bytes: ``har``, ``postman``, ``records`` or ``None``."""
-    if is_har(head):
-        return "har"
-    if is_postman(head):
-        return "postman"
-    if looks_like_payloads(head):
-        return "records"
-    return None
-
-
-def _compressed_kind(name: str) -> str | None:
-    """What a compressed file called ``name`` holds, from its name: ``None`` if it is not audited."""
-    inner = next((name[: -len(s)] for s in COMPRESSED_SUFFIXES if name.lower().endswith(s)), name)
-    return _PAYLOADS.get(_suffix(inner)) or ("records" if "." not in inner.lstrip(".") else None)
+def json_payload_kind(head: bytes) -> Framing | None:
+    """What a ``.json`` document is from its first bytes: a HAR capture, a Postman collection, records,
+    or ``None`` (not payloads)."""
+    framing = document_framing(head)
+    if framing is not Framing.JSON:
+        return framing
+    return Framing.RECORDS if looks_like_payloads(head) else None
 
 
 def _plain_plan(name: str) -> Plan | None:
@@ -202,8 +198,9 @@ def _plain_plan(name: str) -> Plan | None:
         return Plan(sdk=SdkFile.CATALOG)
     if suffix == ".podspec":
         return Plan(sdk=SdkFile.PODSPEC)
-    if suffix in _PAYLOADS:
-        return Plan(payload=_PAYLOADS[suffix])
+    framing = file_framing(name, compressed=False)
+    if framing is not None:
+        return Plan(payload=framing)
     if suffix in _LANGUAGES:
         return Plan(language=_LANGUAGES[suffix])
     if suffix in _CONFIG:
@@ -216,15 +213,15 @@ def _plain_plan(name: str) -> Plan | None:
 def may_audit(name: str) -> bool:
     """Whether a file called ``name`` may be audited when a folder is walked, before reading it: false for
     names that :func:`plan` skips whatever the file holds (``logo.png``, ``NOTES.md``)."""
-    return _plain_plan(name) is not None or _compressed_kind(name) is not None
+    return _plain_plan(name) is not None or file_framing(name, compressed=True) is not None
 
 
 def plan(name: str, head: bytes) -> Plan | None:
     """How to audit the file called ``name`` (no directory) starting with ``head``; ``None`` to skip it."""
     compressed = compression(head)
     if compressed:
-        kind = _compressed_kind(name)
-        return Plan(payload=kind, compressed=compressed) if kind else None
+        framing = file_framing(name, compressed=True)
+        return Plan(payload=framing, compressed=compressed) if framing else None
     if b"\0" in head:
         return None
     return _plain_plan(name)
@@ -236,7 +233,7 @@ def named_plan(head: bytes, compressed: str | None) -> Plan | None:
     if b"\0" in head:
         return None
     head = head.removeprefix(b"\xef\xbb\xbf")
-    kind = json_payload_kind(head) if head.lstrip(b" \t\r\n")[:1] in (b"{", b"[") else None
-    if kind is not None:
-        return Plan(payload=kind, compressed=compressed)
+    framing = json_payload_kind(head) if starts_like_json(head) else None
+    if framing is not None:
+        return Plan(payload=framing, compressed=compressed)
     return Plan(language=TEXT, compressed=compressed)

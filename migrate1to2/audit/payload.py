@@ -18,7 +18,7 @@ from msgspec import Raw
 from ..convert.records import list_of_raw
 from ..errors import AmbiguousVersionError, ConversionError, DuplicateKeyError, InvalidJSONError
 from ..errors import json_path as _json_path
-from ..jsontext import TOO_DEEP, diagnose
+from ..jsontext import JSON_WS, TOO_DEEP, diagnose, members, skip_ws
 from ..rawjson import convert_json
 from ..transform import upgrade
 from ..version import Version, detect_version, json_type
@@ -36,9 +36,6 @@ MAX_EVENT_BYTES = 32 * 1024
 _DECODER = msgspec.json.Decoder()
 _MEMBERS = msgspec.json.Decoder(dict[str, Raw])
 _encode = msgspec.json.Encoder().encode
-_JSON_WS = b" \t\r\n"
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]]')
-_COLON = re.compile(rb"[ \t\r\n]*:")
 _PAYLOAD = "<payload>"
 
 
@@ -312,37 +309,32 @@ def _written_key(key: str) -> bytes:
     return json.dumps(key, ensure_ascii=False).encode("utf-8")
 
 
-def _member(data: bytes, start: int, end: int, written: bytes) -> tuple[int, int] | None:
-    """Where the key ``written`` of the object that starts at ``start`` is, and where its value starts.
+def _member(data: bytes, start: int, written: bytes) -> tuple[int, int] | None:
+    """Where the key ``written`` (its first member so written) of the object at ``start`` (whitespace may
+    come first) is, and where its value starts; ``None`` if there is none, or no object there.
 
     Only the object's own keys count, not those of the objects nested in it.
     """
-    depth = 0
-    for token in _TOKEN.finditer(data, start, end):
-        char = data[token.start()]
-        if char in b"{[":
-            depth += 1
-        elif char in b"}]":
-            depth -= 1
-            if depth <= 0:
-                return None
-        elif depth == 1:
-            colon = _COLON.match(data, token.end(), end)
-            if colon is not None and token.group() == written:
-                return token.start(), colon.end()
+    start = skip_ws(data, start)
+    if data[start:start + 1] != b"{":
+        return None
+    for key_start, key_end, value_start, _ in members(data, start):
+        if data[key_start:key_end] == written:
+            return key_start, value_start
     return None
 
 
-def _key_offset(data: bytes, start: int, end: int, path: str | None) -> int:
-    """Where the key at the end of ``path`` is written in ``data[start:end]`` (where the last key of the path
-    that is found is, else ``start``): each key is looked for among the keys of the previous key's value."""
+def _key_offset(data: bytes, start: int, path: str | None) -> int:
+    """Where the key at the end of ``path`` is written in the valid object at ``start`` of ``data`` (where the
+    last key of the path that is found is, else ``start``): each key is looked for among the keys of the
+    previous key's value."""
     found = start
     value = start
     for match in _SEGMENT.finditer(path or ""):
         key = match.group(1) or match.group(2)
         if key is None:
             break
-        member = _member(data, value, end, _written_key(key))
+        member = _member(data, value, _written_key(key))
         if member is None:
             break
         found, value = member
@@ -364,10 +356,10 @@ def _audit_object(value: Any, data: bytes, start: int = 0, end: int | None = Non
     findings = audit.findings
     if audit.version == Version.V1.value:
         findings = findings + _raw_collisions(text)
-    first = start + len(text) - len(text.lstrip(_JSON_WS))
+    first = start + len(text) - len(text.lstrip(JSON_WS))
     located = []
     for item in findings:
-        offset = first if item.json_path in (None, "$") else _key_offset(data, first, end, item.json_path)
+        offset = first if item.json_path in (None, "$") else _key_offset(data, first, item.json_path)
         located.append(item.at(_PAYLOAD, *_position(data, offset)))
     return EventAudit(audit.version, audit.event_name, located)
 

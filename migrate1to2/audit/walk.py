@@ -1,6 +1,7 @@
 """Walking files and folders and reading them: the audit's only file I/O (besides the baseline).
 
-Directories are walked in name order, without following symbolic links to
+Directories are walked by :func:`migrate1to2.storage.tree.walk` (the walker and
+glob rule of ``convert``), in name order, without following symbolic links to
 directories. Vendored and generated directories (:data:`SKIPPED_DIRS`, and any
 virtualenv: a directory holding ``pyvenv.cfg``) are skipped unless
 ``include_vendored``; paths given explicitly are always audited. Payload files
@@ -22,7 +23,6 @@ with forward slashes (``src/app.js`` for ``audit .``).
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,7 +32,10 @@ from typing import cast
 from ..convert.read import BrokenRecord, Record, TruncatedRecord, Work, iter_record_chunks
 from ..convert.records import MAX_RECORD_BYTES, OVERSIZED_HEAD
 from ..errors import MigrateError, os_reason
+from ..jsontext import JSON_WS
 from ..storage.files import input_size, open_input, open_raw
+from ..storage.payloads import Framing
+from ..storage.tree import Entry, Globs, Kind, Unreadable, walk
 from ..storage.urls import is_url, mask
 from .capture import Capture, read_har, read_postman
 from .census import Quick, column, compiled_chunk, looks_spaced, quick_chunk, quick_record, quick_spaced
@@ -77,7 +80,6 @@ MAX_DOCUMENT_BYTES = 128 << 20
 #: How many distinct event names a payload file's counts keep; the rest count as ``(other)``.
 MAX_EVENT_NAMES = 1000
 _HEAD_BYTES = 8192
-_JSON_WS = b" \t\r\n"
 _ANDROID_GROUP = "com.tagcommander.lib"
 _JVM = (".kt", ".kts", ".java", ".groovy")
 
@@ -96,77 +98,53 @@ def _display(argument: str, relative: str | None) -> str:
     return base
 
 
-def _excluded(display: str, patterns: Sequence[str]) -> bool:
-    parts = display.split("/")
-    for written in patterns:
-        pattern = written.rstrip("/")
-        if fnmatch.fnmatch(display, pattern) or fnmatch.fnmatch(display, pattern + "/*"):
-            return True
-        if "/" not in pattern and any(fnmatch.fnmatch(part, pattern) for part in parts):
-            return True
-    return False
-
-
-def _vendored(directory: str, name: str) -> bool:
-    return name in SKIPPED_DIRS or os.path.isfile(os.path.join(directory, name, "pyvenv.cfg"))
+def _vendored(folder: str, name: str) -> bool:
+    """Whether the folder at ``folder``, named ``name``, is vendored or generated (or a virtualenv)."""
+    return name in SKIPPED_DIRS or os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
 
 
 def _files(argument: str, *, include_vendored: bool, exclude: Sequence[str],
-           report: AuditReport) -> Iterator[tuple[str, str, bool]]:
-    """``(file system path, display path, given explicitly)`` of every file under ``argument``."""
+           report: AuditReport) -> Iterator[tuple[str, str, Entry | None]]:
+    """``(file system path, display path, entry)`` of every file under ``argument`` (``None``: given explicitly).
+
+    Folders are walked by :func:`migrate1to2.storage.tree.walk`, with its glob rule for ``exclude``; so are
+    prefixes of object stores (URLs).
+    """
     if is_url(argument):
-        yield from _objects(argument, exclude=exclude, report=report)
+        yield from _objects(argument, include_vendored=include_vendored, exclude=exclude, report=report)
         return
     if not os.path.isdir(argument):
-        yield argument, _display(argument, None), True
+        yield argument, _display(argument, None), None
         return
-
-    def failed(error: OSError) -> None:
-        report.errors.append(f"cannot read {error.filename}: {os_reason(error)}")
-
-    for directory, dirnames, filenames in os.walk(argument, onerror=failed):
-        relative_dir = os.path.relpath(directory, argument)
-        relative_dir = "" if relative_dir == "." else relative_dir
-        dirnames[:] = sorted(
-            name for name in dirnames
-            if (include_vendored or not _vendored(directory, name))
-            and not _excluded(_display(argument, os.path.join(relative_dir, name)), exclude))
-        for name in sorted(filenames):
-            display = _display(argument, os.path.join(relative_dir, name))
-            if not _excluded(display, exclude):
-                yield os.path.normpath(os.path.join(directory, name)), display, False
+    for found in walk(argument, Globs(exclude=tuple(exclude)), prune=None if include_vendored else _vendored):
+        if isinstance(found, Unreadable):
+            report.errors.append(f"cannot read {found.path}: {found.reason}")
+        else:
+            yield os.path.normpath(found.path), _display(argument, found.relative), found.entry
 
 
-def _objects(argument: str, *, exclude: Sequence[str], report: AuditReport) -> Iterator[tuple[str, str, bool]]:
-    """The objects of a URL: the object itself, or every object under a prefix (by name; ``exclude`` as for
-    folders). A prefix that cannot be listed is an error of the report."""
-    from ..errors import InputError
-    from ..storage.objects import is_prefix, list_prefix
+def _objects(argument: str, *, include_vendored: bool, exclude: Sequence[str],
+             report: AuditReport) -> Iterator[tuple[str, str, Entry | None]]:
+    """The objects of a URL: the object itself, or every object under a prefix (walked as folders are, with
+    the same glob rule and vendored folders left out). A prefix that cannot be listed is an error of the report."""
+    from ..storage.objects import ObjectLister, is_prefix
 
     shown = mask(argument)
     try:
-        if not is_prefix(argument):
-            yield argument, shown, True
-            return
-        found = list(list_prefix(argument))
-    except InputError as error:
+        prefix = is_prefix(argument)
+    except MigrateError as error:
         report.errors.append(str(error))
         return
-    for url, relative, _ in found:
-        display = shown.rstrip("/") + "/" + relative
-        if not _excluded(display, exclude) and not _excluded(relative, exclude):
-            yield url, display, False
-
-
-def _dangling(path: str) -> bool:
-    """A symbolic link to nothing (not a link loop, which cannot be read)."""
-    try:
-        os.stat(path)
-    except FileNotFoundError:
-        return os.path.islink(path)
-    except OSError:
-        return False
-    return False
+    if not prefix:
+        yield argument, shown, None
+        return
+    prune = None if include_vendored else (lambda path, name: name in SKIPPED_DIRS)
+    lister = ObjectLister()
+    for found in walk(argument, Globs(exclude=tuple(exclude)), lister=lister, prune=prune):
+        if isinstance(found, Unreadable):
+            report.errors.append(f"cannot read {mask(found.path)}: {lister.reasons.get(found.path, found.reason)}")
+        else:
+            yield found.path, shown.rstrip("/") + "/" + found.relative, found.entry
 
 
 def _size(size: int) -> str:
@@ -221,21 +199,28 @@ class _Auditor:
     def note(self, message: str) -> None:
         self.report.notes.append(message)
 
-    def file(self, path: str, display: str, explicit: bool) -> None:
+    def file(self, path: str, display: str, entry: Entry | None) -> None:
+        """Audit a file found in a folder (``entry``: what the walk saw) or named (``None``)."""
         name = os.path.basename(path)
+        explicit = entry is None
         vendored = vendored_aar(name)
         if vendored is not None:  # a binary: told by its name, never read; reported if its module links it
             self.project.aar(display, vendored.at(display, 1))
             self.report.files += 1
             return
-        if not explicit and not may_audit(name):  # decided before reading (a dangling link)
-            return
-        if not explicit and not is_url(path) and _dangling(path):  # in a folder, a note; named, an error
-            self.note(f"skipped {display}: a link to something that does not exist")
-            return
-        if not is_url(path) and os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
-            if explicit:
-                self.note(f"skipped {display}: not a regular file")
+        if entry is not None:  # in a folder: decided before reading
+            if not may_audit(name):  # (a dangling link too)
+                return
+            if entry.dangling:  # in a folder, a note; named on the command line, an error
+                self.note(f"skipped {display}: a link to something that does not exist")
+                return
+            if entry.error is not None:  # a link loop
+                self.report.errors.append(f"cannot read {display}: {entry.error}")
+                return
+            if Kind.FILE not in (entry.kind, entry.target):  # a pipe or a device (or a link to one): never read
+                return
+        elif os.path.exists(path) and not os.path.isfile(path):  # a pipe or a device: never read
+            self.note(f"skipped {display}: not a regular file")
             return
         try:
             head = _read_head(path, _HEAD_BYTES)
@@ -314,13 +299,14 @@ class _Auditor:
 
     def payload_file(self, path: str, display: str, how: Plan, explicit: bool) -> bool:
         """Audit a payload file (or, for JSON that is not payloads, its source keys); False if skipped."""
-        kind = how.payload
-        if kind in ("json", "records"):
+        framing = how.payload
+        if framing in (Framing.JSON, Framing.RECORDS):
             with open_input(path) as stream:
                 head = stream.read(SNIFF_BYTES)
-            found = json_payload_kind(head) if kind == "json" else "records" if looks_like_payloads(head) else None
+            found = (json_payload_kind(head) if framing is Framing.JSON else
+                     Framing.RECORDS if looks_like_payloads(head) else None)
             if found is None:  # configuration, data sets, logs: not payloads
-                if kind == "records":
+                if framing is Framing.RECORDS:
                     if not explicit:
                         return False
                     self.note(f"{display}: no record in its first {SNIFF_BYTES >> 10} KB is an event (none has "
@@ -330,15 +316,15 @@ class _Auditor:
                     return False
                 self.text(text, display, Plan(config=CommentStyle.NONE))
                 return True
-            kind = found
-        if kind in ("har", "postman"):
+            framing = found
+        if framing is not None and framing.capture:
             with open_input(path) as stream:
                 data = stream.read(MAX_DOCUMENT_BYTES + 1)
             if len(data) > MAX_DOCUMENT_BYTES:
-                what = "HAR capture" if kind == "har" else "Postman collection"
+                what = "HAR capture" if framing is Framing.HAR else "Postman collection"
                 self.note(f"skipped {display}: a {what} larger than {_size(MAX_DOCUMENT_BYTES)} is not read")
                 return False
-            self.capture(read_har(data) if kind == "har" else read_postman(data), display, kind)
+            self.capture(read_har(data) if framing is Framing.HAR else read_postman(data), display, framing)
             return True
         self.records(path, display)
         return True
@@ -353,7 +339,7 @@ class _Auditor:
 
     def records(self, path: str, display: str) -> None:
         """Audit the records of a payload file (NDJSON lines in the common case through :mod:`.census`)."""
-        stats = PayloadStats(display, "records")
+        stats = PayloadStats(display, Framing.RECORDS.value)
         self.report.payloads.append(stats)
         with open_input(path) as stream:
             for record in iter_record_chunks(stream, display, limit=MAX_RECORD_BYTES):
@@ -435,7 +421,7 @@ class _Auditor:
     def _line(self, stats: PayloadStats, number: int, line: bytes, display: str) -> None:
         if len(line) > MAX_RECORD_BYTES:  # a chunk may hold a line over the limit but under the chunk size
             self.record(stats, TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line)), display)
-        elif line.strip(_JSON_WS):
+        elif line.strip(JSON_WS):
             self.record(stats, Record(number, line), display)
 
     def record(self, stats: PayloadStats, record: Record | TruncatedRecord | BrokenRecord, display: str) -> None:
@@ -455,8 +441,8 @@ class _Auditor:
                 column_at = item.column + start - 1 if item.line == 1 and item.column is not None else item.column
                 self.sink.add(item.at(display, record.line + item.line - 1, column_at))
 
-    def capture(self, capture: Capture, display: str, kind: str) -> None:
-        stats = PayloadStats(display, kind)
+    def capture(self, capture: Capture, display: str, framing: Framing) -> None:
+        stats = PayloadStats(display, framing.value)
         self.report.payloads.append(stats)
         if capture.error is not None:
             error = capture.error
@@ -510,9 +496,9 @@ def _audit(paths: str | Sequence[str], *, include_vendored: bool, exclude: Seque
     report = AuditReport()
     auditor = _Auditor(Sink(report, limit=limit, baseline=baseline))
     for argument in paths:
-        for path, display, explicit in _files(argument, include_vendored=include_vendored, exclude=exclude,
-                                              report=report):
-            auditor.file(path, display, explicit)
+        for path, display, entry in _files(argument, include_vendored=include_vendored, exclude=exclude,
+                                           report=report):
+            auditor.file(path, display, entry)
     auditor.finish()
     report.sort()
     return report

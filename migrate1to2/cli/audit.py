@@ -31,7 +31,8 @@ AuditVendored = Annotated[bool, typer.Option(
     "--include-vendored", help="Also audit .git, node_modules, vendor, Pods, build output, virtualenvs and caches.")]
 AuditExclude = Annotated[list[str] | None, typer.Option(
     "--exclude", metavar="GLOB", show_default=False,
-    help="Skip paths matching GLOB (a path such as 'tests/*', or a file or folder name); repeatable.")]
+    help="Skip files and folders matching GLOB (a name such as 'tests', or a path below the folder audited such "
+         "as 'tests/*'); repeatable.")]
 AuditLimit = Annotated[int, typer.Option(
     "--limit", metavar="N", help="List at most N findings per rule and file (0: all); every finding is counted.")]
 

@@ -28,11 +28,12 @@ Jobs = Annotated[int | None, typer.Option(
          "and inside large files; the output is the same.")]
 Include = Annotated[list[str] | None, typer.Option(
     "--include", metavar="GLOB", show_default=False,
-    help="In directories, convert only files matching GLOB (a name such as '*.ndjson.gz', or a path such as "
-         "'2023/*'); repeatable.")]
+    help="In directories, convert only files matching GLOB, or in a folder matching it (a name such as "
+         "'*.ndjson.gz', or a path below the directory such as '2023/*'); repeatable.")]
 Exclude = Annotated[list[str] | None, typer.Option(
     "--exclude", metavar="GLOB", show_default=False,
-    help="In directories, leave out files matching GLOB; repeatable.")]
+    help="In directories, leave out files and folders matching GLOB (a name such as 'tmp', or a path below the "
+         "directory such as '2023/01/*'); repeatable.")]
 SkipExisting = Annotated[bool, typer.Option(
     "--skip-existing", help="Skip inputs whose output file exists (outputs appear only when complete, so this "
                             "resumes an interrupted run).")]

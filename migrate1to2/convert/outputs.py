@@ -110,8 +110,8 @@ class Outputs:
             self.stdout = open_stdout(options.compress or Codec.NONE)
             self.shared = _guarded(self.stdout.write)
         elif plan.output is not None:
-            shared = open_atomic(plan.output, options.compress, threads=options.jobs, sync=options.fsync,
-                                 exclusive=options.skip_existing)
+            # (--skip-existing skips inputs whose own output exists: a single output is replaced, as a local one is)
+            shared = open_atomic(plan.output, options.compress, threads=options.jobs, sync=options.fsync)
             self.open_files.append(shared)
             self.shared = shared.write  # committed at the end, with the rejects file
 

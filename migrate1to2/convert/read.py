@@ -7,14 +7,14 @@ another process.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
 from ..accelerator import element_end
 from ..errors import InputError, os_reason
-from ..storage.compression import COMPRESSED_SUFFIXES
+from ..jsontext import JSON_WS, scan_value, skip_ws
+from ..storage.payloads import Framing, document_framing, is_har, named_framing, starts_like_json
 from .records import (
     BOM,
     OVERSIZED_HEAD,
@@ -34,14 +34,14 @@ from .records import (
 __all__ = [
     "CHUNK_BYTES",
     "BrokenRecord",
+    "NotPayloads",
     "Record",
     "Work",
     "do_work",
-    "is_payload",
     "iter_record_chunks",
     "iter_records",
-    "named_like_payloads",
     "ndjson_units",
+    "not_payloads",
     "read_units",
 ]
 
@@ -49,7 +49,6 @@ __all__ = [
 CHUNK_BYTES = 1 << 20
 #: How much is read to tell an input's shape.
 HEAD_BYTES = 1 << 16
-_JSON_WS = b" \t\r\n"
 
 
 @dataclass(frozen=True)
@@ -117,21 +116,16 @@ def _shape_told(head: bytes | bytearray) -> bool:
     an array spanning lines (so its elements are minified, as :func:`read_units` decides), two
     non-blank lines, or a first line that is a whole JSON value (NDJSON, or one document on one
     line: the same output, and a stream that stalls after one record is taken for NDJSON)."""
-    start = head.lstrip(_JSON_WS)
+    start = head.lstrip(JSON_WS)
     if start.startswith(b"["):
-        return b"\n" in start.rstrip(_JSON_WS)
+        return b"\n" in start.rstrip(JSON_WS)
     end = start.find(b"\n")
     if end < 0:
         return False
-    if start[end:].strip(_JSON_WS):
+    if start[end:].strip(JSON_WS):
         return True  # a second non-blank line: detect_shape decides from its first two lines
     # With any second line that does not start an object, NDJSON means: the first line is complete JSON.
     return detect_shape(bytes(start[:end]) + b"\nx", False) is Shape.NDJSON
-
-
-def is_payload(head: bytes) -> bool:
-    """Whether an input's first bytes (decompressed) look like payloads: JSON objects or an array."""
-    return head.lstrip(_JSON_WS)[:1] in (b"{", b"[")
 
 
 def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int, chunk_bytes: int = CHUNK_BYTES,
@@ -183,42 +177,60 @@ def ndjson_units(stream: BinaryIO, head: bytes, source: str, *, limit: int, chun
             carry = rest
             if not block:
                 break
-    if carry.strip(_JSON_WS):
+    if carry.strip(JSON_WS):
         yield Work(bytes(carry), line, Shape.NDJSON, source)
 
 
-#: File names that say "payloads" (after any compression suffix is removed).
-PAYLOAD_SUFFIXES = (".json", ".ndjson", ".jsonl", ".jsonlines")
+class NotPayloads(Exception):
+    """An input found in a tree that holds no payloads to convert: skipped (``reason`` says why)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
-def named_like_payloads(name: str) -> bool:
-    """Whether a file name says it holds payloads (``x.ndjson``, ``x.json.gz``, ...)."""
-    lowered = name.lower()
-    for suffix in COMPRESSED_SUFFIXES:
-        lowered = lowered.removesuffix(suffix)
-    return lowered.endswith(PAYLOAD_SUFFIXES)
+def not_payloads(head: bytes, source: str) -> str | None:
+    """Why an input found in a tree, named ``source``, starting with ``head`` (decompressed), is not
+    converted (``None``: it is), as :mod:`migrate1to2.storage.payloads` tells payload files.
+
+    Files that start like JSON are converted whatever their name, but a HAR capture or a Postman
+    collection (named ``.har``, or a ``.json`` document that starts like one) never is: it would be one
+    record, the whole capture moved into ``context``. An empty file is converted only when its name
+    says it holds records or JSON.
+    """
+    named = named_framing(source)
+    if named is Framing.HAR or (named is Framing.JSON and starts_like_json(head)
+                                and document_framing(head).capture):
+        what = "a HAR capture" if named is Framing.HAR or is_har(head) else "a Postman collection"
+        return f"{what}: the events in its requests are not converted; `migrate1to2 audit` reads them"
+    if starts_like_json(head) or (not head.strip(JSON_WS) and named in (Framing.RECORDS, Framing.JSON)):
+        return None
+    return "empty, and its name does not say it holds payloads" if not head else \
+        "it does not start with a JSON object or array"
 
 
 def read_units(stream: BinaryIO, source: str, settings: Settings, *, payloads_only: bool = False,
                chunk_bytes: int = CHUNK_BYTES,
-               count_lines: bool = True) -> tuple[Shape | None, Iterator[Work | Reject]]:
+               count_lines: bool = True) -> tuple[Shape, Iterator[Work | Reject]]:
     """Tell the shape of ``stream`` and cut it into units of work, in order.
 
-    With ``payloads_only``, an input that does not start like JSON payloads gives ``(None, [])``;
-    so does an empty one, unless its name says it holds payloads.
+    With ``payloads_only`` (an input found in a tree), an input that holds no payloads to convert
+    raises :class:`NotPayloads` (see :func:`not_payloads`).
     An array comes as groups of its elements (see :class:`ArrayReader`); an object document is
     one unit, rejected without being loaded when larger than ``max_record_bytes``.
     """
     shape, head, at_eof = _start(stream, source)
-    if payloads_only and not is_payload(head) and (head.strip(_JSON_WS) or not named_like_payloads(source)):
-        return None, iter(())
+    if payloads_only:
+        reason = not_payloads(head, source)
+        if reason is not None:
+            raise NotPayloads(reason)
     if shape is Shape.NDJSON:
         units = ndjson_units(stream, head, source, limit=settings.max_record_bytes, chunk_bytes=chunk_bytes,
                              count_lines=count_lines)
         return shape, units
     if shape is Shape.ARRAY:
         # Spanning several lines, as far as the head tells (an element spanning lines is minified anyway).
-        minify = b"\n" in (head.strip(_JSON_WS) if at_eof else head.lstrip(_JSON_WS))
+        minify = b"\n" in (head.strip(JSON_WS) if at_eof else head.lstrip(JSON_WS))
         return shape, ArrayReader(stream, head, source, limit=settings.max_record_bytes,
                                   chunk_bytes=chunk_bytes).units(minify=minify)
     return shape, _document(stream, head, source, at_eof=at_eof, limit=settings.max_record_bytes)
@@ -241,14 +253,8 @@ def _document(stream: BinaryIO, head: bytes, source: str, *, at_eof: bool, limit
     yield Work(data, 1, Shape.OBJECT, source)
 
 
-#: What matters in finding where an array element ends: quotes and brackets outside strings, and
-#: inside a string, where it ends (up to its closing quote, or to a backslash that ends the block).
-_STRUCTURE = re.compile(rb'["\[\]{}]')
-_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 #: How much of an unfinished element the compiled scan reads again from its start, block after block.
 _RESCAN_BYTES = 8 << 20
-_SCALAR_END = re.compile(rb'[ \t\r\n,\[\]{}"]')
-_NOT_WS = re.compile(rb"[^ \t\r\n]")
 
 
 class _Broken(Exception):
@@ -315,9 +321,9 @@ class ArrayReader:
     def _skip_ws(self, offset: int) -> int:
         """The offset of the next byte that is not whitespace (the end of the input if none)."""
         while True:
-            found = _NOT_WS.search(self.buf, offset - self.base)
-            if found:
-                return found.start() + self.base
+            found = skip_ws(self.buf, offset - self.base)
+            if found < len(self.buf):
+                return found + self.base
             offset = self.base + len(self.buf)
             if not self._more(offset):
                 return offset
@@ -343,13 +349,13 @@ class ArrayReader:
         return self._scan(start, first)
 
     def _scan(self, start: int, first: int) -> tuple[int, bytes, int]:
-        """:meth:`_element_end` a block at a time, resuming where the last block ended (inside a string too)."""
-        depth = 0
-        in_string = first == 0x22
-        scan = start + 1 if in_string else start  # where scanning resumes
+        """:meth:`_element_end` a block at a time (:func:`migrate1to2.jsontext.scan_value`), resuming where the
+        last block ended (inside a string too)."""
+        depth, in_string = 0, False
+        scan = start  # where scanning resumes
         head = b""  # an oversized element's first bytes
         while True:
-            end, at, depth, in_string = self._scan_block(scan - self.base, first, depth, in_string)
+            end, at, depth, in_string = scan_value(self.buf, scan - self.base, first, depth, in_string)
             if end >= 0:
                 end += self.base
                 return end, head or self.buf[start - self.base:end - self.base], end - start
@@ -363,35 +369,6 @@ class ArrayReader:
                 if first in b"{[\"" and not head:
                     raise _Broken("unexpected end of input: an array element is incomplete", start)
                 return end, head or self.buf[start - self.base:], end - start  # too large, or a scalar
-
-    def _scan_block(self, at: int, first: int, depth: int, in_string: bool) -> tuple[int, int, int, bool]:
-        """Scan the buffer from ``at``: ``(end of the element or -1, where to resume, depth, in a string)``."""
-        buf = self.buf
-        if first not in b"{[\"":
-            found = _SCALAR_END.search(buf, at)
-            return (found.start(), 0, 0, False) if found else (-1, len(buf), 0, False)
-        while True:
-            if in_string:
-                at = _STRING_BODY.match(buf, at).end()  # type: ignore[union-attr]  # always matches
-                if at >= len(buf) or buf[at] != 0x22:  # the string goes on (``at``: its end, or a last backslash)
-                    return -1, at, depth, True
-                at += 1
-                in_string = False
-                if depth == 0:
-                    return at, at, depth, False
-                continue
-            found = _STRUCTURE.search(buf, at)
-            if not found:
-                return -1, len(buf), depth, False
-            char, at = buf[found.start()], found.end()
-            if char == 0x22:
-                in_string = True
-            elif char in b"{[":
-                depth += 1
-            else:
-                depth -= 1
-                if depth <= 0:
-                    return at, at, depth, False
 
     def units(self, *, minify: bool) -> Iterator[Work | Reject]:
         """Groups of elements of about ``chunk_bytes``, and rejects, in input order."""
@@ -519,7 +496,7 @@ def iter_records(stream: BinaryIO, source: str, *,
             line = written.removesuffix(b"\r")
             if len(line) > limit:  # a chunk may hold a line over the limit but under the chunk size
                 yield TruncatedRecord(number, line[:OVERSIZED_HEAD], len(line))
-            elif line.strip(_JSON_WS):
+            elif line.strip(JSON_WS):
                 yield Record(number, line)
 
 

@@ -19,7 +19,7 @@ from ..accelerator import MixedChunk
 from ..accelerator import convert_mixed as mixed_chunk
 from ..envelope import convert_at
 from ..errors import ConversionError, InvalidJSONError, MigrateError
-from ..jsontext import check_utf8
+from ..jsontext import JSON_WS, check_utf8
 from ..rawjson import fast_chunk
 from ..rawjson import fast_convert as fast_record
 from ..version import Version
@@ -44,7 +44,6 @@ __all__ = [
 
 _encode = msgspec.json.Encoder().encode
 _RAW_LIST = msgspec.json.Decoder(list[Raw])
-_JSON_WS = b" \t\r\n"
 BOM = b"\xef\xbb\xbf"
 
 
@@ -64,7 +63,7 @@ CR_LINE_ENDS = ("; the file seems to use CR line ends (old Mac style), but recor
 def _cr_line_ends(record: bytes) -> bool:
     """Whether ``record``, with trailing characters after its value, looks like several records ended by a
     lone CR: a CR inside, no LF."""
-    body = record.rstrip(_JSON_WS)
+    body = record.rstrip(JSON_WS)
     return b"\r" in body and b"\n" not in body
 
 
@@ -95,7 +94,7 @@ class Reject:
             if error.reason == "trailing characters" and _cr_line_ends(record):
                 reason += CR_LINE_ENDS
             return cls(source, line + error.lineno - 1, colno, reason, None, record)
-        line += record[: len(record) - len(record.lstrip(_JSON_WS))].count(b"\n")
+        line += record[: len(record) - len(record.lstrip(JSON_WS))].count(b"\n")
         if isinstance(error, ConversionError):
             return cls(source, line, None, error.reason, error.path, record)
         return cls(source, line, None, str(error), None, record)
@@ -206,7 +205,7 @@ def convert_lines(chunk: bytes, first_line: int, source: str, settings: Settings
         return convert_each(chunk, first_line, source, settings)
     if mixed_chunk is not None:
         return _convert_mixed(mixed_chunk, bytes(chunk), first_line, source, settings)
-    if not chunk.strip(_JSON_WS):  # blank lines only: nothing to look at line by line
+    if not chunk.strip(JSON_WS):  # blank lines only: nothing to look at line by line
         return Converted(lines=chunk.count(b"\n"))
     if len(chunk) <= settings.max_record_bytes:
         done = fast_chunk(chunk, target)
@@ -276,7 +275,7 @@ def convert_each(chunk: bytes, first_line: int, source: str, settings: Settings)
                     append(output)
                     converted += 1
                     continue
-            if not line.strip(_JSON_WS):
+            if not line.strip(JSON_WS):
                 continue
             result = convert_at(line, pointer, target, utf8_checked=True)
         except (MigrateError, _Oversized) as error:
@@ -305,10 +304,10 @@ def detect_shape(head: bytes, at_eof: bool) -> Shape:
     that is a complete JSON value, or a second line that starts a new object: NDJSON.
     Otherwise (a pretty-printed or broken multi-line object): one JSON document.
     """
-    start = head.lstrip(_JSON_WS)
+    start = head.lstrip(JSON_WS)
     if start.startswith(b"["):
         return Shape.ARRAY
-    lines = [line for line in head.split(b"\n") if line.strip(_JSON_WS)]
+    lines = [line for line in head.split(b"\n") if line.strip(JSON_WS)]
     if at_eof and len(lines) <= 1:
         return Shape.OBJECT if start.startswith(b"{") else Shape.NDJSON
     if not start.startswith(b"{") or len(lines) < 2:
@@ -339,7 +338,7 @@ def convert_document(text: bytes, source: str, settings: Settings) -> Converted:
         reject = Reject.from_error(error, source, 1, text)
         return Converted(b"", Counts(records=1, rejected=1), [reject], stopped=settings.stop_at_reject)
     counts = Counts(records=1, converted=int(converted.converted), unchanged=int(not converted.converted))
-    return Converted(_layout(converted.output, settings.pretty, b"\n" in text.strip(_JSON_WS)) + b"\n", counts)
+    return Converted(_layout(converted.output, settings.pretty, b"\n" in text.strip(JSON_WS)) + b"\n", counts)
 
 
 def _layout(text: bytes, pretty: bool, minify: bool) -> bytes:

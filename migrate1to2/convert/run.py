@@ -37,7 +37,7 @@ from .job import FileReport, JobResult, Options, Status
 from .outputs import Outputs, Sink, remove_leftovers
 from .pool import OrderedPool, Region, regions, renumbered
 from .progress import Progress
-from .read import CHUNK_BYTES, read_units, rejected
+from .read import CHUNK_BYTES, NotPayloads, read_units, rejected
 from .records import BOM, Converted, Reject, Settings, Shape
 
 __all__ = ["FileReport", "JobResult", "Options", "Prepared", "Status", "prepare_output", "run_job"]
@@ -211,12 +211,11 @@ class _Runner:
         reader = self._open(task)
         pool = self.pool
         with contextlib.closing(reader.stream):
-            shape, units = read_units(reader.stream, source, self.settings, payloads_only=task.discovered,
-                                      count_lines=False)
-            if shape is None:
-                why = ("empty, and its name does not say it holds payloads" if reader.source.position == 0 else
-                       "it does not start with a JSON object or array")
-                self.result.skipped.append(Skipped(task.input, f"not a payload file ({why})"))
+            try:
+                shape, units = read_units(reader.stream, source, self.settings, payloads_only=task.discovered,
+                                          count_lines=False)
+            except NotPayloads as skip:
+                self.result.skipped.append(Skipped(task.input, f"not a payload file ({skip.reason})"))
                 self.result.files.append(FileReport(task.input, task.output, Status.SKIPPED_NOT_PAYLOADS))
                 return
             if self.settings.pretty and shape is Shape.NDJSON:

@@ -20,18 +20,20 @@ Imported only when a URL is used: a run on local files never loads fsspec.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 
 from .compression import Codec, codec_for_name, open_writer
+from .tree import Entry, Kind
 from .urls import StoreError, filesystem, mask, protocol
 
-__all__ = ["PART_BYTES", "READ_AHEAD", "READ_BLOCK", "AtomicObject", "abort_stale_uploads", "exists",
-           "is_prefix", "list_prefix", "open_object", "size", "store_error"]
+__all__ = ["PART_BYTES", "READ_AHEAD", "READ_BLOCK", "AtomicObject", "ObjectLister", "ObjectRejects",
+           "abort_stale_uploads", "exists", "is_prefix", "open_object", "size", "store_error"]
 
 #: Bytes per ranged read of an object.
 READ_BLOCK = 8 << 20
@@ -50,9 +52,27 @@ def _scrub(text: str) -> str:
     return _QUERY.sub(lambda match: match.group(1) + "?…", text)
 
 
+_AZURE = ("az", "abfs", "abfss")
+
+
+def commits_on_close(handle: Any) -> bool:
+    """Whether a store's file makes its object when closed, whatever ``autocommit`` says: adlfs's files
+    (Azure) stage blocks as they are written and commit the block list on ``close()``, and their
+    ``commit()``/``discard()`` are fsspec's no-ops. Such a file is closed only to make the object."""
+    from fsspec.spec import AbstractBufferedFile
+
+    return getattr(type(handle), "commit", None) is AbstractBufferedFile.commit
+
+
 def _code(error: BaseException) -> str:
-    """The store's error code (``NoSuchBucket``, ``AccessDenied``...), where the error carries one."""
+    """The store's error code (``NoSuchBucket``, ``AccessDenied``, Azure's ``ContainerNotFound``...), where
+    the error carries one."""
     for each in (error, error.__cause__, error.__context__):
+        if getattr(each, "status_code", None) == 403 and "failed to authenticate" in str(each):
+            return "AuthenticationFailed"  # azure.core's errors: a HEAD request's has no body to name it
+        azure_code = getattr(each, "error_code", None)  # azure.core's errors: a str enum, or a str
+        if isinstance(azure_code, str) and azure_code:
+            return str(getattr(azure_code, "value", azure_code))
         response = getattr(each, "response", None)
         if isinstance(response, dict):
             return str(response.get("Error", {}).get("Code", ""))
@@ -78,7 +98,7 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
         return error
     where = f"cannot {doing} {mask(url)}"
     code, names = _code(error), _names(error)
-    detail = _scrub(_message(error))
+    detail = _scrub(_message(error)).splitlines()[0]  # Azure's errors go on with the request id and XML
     host = url.split("://", 1)[-1].split("/", 1)[0]
     if "@" in host:  # a user or password written in the URL: never repeated
         detail = detail.replace(host.rsplit("@", 1)[0], "…")
@@ -86,21 +106,29 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
         return StoreError(f"{where}: no credentials were found. Set them as the store's own tools read them (for "
                           "S3: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role), or "
                           "give --storage-option anon=true for a public bucket")
-    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken") or \
+    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
+                "AuthenticationFailed") or \
             "InvalidAccessKeyId" in detail or "SignatureDoesNotMatch" in detail:
         return StoreError(f"{where}: the store refused the credentials ({code or detail}); check the access key "
                           "and secret (or the profile) in use, and that they are not expired")
     if code == "NoSuchBucket" or "NoSuchBucket" in detail or "bucket does not exist" in detail.lower():
         return StoreError(f"{where}: the bucket does not exist; check the URL (and the store: --storage-option "
                           "endpoint_url=... for another S3 service)")
-    if isinstance(error, PermissionError) or code in ("AccessDenied", "AllAccessDisabled", "403"):
+    if code == "ContainerNotFound":
+        return StoreError(f"{where}: the container does not exist; check the URL (and the account in use)")
+    if isinstance(error, PermissionError) or code in ("AccessDenied", "AllAccessDisabled", "403",
+                                                      "AuthorizationFailure", "AuthorizationPermissionMismatch"):
         return StoreError(f"{where}: permission denied ({detail}); check that the credentials in use may "
                           f"{'write' if doing == 'write' else doing} there (the bucket's policy, the role's rights)")
     if isinstance(error, FileExistsError) or code == "PreconditionFailed":
         return StoreError(f"{where}: another run wrote it while this one converted it (the store refused to "
                           "replace it: conditional create); nothing was written by this run. Rerun with "
                           "--skip-existing to go on with the rest")
+    if isinstance(error, FileNotFoundError) and doing == "write":  # gcsfs: no bucket to write in
+        return StoreError(f"{where}: the bucket does not exist; check the URL")
     if isinstance(error, FileNotFoundError) or code in ("NoSuchKey", "404"):
+        if doing == "list":
+            return StoreError(f"{where}: nothing is stored under this prefix; check the URL")
         return StoreError(f"{where}: no such object; check the URL")
     if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "503") or \
             "SlowDown" in detail or "reduce your request rate" in detail.lower():
@@ -109,10 +137,22 @@ def store_error(url: str, error: BaseException, doing: str = "read") -> StoreErr
     if names & {"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError", "ReadTimeoutError",
                 "ClientConnectorError", "ServerDisconnectedError", "ClientOSError", "ClientPayloadError",
                 "ConnectionError", "TimeoutError", "FSTimeoutError", "ResponseStreamingError",
-                "IncompleteReadError", "ConnectionRefusedError", "ConnectionResetError"}:
+                "IncompleteReadError", "ConnectionRefusedError", "ConnectionResetError", "ServiceRequestError",
+                "ServiceResponseError"}:
         return StoreError(f"{where}: the connection to the store failed after retries ({detail}); check the "
                           "network and the endpoint, then rerun with --skip-existing to resume")
     return StoreError(f"{where}: {detail}")
+
+
+def no_bucket(url: str, doing: str) -> StoreError:
+    """The bucket (or container) of ``url`` does not exist: said as each store's tests expect it."""
+    where = f"cannot {doing} {mask(url)}"
+    if protocol(url) in ("az", "abfs", "abfss", "adl"):
+        return StoreError(f"{where}: the container does not exist; check the URL (and the account in use)")
+    if protocol(url) in ("s3", "s3a"):
+        return StoreError(f"{where}: the bucket does not exist; check the URL (and the store: --storage-option "
+                          "endpoint_url=... for another S3 service)")
+    return StoreError(f"{where}: the bucket does not exist; check the URL")
 
 
 def _call(url: str, doing: str, action: Callable[[], Any]) -> Any:
@@ -170,22 +210,55 @@ def is_prefix(url: str, doing: str = "read") -> bool:
     return bool(_call(url, doing, look))
 
 
-def list_prefix(url: str) -> Iterator[tuple[str, str, int]]:
-    """Every object under the prefix ``url``: ``(its URL, its path relative to url, its size)``, by name."""
-    fs, path = filesystem(url)
-    base = path.rstrip("/")
-    found = _call(url, "list", lambda: fs.find(base, detail=True))
-    scheme = protocol(url)
-    for name in sorted(found):
-        info = found[name]
-        if info.get("type") == "directory" or name.endswith("/"):
-            continue  # a folder marker
-        relative = name[len(base):].lstrip("/")
-        if not relative:
-            continue
-        found_url = f"{scheme}://{name}"
-        _sizes[found_url] = int(info.get("size") or 0)
-        yield found_url, relative, _sizes[found_url]
+class ObjectLister:
+    """Prefixes of an object store as folders, for :func:`~.tree.walk` (one listing request per folder).
+
+    Objects are files (with their sizes, kept for :func:`size`); the common prefixes below a folder are
+    folders; a folder marker (an empty object named ``folder/``) is not an entry. A prefix that cannot be
+    listed raises :class:`OSError`, which the walker reports; :attr:`reasons` keeps the store's full message
+    for it.
+    """
+
+    def __init__(self) -> None:
+        #: Why each folder that could not be listed could not be (the :class:`StoreError`'s message, after the URL).
+        self.reasons: dict[str, str] = {}
+
+    def join(self, folder: str, name: str) -> str:
+        return folder.rstrip("/") + "/" + name
+
+    def list(self, folder: str) -> Sequence[Entry]:
+        fs, path = filesystem(folder)
+        base = path.rstrip("/")
+        scheme = protocol(folder)
+        try:
+            fs.invalidate_cache(base)
+            bucket = base.split("/", 1)[0]
+            try:
+                infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
+            except StoreError:
+                infos = None
+            # adlfs lists nothing in a container that does not exist; gcsfs and s3fs raise FileNotFoundError
+            # for a missing bucket and a prefix with nothing under it alike: tell them apart.
+            if not infos and not _call(folder, "list", lambda: fs.exists(bucket)):
+                raise no_bucket(folder, "list")
+            if infos is None:
+                infos = _call(folder, "list", lambda: fs.ls(base, detail=True))
+        except StoreError as error:
+            reason = str(error).split(": ", 1)[-1]
+            self.reasons[folder] = reason
+            raise OSError(errno.EIO, reason) from None
+        entries = []
+        for info in infos:
+            name = str(info["name"]).rstrip("/")
+            if name == base or not name.startswith(base + "/"):
+                continue  # the folder itself, or its marker
+            leaf = name[len(base) + 1:]
+            if info.get("type") == "directory":
+                entries.append(Entry(leaf, Kind.FOLDER))
+            else:
+                _sizes[f"{scheme}://{name}"] = int(info.get("size") or 0)
+                entries.append(Entry(leaf, Kind.FILE, size=int(info.get("size") or 0)))
+        return entries
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -319,7 +392,15 @@ class _Upload(io.RawIOBase):
             self._items.put(None)
             self._thread.join()
         self._check()
-        self.handle.close()  # autocommit=False: the last part is uploaded, the object not yet made
+        if not commits_on_close(self.handle):
+            self.handle.close()  # autocommit=False: the last part is uploaded, the object not yet made
+
+    def make(self) -> None:
+        """Make the object from what was uploaded (complete the upload)."""
+        if commits_on_close(self.handle):
+            self.handle.close()  # adlfs: closing commits the staged blocks (Put Block List)
+        else:
+            self.handle.commit()
 
     def stop(self) -> None:
         """Stop feeding (the upload is then discarded)."""
@@ -358,7 +439,7 @@ class AtomicObject:
         self._shielded = shielded
         fs, path = filesystem(url)
         self._fs, self._key = fs, path
-        mode = "xb" if exclusive and protocol(url) in ("s3", "s3a") else "wb"
+        mode = "xb" if exclusive and protocol(url) in ("s3", "s3a", *_AZURE) else "wb"
         handle = _call(url, "write", lambda: fs.open(path, mode, autocommit=False, block_size=PART_BYTES))
         self._upload = _Upload(url, handle)
         if keep_existing:
@@ -400,7 +481,7 @@ class AtomicObject:
                 if before_rename is not None:
                     before_rename(None)
                 pause_point("rename")
-                _call(self.path, "write", self._upload.handle.commit)
+                _call(self.path, "write", self._upload.make)
                 pause_point("committed")
             except BaseException as error:
                 self.done = False
@@ -421,6 +502,7 @@ class AtomicObject:
             handle = self._upload.handle
             with contextlib.suppress(Exception):
                 handle.discard()
+            handle.closed = True  # neither close() nor the garbage collector's __del__ may now commit it
             if getattr(handle, "mpu", None):  # the abort failed (the store is gone): say nothing more here
                 pass
 

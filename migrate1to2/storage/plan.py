@@ -8,16 +8,16 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import MigrateError, os_reason
+from ..errors import MigrateError
 from .compression import Codec, codec_for_name
 from .files import STDIO, TEMPORARY, printable
 from .journal import JOURNAL, journal_path
+from .tree import Globs, Kind, Unreadable, walk
 from .urls import is_url
 
 __all__ = ["Plan", "Skipped", "Task", "UsageError", "make_plan"]
@@ -57,12 +57,6 @@ class Plan:
     output: str | None = None
 
 
-def _matches(relative: PurePosixPath, patterns: Sequence[str]) -> bool:
-    """A glob with a ``/`` matches the relative path, one without matches the file name."""
-    text = relative.as_posix()
-    return any(fnmatch.fnmatchcase(text if "/" in pattern else relative.name, pattern) for pattern in patterns)
-
-
 def _same_file(a: str, b: str) -> bool:
     if is_url(a) or is_url(b):
         return a == b
@@ -95,15 +89,18 @@ def _is_dir(name: str, doing: str = "read") -> bool:
     return Path(name).is_dir()
 
 
-def _walk_objects(source: str, include: Sequence[str], exclude: Sequence[str]) -> Iterator[tuple[str, PurePosixPath]]:
-    """The objects under the prefix ``source``, by name, with their path relative to it (the glob rule as for trees)."""
-    from .objects import list_prefix
+def _walk_objects(source: str, globs: Globs, plan: Plan) -> Iterator[tuple[str, PurePosixPath]]:
+    """The objects under the prefix ``source`` (the same walker and glob rule as folders), with their path
+    relative to it; a prefix that cannot be listed goes to ``plan.failed``."""
+    from .objects import ObjectLister
 
-    for url, relative, _ in list_prefix(source):
-        path = PurePosixPath(relative)
-        if (include and not _matches(path, include)) or _matches(path, exclude):
-            continue
-        yield url, path
+    lister = ObjectLister()
+    for found in walk(source, globs, lister=lister):
+        if isinstance(found, Unreadable):
+            reason = lister.reasons.get(found.path, found.reason)
+            plan.failed.append(Skipped(printable(found.path), f"cannot be read: {reason}"))
+        elif found.entry.kind is Kind.FILE:
+            yield found.path, PurePosixPath(found.relative)
 
 
 def _join(destination: str, relative: PurePosixPath) -> str:
@@ -124,61 +121,50 @@ def _backup_note(backup: str | None) -> str:
     return f"a backup kept by --backup {backup} (backups are never converted)"
 
 
-def _walk(source: Path, include: Sequence[str], exclude: Sequence[str], plan: Plan,
-          backup: str | None = None) -> Iterator[tuple[Path, PurePosixPath]]:
-    """Files under ``source`` in a stable order, with their path relative to it.
+def _walk(source: Path, globs: Globs, plan: Plan, backup: str | None = None) -> Iterator[tuple[Path, PurePosixPath]]:
+    """Files under ``source`` (through :func:`.tree.walk`, with its glob rule), with their path relative to it.
 
     Links to directories are not followed; links to files are followed only when the file is
     inside ``source``. Both cases are reported in ``plan.skipped`` otherwise, as are dangling links, this
     program's own temporary files and the backups named with ``backup``. What cannot be read (a folder,
     a link loop) goes to ``plan.failed``.
     """
-    real_source = _resolve(source)
     skipped, failed = plan.skipped, plan.failed
-
-    def unreadable(error: OSError) -> None:
-        failed.append(Skipped(str(error.filename), f"cannot be read: {os_reason(error)}"))
-
-    for folder, dirs, files in os.walk(source, followlinks=False, onerror=unreadable):
-        dirs.sort()
-        for name in list(dirs):
-            if (Path(folder) / name).is_symlink():
-                skipped.append(Skipped(str(Path(folder) / name), "a link to a directory is not followed"))
-        for name in sorted(files):
-            path = Path(folder) / name
-            if TEMPORARY.fullmatch(name):
-                skipped.append(Skipped(str(path), "a temporary file left by an interrupted run (safe to delete)"))
+    for found in walk(str(source), globs):
+        if isinstance(found, Unreadable):
+            failed.append(Skipped(found.path, f"cannot be read: {found.reason}"))
+            continue
+        path, entry = Path(found.path), found.entry
+        if entry.kind is Kind.LINK and entry.target is Kind.FOLDER:
+            skipped.append(Skipped(str(path), "a link to a directory is not followed"))
+            continue
+        if TEMPORARY.fullmatch(entry.name):
+            skipped.append(Skipped(str(path), "a temporary file left by an interrupted run (safe to delete)"))
+            continue
+        if JOURNAL.fullmatch(entry.name):
+            skipped.append(Skipped(str(path), "the rejects journal of an interrupted run (resume it to "
+                                              "finish its rejects file)"))
+            continue
+        if _is_backup(path, backup):
+            skipped.append(Skipped(str(path), _backup_note(backup)))
+            continue
+        if entry.error is not None:  # a link loop
+            failed.append(Skipped(str(path), f"cannot be read: {entry.error}"))
+            continue
+        if entry.kind is Kind.LINK:
+            if entry.dangling:
+                skipped.append(Skipped(str(path), "a link to something that does not exist"))
                 continue
-            if JOURNAL.fullmatch(name):
-                skipped.append(Skipped(str(path), "the rejects journal of an interrupted run (resume it to "
-                                                  "finish its rejects file)"))
+            if not entry.inside:
+                skipped.append(Skipped(str(path), f"a link leading outside {source} is not followed"))
                 continue
-            if _is_backup(path, backup):
-                skipped.append(Skipped(str(path), _backup_note(backup)))
+            if entry.target is not Kind.FILE:
+                skipped.append(Skipped(str(path), "a link to something that is not a file"))
                 continue
-            relative = PurePosixPath(path.relative_to(source).as_posix())
-            if (include and not _matches(relative, include)) or _matches(relative, exclude):
-                continue
-            if path.is_symlink():
-                try:
-                    os.stat(path)
-                except FileNotFoundError:
-                    skipped.append(Skipped(str(path), "a link to something that does not exist"))
-                    continue
-                except OSError as error:  # a link loop
-                    failed.append(Skipped(str(path), f"cannot be read: {os_reason(error)}"))
-                    continue
-                target = _resolve(path)
-                if not _inside(target, real_source):
-                    skipped.append(Skipped(str(path), f"a link leading outside {source} is not followed"))
-                    continue
-                if not target.is_file():
-                    skipped.append(Skipped(str(path), "a link to something that is not a file"))
-                    continue
-            elif not path.is_file():
-                skipped.append(Skipped(str(path), "not a regular file"))
-                continue
-            yield path, relative
+        elif entry.kind is not Kind.FILE:
+            skipped.append(Skipped(str(path), "not a regular file"))
+            continue
+        yield path, PurePosixPath(found.relative)
 
 
 def _contains(source: str, destination: str) -> bool:
@@ -209,7 +195,7 @@ def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = ()
     """
     if list(inputs).count(STDIO) > 1:
         raise UsageError("stdin ('-') can be read only once")
-    plan = _plan(inputs, output, include=include, exclude=exclude, in_place=in_place, compress=compress,
+    plan = _plan(inputs, output, Globs(tuple(include), tuple(exclude)), in_place=in_place, compress=compress,
                  backup=backup)
     seen: dict[str, str] = {}
     for option, path in side_outputs:
@@ -235,8 +221,8 @@ def make_plan(inputs: Sequence[str], output: str, *, include: Sequence[str] = ()
     return plan
 
 
-def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude: Sequence[str], in_place: bool,
-          compress: Codec | None, backup: str | None) -> Plan:
+def _plan(inputs: Sequence[str], output: str, globs: Globs, *, in_place: bool, compress: Codec | None,
+          backup: str | None) -> Plan:
     plan = Plan()
     urls = [name for name in inputs if is_url(name)]
     if in_place and urls:
@@ -252,7 +238,7 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
         for name in inputs:
             if name in directories:
                 plan.tasks.extend(Task(str(path), str(path), True, compress)
-                                  for path, _ in _walk(Path(name), include, exclude, plan, backup))
+                                  for path, _ in _walk(Path(name), globs, plan, backup))
             elif _is_backup(Path(name), backup):  # e.g. a shell glob: backups are never converted
                 plan.skipped.append(Skipped(name, _backup_note(backup)))
             else:
@@ -284,10 +270,9 @@ def _plan(inputs: Sequence[str], output: str, *, include: Sequence[str], exclude
                 raise UsageError(f"the output directory {printable(output)} is inside the input {printable(name)}: "
                                  "choose a destination outside it")
             if is_url(name):
-                pairs = [(url, _renamed(relative, compress)) for url, relative in _walk_objects(name, include, exclude)]
+                pairs = [(url, _renamed(relative, compress)) for url, relative in _walk_objects(name, globs, plan)]
             else:
-                pairs = [(path, _renamed(relative, compress))
-                         for path, relative in _walk(Path(name), include, exclude, plan)]
+                pairs = [(path, _renamed(relative, compress)) for path, relative in _walk(Path(name), globs, plan)]
             discovered = True
         else:
             pairs = [(name if is_url(name) else Path(name), _renamed(PurePosixPath(Path(name).name), compress))]

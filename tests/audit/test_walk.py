@@ -71,6 +71,23 @@ def test_exclude(project: Path, exclude: list[str], left: list[str]) -> None:
     assert [f.path for f in audit_paths(["."], exclude=exclude).findings] == left
 
 
+@pytest.mark.parametrize(("argument", "exclude", "left"), [
+    pytest.param("src", ["sub/*"], ["src/app.py"], id="path-below-the-folder-given"),
+    pytest.param("src", ["src/sub/*"], ["src/app.py", "src/sub/v1.py"], id="the-folder-given-is-not-in-the-path"),
+    pytest.param("src", ["src"], ["src/app.py", "src/sub/v1.py"], id="the-folder-given-is-not-a-folder-on-the-way"),
+    pytest.param(".", ["/sub"], ["src/app.py", "src/sub/v1.py", "tests/test_app.py"], id="leading-slash-anchors"),
+    pytest.param(".", ["sub/"], ["src/app.py", "tests/test_app.py"], id="trailing-slash-folders-only"),
+    pytest.param(".", ["app.py/"], ["src/app.py", "src/sub/v1.py", "tests/test_app.py"], id="not-a-file"),
+])
+def test_exclude_is_matched_below_the_folder_given(project: Path, argument: str, exclude: list[str],
+                                                   left: list[str]) -> None:
+    """The glob rule of convert (storage.tree): a pattern with '/' matches the path below the folder walked,
+    one without the name of the file or of a folder below it (both used to see the path as shown)."""
+    (project / "src" / "sub").mkdir()
+    (project / "src" / "sub" / "v1.py").write_text(V1_CALL)
+    assert [f.path for f in audit_paths([argument], exclude=exclude).findings] == left
+
+
 @pytest.mark.parametrize(("argument", "shown"), [
     pytest.param(".", "src/app.py", id="dot"),
     pytest.param("./", "src/app.py", id="dot-slash"),
