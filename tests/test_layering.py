@@ -17,11 +17,12 @@ SYSTEM = {"os", "sys", "io", "pathlib", "shutil", "subprocess", "tempfile", "glo
           "multiprocessing", "concurrent", "select", "socket", "builtins"}
 #: What each layer of the package may not import (first part of the module name inside the package).
 FORBIDDEN = {
-    "core": {"storage", "convert", "audit", "cli"},
-    "storage": {"convert", "audit", "cli"},
-    "convert": {"audit", "cli"},
-    "audit": {"cli"},
-    "cli": set(),
+    "core": {"storage", "convert", "audit", "cli", "spark"},
+    "storage": {"convert", "audit", "cli", "spark"},
+    "convert": {"audit", "cli", "spark"},
+    "audit": {"cli", "spark"},
+    "cli": {"spark"},
+    "spark": {"cli", "audit"},
 }
 
 

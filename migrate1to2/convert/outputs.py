@@ -19,6 +19,7 @@ from ..errors import InputError, MigrateError, os_reason
 from ..storage.compression import Codec, Reader
 from ..storage.files import (
     STDIO,
+    AtomicFile,
     AtomicOutput,
     is_large,
     open_atomic,
@@ -71,9 +72,16 @@ class Sink:
 class Outputs:
     """The outputs of one job, opened, committed or discarded together."""
 
-    def __init__(self, plan: Plan, options: Options) -> None:
+    def __init__(self, plan: Plan, options: Options, *, deferred: bool = False) -> None:
+        """``deferred``: each input's output is finished under its temporary name, not renamed (see
+        :attr:`finished`), and its rejects are kept in :attr:`collected`: another process puts them in place."""
         self.plan = plan
         self.options = options
+        self.deferred = deferred
+        #: Deferred: the rejects, in order.
+        self.collected: list[Reject] = []
+        #: Deferred: the finished outputs, under their temporary names (objects: their own names, already there).
+        self.finished: list[str] = []
         self.open_files: list[AtomicOutput] = []
         #: The rejects file of a job with a single output (committed with it).
         self.reject_file: AtomicOutput | None = None
@@ -125,6 +133,9 @@ class Outputs:
         return Sink(own.write, own, array=array, pretty=pretty)
 
     def rejects(self, rejects: list[Reject]) -> None:
+        if self.deferred:
+            self.collected.extend(rejects)
+            return
         out = self.journal or self.reject_file
         if out is not None and rejects:
             out.write(b"".join(reject.to_json() + b"\n" for reject in rejects))
@@ -137,7 +148,15 @@ class Outputs:
         if own is None:
             return
         counts = report.counts
-        if self.options.in_place and counts.converted == 0 and counts.records == counts.unchanged:
+        if self.deferred:
+            if isinstance(own, AtomicFile) and own.temp is not None:
+                own.commit(rename=False)
+                self.finished.append(str(own.temp))
+            else:  # an object in a store: it appears whole (an attempt run twice writes the same bytes)
+                own.commit()
+                self.finished.append(str(own.target))
+            report.bytes_out = own.size
+        elif self.options.in_place and counts.converted == 0 and counts.records == counts.unchanged:
             own.discard()
             report.status = Status.UNCHANGED
         else:

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import msgspec
 
-from ..errors import InputError
+from ..errors import InputError, MigrateError
 from ..storage.compression import Codec, Reader
 from ..storage.files import (
     STDIO,
@@ -38,9 +38,9 @@ from .outputs import Outputs, Sink, remove_leftovers
 from .pool import OrderedPool, Region, regions, renumbered
 from .progress import Progress
 from .read import CHUNK_BYTES, NotPayloads, read_units, rejected
-from .records import BOM, Converted, Reject, Shape
+from .records import BOM, Converted, Reject, Settings, Shape
 
-__all__ = ["FileReport", "JobResult", "Options", "Status", "run_job"]
+__all__ = ["FileReport", "JobResult", "Options", "Prepared", "Status", "prepare_output", "run_job"]
 
 #: Jobs reading more than this (or reading stdin) use a pool of workers when ``jobs > 1``;
 #: smaller ones are converted faster than a pool of processes would start.
@@ -90,6 +90,54 @@ def run_job(plan: Plan, options: Options, *, warn: Callable[[str], object] = pri
     return runner.result
 
 
+@dataclass
+class Prepared:
+    """One input converted by :func:`prepare_output`: its output finished but not in place yet."""
+
+    task: Task
+    result: JobResult
+    #: Its rejects, in order (as the rejects file would have them).
+    rejects: list[Reject]
+    #: The finished output under its temporary name, or for an object in a store its own name (it is
+    #: there already: an object appears whole); ``None``: skipped, stopped or failed.
+    temporary: str | None
+    warnings: list[str]
+
+
+def prepare_output(task: Task, settings: Settings, *, fsync: bool = True) -> Prepared:
+    """Convert one input exactly as :func:`run_job` does, with its output finished under a temporary
+    name of its own (beside the output, locked until finished) and its rejects given back as data.
+
+    For runs that spread the inputs over other processes or machines (``migrate1to2.spark``): the
+    process that planned the job puts each output in place (:func:`~migrate1to2.storage.files.rename_into_place`)
+    after writing its rejects, so an attempt that fails or is run twice leaves no trace in the results.
+    An error reading or writing this input (:class:`MigrateError`) is given back in ``result.failed``.
+    """
+    warnings: list[str] = []
+    options = Options(settings, jobs=1, fsync=fsync)
+    runner = _Runner(Plan(tasks=[task]), options, warnings.append, None, deferred=True)
+    try:
+        try:
+            runner.outputs.open()
+            runner.run()
+        except _Stopped:
+            runner.outputs.discard()
+        except BaseException:
+            runner.outputs.discard()
+            for temporary in runner.outputs.finished:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+            raise
+        finally:
+            runner.pool.close()
+    except MigrateError as error:
+        result = JobResult(skipped=runner.result.skipped, failed=[Skipped(task.input, str(error))])
+        return Prepared(task, result, [], None, warnings)
+    outputs = runner.outputs
+    return Prepared(task, runner.result, outputs.collected, outputs.finished[0] if outputs.finished else None,
+                    warnings)
+
+
 class _Stopped(Exception):
     """Unwinds the job at the first reject."""
 
@@ -111,7 +159,7 @@ class _Runner:
     """Reads each input into the pool, and writes what comes out of it, in order."""
 
     def __init__(self, plan: Plan, options: Options, warn: Callable[[str], object],
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, *, deferred: bool = False) -> None:
         self.plan = plan
         self.options = options
         # Several inputs joined into one output make NDJSON: arrays among them give their elements as lines.
@@ -120,7 +168,7 @@ class _Runner:
         self.warn = warn
         self.progress = progress
         self.pool: OrderedPool[_Input] = OrderedPool(options.jobs, self.settings)
-        self.outputs = Outputs(plan, options)
+        self.outputs = Outputs(plan, options, deferred=deferred)
         self.result = JobResult(skipped=list(plan.skipped), failed=list(plan.failed))
         #: What was read of stdin to tell whether it is large (given back to its reader).
         self.stdin_head = b""

@@ -41,6 +41,7 @@ __all__ = [
     "pause_point",
     "printable",
     "remove_stale_temporaries",
+    "rename_into_place",
     "shielded",
     "stdout_error",
 ]
@@ -294,19 +295,22 @@ class AtomicFile:
         self._syncing = threading.Thread(target=_quiet_fdatasync, args=(fd,), daemon=True)
         self._syncing.start()
 
-    def commit(self, before_rename: Callable[[os.stat_result | None], object] | None = None) -> None:
+    def commit(self, before_rename: Callable[[os.stat_result | None], object] | None = None, *,
+               rename: bool = True) -> None:
         """Flush to disk (unless ``sync`` is off) and rename into place.
 
         ``before_rename`` is called with what the file about to be renamed is (device, inode, size,
         time), once it is complete (``None`` when the file is written directly), before the rename.
+        ``rename=False``: the file is finished and closed under its temporary name (:attr:`temp`), no
+        longer locked; another process renames it into place (:func:`rename_into_place`) or removes it.
         """
         if self.done:
             return
         self.done = True
         with shielded():
-            self._commit(before_rename)
+            self._commit(before_rename, rename)
 
-    def _commit(self, before_rename: Callable[[os.stat_result | None], object] | None) -> None:
+    def _commit(self, before_rename: Callable[[os.stat_result | None], object] | None, rename: bool = True) -> None:
         try:
             if self._sink is not self._file:
                 self._sink.close()
@@ -337,6 +341,8 @@ class AtomicFile:
                         with contextlib.suppress(PermissionError):
                             os.chown(self.temp, -1, replaced.st_gid)
                 os.chmod(self.temp, replaced.st_mode & 0o7777)
+            if not rename:
+                return
             if before_rename is not None:
                 before_rename(os.stat(self.temp))
             if self.backup:
@@ -422,6 +428,23 @@ def open_atomic(path: str, codec: Codec | None = None, *, backup: str | None = N
         assert backup is None, "objects are never replaced in place"
         return AtomicObject(path, codec, threads=threads, keep_existing=keep_existing, exclusive=exclusive)
     return AtomicFile(path, codec, backup=backup, threads=threads, keep_existing=keep_existing, sync=sync)
+
+
+def rename_into_place(temp: str, target: str,
+                      before_rename: Callable[[os.stat_result], object] | None = None) -> None:
+    """Rename a finished temporary file (``AtomicFile.commit(rename=False)``) to ``target``.
+
+    ``before_rename`` is called with what the file is, just before the rename (see :meth:`AtomicFile.commit`).
+    """
+    try:
+        with shielded():
+            if before_rename is not None:
+                before_rename(os.stat(temp))
+            pause_point("rename")
+            os.replace(temp, target)
+            pause_point("committed")
+    except OSError as error:
+        raise InputError(f"cannot write {target}: {os_reason(error)}") from None
 
 
 #: The name of a temporary file of :class:`AtomicFile`: ``.NAME.XXXXXXXX.part`` for the file NAME.
