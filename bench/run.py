@@ -13,8 +13,10 @@ invalid lines, 0.5% records over 10 KB, escaped unicode, and one CRLF file in th
 targets are for the mixed corpus; the clean rows are shown for comparison.
 
 Every command runs as a subprocess, ``--repeat`` times, alternating with the one it is compared
-with; the table shows median wall times and the ratios the project's targets are about (machines
-are noisy: only ratios are compared):
+with; the table shows median wall times with the range of the runs (``0.82 (0.80-0.85) s``) and the
+ratios of the medians the project's targets are about, with the range of the ratios of runs made
+one after the other (machines are noisy: only ratios are compared). Its output (stdout) is the
+Markdown table of the README's Performance section, both corpora in one command:
 
 - plain NDJSON, ``--jobs 1``: at most 0.45x an orjson loads+dumps loop (the full-parse floor),
   and at most 0.04x ``jq -c`` doing the same mapping;
@@ -129,13 +131,42 @@ def once(command: str | Sequence[str]) -> float:
     return elapsed
 
 
-def timed_pair(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[float, float]:
-    """Median wall times of two commands, run alternately (the machine's speed drifts)."""
+def timed_runs(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall times of two commands, run alternately (the machine's speed drifts), ``repeat`` times each."""
     ours, others = [], []
     for _ in range(repeat):
         ours.append(once(mine))
         others.append(once(theirs))
+    return ours, others
+
+
+def timed_pair(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[float, float]:
+    """Median wall times of two commands, run alternately (the machine's speed drifts)."""
+    ours, others = timed_runs(mine, theirs, repeat)
     return statistics.median(ours), statistics.median(others)
+
+
+def paired(ours: Sequence[float], theirs: Sequence[float]) -> tuple[float, float, str]:
+    """The medians of two commands' runs and their ratio as the table shows it: the ratio of the medians,
+    with the range of the ratios of runs made one after the other (``0.403x (0.391-0.415)``)."""
+    a, b = statistics.median(ours), statistics.median(theirs)
+    ratios = [x / y for x, y in zip(ours, theirs, strict=True)]
+    return a, b, f"{a / b:.3f}x" + (f" ({min(ratios):.3f}-{max(ratios):.3f})" if len(ratios) > 1 else "")
+
+
+def compared_row(name: str, runs: tuple[list[float], list[float]], target: float | None, mixed: bool) -> Row:
+    """The row of a timed comparison (its target only on the mixed corpus; None: disk-bound, shown)."""
+    a, b, ratio = paired(*runs)
+    met = None if target is None or not mixed else a / b <= target
+    shown = "(disk-bound)" if target is None else f"<= {target}x" if mixed else f"({target}x on mixed)"
+    print(f"  {name}: {a:.2f}s vs {b:.2f}s = {ratio} ({shown})", file=sys.stderr)
+    return Row(name, f"{spread(runs[0])} s", f"{spread(runs[1])} s", ratio, shown, met)
+
+
+def spread(values: Sequence[float], form: str = "{:.2f}") -> str:
+    """The median of several runs with their range, as the table shows it: ``0.82 (0.80-0.85)``."""
+    median = form.format(statistics.median(values))
+    return median if len(values) < 2 else f"{median} ({form.format(min(values))}-{form.format(max(values))})"
 
 
 def peak_rss_mb(argv: Sequence[str]) -> float:
@@ -167,7 +198,8 @@ def table(rows: list[Row]) -> int:
     print("| --- | ---: | ---: | ---: | ---: |")
     for row in rows:
         cell = row.name.replace("|", "\\|")  # a pipe in a Markdown table cell is escaped
-        ratio = f"**{row.ratio}**" if row.met is not None and row.ratio else row.ratio
+        value, _, runs = row.ratio.partition(" ")  # the ratio of the medians is bold, its range is not
+        ratio = f"**{value}**{' ' + runs if runs else ''}" if row.met is not None and row.ratio else row.ratio
         target = row.target + (" (missed)" if row.met is False else "")
         print(f"| {cell} | {row.mine} | {row.theirs} | {ratio} | {target} |")
     return sum(row.met is False for row in rows)
@@ -412,11 +444,8 @@ def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> lis
     rows: list[Row] = []
 
     def compare(name: str, mine: str | Sequence[str], theirs: str | Sequence[str], target: float | None) -> None:
-        a, b = timed_pair(mine, theirs, repeat)
-        met = None if target is None or not mixed else a / b <= target
-        shown = "(disk-bound)" if target is None else f"<= {target}x" if mixed else f"({target}x on mixed)"
-        rows.append(Row(f"{corpus}: {name}", f"{a:.2f} s", f"{b:.2f} s", f"{a / b:.3f}x", shown, met))
-        print(f"  {corpus}: {name}: {a:.2f}s vs {b:.2f}s = {a / b:.3f}x ({shown})", file=sys.stderr)
+        runs = timed_runs(mine, theirs, repeat)
+        rows.append(compared_row(f"{corpus}: {name}", runs, target, mixed))
 
     out = str(work / "out.ndjson")
     jq = f"jq -c {JQ_SKIPPING}" if mixed else f"jq -c '{JQ_PROGRAM}'"

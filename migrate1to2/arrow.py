@@ -15,6 +15,7 @@ is rejected (there is no JSON value in it). Nulls stay null (their status is nul
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
@@ -33,6 +34,8 @@ from .envelope import convert_at
 from .errors import MigrateError
 from .jsontext import JSON_WS
 from .version import Version
+
+_OFFSET = struct.Struct("<i")  # an offset of a string array
 
 _Offsets = Callable[[object, object, bool, int, int, object, bool, int,
                     Callable[[int, int, int], tuple[int, bytes | None]]], tuple[bytes, bytes, bytes, bytes]]
@@ -163,10 +166,19 @@ def _status(codes: bytes, length: int, nulls: int) -> pa.Array:
 def _reasons(reasons: dict[int, str], length: int) -> pa.Array:
     if not reasons:
         return pa.nulls(length, pa.string())
-    column: list[str | None] = [None] * length
-    for index, reason in reasons.items():
-        column[index] = reason
-    return pa.array(column, pa.string())
+    # Built as its buffers: a few reasons among many rows (the usual case) cost a few runs of repeated
+    # offsets, not a Python list as long as the array (which took about as long as converting it).
+    validity = bytearray((length + 7) // 8)
+    offsets, data = bytearray(), bytearray()
+    start = 0  # the first row whose offset is not written yet
+    for index in sorted(reasons):
+        offsets += _OFFSET.pack(len(data)) * (index + 1 - start)
+        data += reasons[index].encode("utf-8")
+        validity[index >> 3] |= 1 << (index & 7)
+        start = index + 1
+    offsets += _OFFSET.pack(len(data)) * (length + 1 - start)
+    return pa.Array.from_buffers(pa.string(), length, [pa.py_buffer(validity), pa.py_buffer(offsets),
+                                                       pa.py_buffer(data)], null_count=length - len(reasons))
 
 
 def _convert_python(array: pa.Array, version: Version, limit: int) -> ArrowResult:

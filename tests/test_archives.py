@@ -25,6 +25,7 @@ from migrate1to2.cli import main
 from migrate1to2.convert import pool, read, run
 from migrate1to2.convert.records import Settings
 from migrate1to2.errors import InputError
+from migrate1to2.storage import compression
 from migrate1to2.storage.compression import GZIP_LEVEL
 from tests.conftest import FIXTURES
 from tests.helpers import Cli, Run, summary
@@ -85,6 +86,27 @@ def test_gzip_output_is_within_10_percent_of_gzip_6(cli: Cli, tmp_path: Path) ->
     gzip6 = len(reference.compress(converted) + reference.flush())
     assert len(out.read_bytes()) <= 1.10 * gzip6, (GZIP_LEVEL, len(out.read_bytes()), gzip6)
     assert len(data) > 4 << 20  # large enough to take the threaded path
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threaded_gzip_is_one_standard_member(tmp_path: Path, threads: int) -> None:
+    """Blocks compressed in parallel make one gzip member (zlib reads exactly one, with its CRC and size),
+    which `gzip -dc` reads too; written in pieces of every size, and empty."""
+    data = big_archive(tmp_path / "big.ndjson", 3000)
+    pieces = [data[:10], data[10:3 << 20], data[3 << 20:(3 << 20) + 1], data[(3 << 20) + 1:]]
+    for name, parts in (("full", pieces), ("empty", [])):
+        target = tmp_path / f"{name}.gz"
+        with target.open("wb") as raw:
+            stream = compression.open_writer(raw, compression.Codec.GZIP, threads=threads)
+            for part in parts:
+                stream.write(memoryview(part) if len(part) == 1 else part)
+            stream.close()
+        packed = target.read_bytes()
+        expected = b"".join(parts)
+        inflater = zlib.decompressobj(31)
+        assert inflater.decompress(packed) == expected and inflater.eof and not inflater.unused_data
+        assert subprocess.run(["gzip", "-dc", str(target)], capture_output=True, check=True).stdout == expected
+    assert len((tmp_path / "full.gz").read_bytes()) <= 1.10 * len(gzip.compress(data, 6))
 
 
 @pytest.mark.parametrize(("suffix", "damage"), [
