@@ -13,7 +13,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -27,29 +26,17 @@ import zstandard
 from moto import settings as moto_settings
 from moto.server import ThreadedMotoServer
 
-from migrate1to2 import upgrade_json
-from tests.conftest import FIXTURES
+from tests import stores
+from tests.emulators import free_port
+from tests.stores import BAD, BIG, CLI, LINES, RECORDS, converted, local_conversion, local_tree
 
-CLI = [sys.executable, "-m", "migrate1to2"]
-ARCHIVE = FIXTURES / "archive" / "events-2023.v1.ndjson"
-RECORDS = ARCHIVE.read_bytes()
-LINES = RECORDS.splitlines(keepends=True)
-BAD = b'{"event_name":"x","properties":{"event_name":"y"}}\n'
 KEY_ID, SECRET = "AKIAFAKEFAKEFAKE1234", "fake/secret/ShouldNeverBePrinted0123456789"
 
 
-def converted(data: bytes) -> bytes:
-    return b"".join(upgrade_json(line) + b"\n" for line in data.splitlines() if line.strip())
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Store:
+class Store(stores.Store):
     """The running server: its endpoint, a boto3 client, and the environment the CLI runs with."""
+
+    scheme = "s3"
 
     def __init__(self, server: ThreadedMotoServer, endpoint: str) -> None:
         self.server = server
@@ -69,6 +56,9 @@ class Store:
     def put(self, bucket: str, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=bucket, Key=key, Body=data)
 
+    def container(self) -> str:
+        return self.bucket()
+
     def get(self, bucket: str, key: str) -> bytes:
         return bytes(self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
@@ -79,29 +69,21 @@ class Store:
     def uploads(self, bucket: str) -> list[dict[str, Any]]:
         return list(self.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
 
-    def run(self, *argv: str | Path, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    def run(self, *argv: str | Path, env: dict[str, str] | None = None,  # type: ignore[override]
+            **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([*CLI, *map(str, argv)], env=env or self.env, capture_output=True, timeout=120,
                               check=False, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[Store]:
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield Store(server, f"http://127.0.0.1:{port}")
     finally:
         server.stop()
-
-
-def local_conversion(tmp_path: Path, source: Path, *argv: str) -> Path:
-    """The same job on local files: what the store's results must equal byte for byte."""
-    out = tmp_path / "local-out"
-    done = subprocess.run([*CLI, "convert", str(source), "-o", f"{out}/", "-q", *argv], capture_output=True,
-                          check=False)
-    assert done.returncode in (0, 1), done.stderr
-    return out
 
 
 # --- single objects -------------------------------------------------------------------------------
@@ -160,32 +142,12 @@ def test_audit_of_one_object_and_a_prefix_reads_as_local_files(s3: Store, tmp_pa
 # --- trees ----------------------------------------------------------------------------------------
 
 def mixed_tree(root: Path) -> dict[str, bytes]:
-    """A tree as archives hold them: plain, gzip and zstd NDJSON by month, a reject, and a file that is no payload."""
-    files = {
-        "2023/01/part-00.ndjson": b"".join(LINES[:100]),
-        "2023/01/part-01.ndjson.gz": gzip.compress(b"".join(LINES[100:200])),
-        "2023/02/part-00.ndjson.zst": zstandard.ZstdCompressor().compress(b"".join(LINES[200:]) + BAD),
-        "2023/02/_SUCCESS": b"",
-        "2023/tmp/part-00.ndjson": b"".join(LINES[:5]),
-        "README.txt": b"exported by the nightly job\n",
-    }
-    for name, data in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
+    """The shared mixed tree, and a ``tmp/`` folder for the globs to leave out."""
+    files = stores.mixed_tree(root)
+    files["2023/tmp/part-00.ndjson"] = b"".join(LINES[:5])
+    (root / "2023/tmp").mkdir()
+    (root / "2023/tmp/part-00.ndjson").write_bytes(files["2023/tmp/part-00.ndjson"])
     return files
-
-
-def local_tree(root: Path) -> dict[str, bytes]:
-    return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
-
-
-def upload_tree(s3: Store, bucket: str, prefix: str, files: dict[str, bytes]) -> None:
-    for name, data in files.items():
-        s3.put(bucket, prefix + name, data)
-
-
-def store_tree(s3: Store, bucket: str, prefix: str) -> dict[str, bytes]:
-    return {key[len(prefix):]: s3.get(bucket, key) for key in s3.keys(bucket) if key.startswith(prefix)}
 
 
 def without_times(stats: dict[str, Any], *, base: str) -> dict[str, Any]:
@@ -204,11 +166,11 @@ def test_tree_s3_to_s3_equals_local_conversion(s3: Store, tmp_path: Path, jobs: 
     expected = local_conversion(tmp_path, source, *options, str(tmp_path / "rejects.ndjson"), "--stats",
                                 str(tmp_path / "stats.json"))
     bucket, other = s3.bucket(), s3.bucket()
-    upload_tree(s3, bucket, "raw/", files)
+    s3.upload_tree(bucket, "raw/", files)
     done = s3.run("convert", f"s3://{bucket}/raw/", "-o", f"s3://{other}/v2/", "-j", jobs, *options,
                   f"s3://{other}/rejects.ndjson", "--stats", f"s3://{other}/stats.json")
     assert done.returncode == 1, done.stderr
-    assert store_tree(s3, other, "v2/") == local_tree(expected)
+    assert s3.tree(other, "v2/") == local_tree(expected)
     assert s3.get(other, "rejects.ndjson") == (tmp_path / "rejects.ndjson").read_bytes().replace(
         str(source).encode(), f"s3://{bucket}/raw".encode())
     remote = without_times(json.loads(s3.get(other, "stats.json")), base=f"s3://{bucket}/raw/")
@@ -227,7 +189,7 @@ def test_tree_local_to_s3_and_back_is_byte_identical(s3: Store, tmp_path: Path) 
     bucket = s3.bucket()
     up = s3.run("convert", source, "-o", f"s3://{bucket}/v2", "--rejects", tmp_path / "r2.ndjson")
     assert up.returncode == 1, up.stderr
-    assert store_tree(s3, bucket, "v2/") == local_tree(expected)
+    assert s3.tree(bucket, "v2/") == local_tree(expected)
     down = s3.run("convert", f"s3://{bucket}/v2/", "-o", tmp_path / "copy", "-q")
     assert down.returncode == 0, down.stderr
     assert local_tree(tmp_path / "copy") == local_tree(expected)  # already 2.0: passed through unchanged
@@ -236,7 +198,6 @@ def test_tree_local_to_s3_and_back_is_byte_identical(s3: Store, tmp_path: Path) 
 # --- interrupted runs ------------------------------------------------------------------------------
 
 #: Larger than a part of a multipart upload (8 MiB).
-BIG = RECORDS * (10 * (1 << 20) // len(RECORDS))
 
 
 def start(s3: Store, argv: list[str], pause: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -259,7 +220,7 @@ def big_tree(s3: Store, tmp_path: Path, big: bytes = BIG) -> tuple[str, Path]:
     source.mkdir()
     (source / "a.ndjson").write_bytes(b"".join(LINES[:10]) + BAD)
     (source / "big.ndjson").write_bytes(big)
-    upload_tree(s3, bucket, "raw/", local_tree(source))
+    s3.upload_tree(bucket, "raw/", local_tree(source))
     return bucket, source
 
 
@@ -300,7 +261,7 @@ def test_skip_existing_after_kill_9_mid_upload(s3: Store, tmp_path: Path) -> Non
     assert f"aborted an unfinished upload to s3://{bucket}/v2/big.ndjson: left by an interrupted run" in err
     assert "1 file skipped, output already there" in err
     assert s3.uploads(bucket) == []
-    assert store_tree(s3, bucket, "v2/") == local_tree(expected)
+    assert s3.tree(bucket, "v2/") == local_tree(expected)
     assert (tmp_path / "r.ndjson").read_bytes() == (tmp_path / "rejects.ndjson").read_bytes().replace(
         str(source).encode(), f"s3://{bucket}/raw".encode())
 
@@ -331,7 +292,7 @@ def test_server_gone_mid_run_is_exit_2_with_a_message(s3: Store, tmp_path: Path,
     bucket = s3.bucket()
     # Reading, the thread reading ahead holds at most READ_AHEAD blocks of 8 MiB: 30 MiB are not read yet.
     s3.put(bucket, "raw/big.ndjson", BIG * 3 if side == "read" else BIG)
-    port = _free_port()
+    port = free_port()
     doomed = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)  # the same store, another door
     doomed.start()
     env = {**s3.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
@@ -489,7 +450,7 @@ def test_in_place_is_refused_on_objects(s3: Store) -> None:
 
 
 def test_messages_never_show_a_query_string_or_credentials(s3: Store) -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     signed = f"http://127.0.0.1:{port}/a.ndjson?X-Amz-Credential=AKIASIGNED&X-Amz-Signature=deadbeef0123"
     done = s3.run("convert", signed, "--storage-option", "client_kwargs={\"timeout\": 2}")
     err = done.stderr.decode()
