@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -48,3 +49,13 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason} (CI=true: a missing dependency fails the run)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def journals_in_a_temporary_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The journals of rejects objects (``$XDG_CACHE_HOME/migrate1to2/journals``) go to a temporary folder,
+    never into the real home: set before any fixture builds the environment the command line runs with."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache

@@ -266,6 +266,37 @@ def test_skip_existing_after_kill_9_mid_upload(s3: Store, tmp_path: Path) -> Non
         str(source).encode(), f"s3://{bucket}/raw".encode())
 
 
+def test_rejects_object_survives_kill_9_and_skip_existing(s3: Store, tmp_path: Path) -> None:
+    """A rejects object is journaled locally (in the cache folder): after a kill -9 once inputs with rejects
+    were committed, the resumed run keeps their rejects, which it no longer sees (it skips those inputs)."""
+    bucket = s3.bucket()
+    source = tmp_path / "raw"
+    source.mkdir()
+    for index, name in enumerate(["a", "b", "c"]):
+        (source / f"{name}.ndjson").write_bytes(b"".join(LINES[index * 5:index * 5 + 5]) + BAD)
+    s3.upload_tree(bucket, "raw/", local_tree(source))
+    expected = local_conversion(tmp_path, source, "--rejects", str(tmp_path / "rejects.ndjson"))
+    cache = tmp_path / "cache"
+    env = {**s3.env, "XDG_CACHE_HOME": str(cache)}
+    journals = cache / "migrate1to2" / "journals"
+    argv = ["convert", f"s3://{bucket}/raw/", "-o", f"s3://{bucket}/v2/", "-j", "1", "--rejects",
+            f"s3://{bucket}/rejects.ndjson"]
+    process = start(s3, argv, "committed#2", env=env)  # b.ndjson's object is made, its rejects are journaled
+    process.kill()
+    process.wait()
+    assert s3.keys(bucket) == ["raw/a.ndjson", "raw/b.ndjson", "raw/c.ndjson", "v2/a.ndjson", "v2/b.ndjson"]
+    [journal] = journals.iterdir()
+    assert journal.name.endswith("-rejects.ndjson.migrate1to2-journal")
+    done = s3.run(*argv, "--skip-existing", env=env)
+    assert done.returncode == 1, done.stderr  # c.ndjson's reject
+    assert "2 files skipped, output already there" in done.stderr.decode()
+    assert s3.tree(bucket, "v2/") == local_tree(expected)
+    rejects = (tmp_path / "rejects.ndjson").read_bytes().replace(str(source).encode(), f"s3://{bucket}/raw".encode())
+    assert len(rejects.splitlines()) == 3
+    assert s3.get(bucket, "rejects.ndjson") == rejects  # every input's, once, in order
+    assert list(journals.iterdir()) == []
+
+
 def test_conditional_create_lets_one_run_win(s3: Store) -> None:
     """With --skip-existing, an output another run made meanwhile is never replaced (If-None-Match: *)."""
     bucket = s3.bucket()

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from ..errors import InputError, MigrateError, os_reason
 from ..storage.compression import Codec, Reader
@@ -34,9 +34,6 @@ from ..storage.plan import Plan, Task
 from ..storage.urls import is_url
 from .job import FileReport, Options, Status
 from .records import Reject, array_close, array_open, array_separator
-
-if TYPE_CHECKING:
-    from ..storage.objects import ObjectRejects
 
 __all__ = ["Outputs", "Sink", "remove_leftovers"]
 
@@ -86,8 +83,8 @@ class Outputs:
         #: The rejects file of a job with a single output (committed with it).
         self.reject_file: AtomicOutput | None = None
         #: The rejects of a job whose inputs each have their own output, input by input (for a rejects
-        #: object in a store, spooled here and uploaded at the end: see :class:`~..storage.objects.ObjectRejects`).
-        self.journal: RejectsJournal | ObjectRejects | None = None
+        #: object in a store too: its journal is then a local file, see :mod:`~..storage.journal`).
+        self.journal: RejectsJournal | None = None
         #: The job's single output, if it has one.
         self.shared: Callable[[bytes], object] | None = None
         self.stdout: BinaryIO | None = None
@@ -97,11 +94,7 @@ class Outputs:
         options, plan = self.options, self.plan
         # Resuming or rerunning in place: the rejects of earlier runs stay, this run's are added.
         resume = options.skip_existing or options.in_place
-        if options.rejects is not None and plan.output is None and is_url(options.rejects):
-            from ..storage.objects import ObjectRejects
-
-            self.journal = ObjectRejects(options.rejects, resume=resume)
-        elif options.rejects is not None and plan.output is None and not _device(options.rejects):
+        if options.rejects is not None and plan.output is None and not _device(options.rejects):
             self.journal = RejectsJournal(options.rejects, resume=resume, sync=options.fsync)
         elif options.rejects is not None:
             self.reject_file = open_atomic(options.rejects, keep_existing=resume, sync=options.fsync)

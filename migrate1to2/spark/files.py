@@ -58,8 +58,6 @@ from ..version import Version
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from ..storage.objects import ObjectRejects
-
 __all__ = ["CRASH_HOOK", "convert_files", "main"]
 
 #: The test hook's environment variable (see the module docstring).
@@ -206,7 +204,7 @@ def in_directory(cwd: str | None) -> Iterator[None]:
         os.chdir(before)
 
 
-def _put_in_place(prepared: Prepared, result: JobResult, journal: RejectsJournal | ObjectRejects | None,
+def _put_in_place(prepared: Prepared, result: JobResult, journal: RejectsJournal | None,
                   say: Callable[[str], object]) -> None:
     """One task's result joins the run's: its rejects sealed, then its output renamed into place."""
     for text in prepared.warnings:

@@ -23,24 +23,32 @@ blocks: the NDJSON lines of the rejects file (each starts with ``{``), a seal li
 giving their length in bytes, and ``#committed``. The base block is what the rejects file held when
 a resuming run started the journal (a journal whose base was cut short is not taken up). Whatever
 follows the last complete seal or committed line (a run killed while writing) is dropped.
+
+A rejects object in a store (``--rejects s3://…``) has no "beside": its journal is a local file of
+the machine that runs the job, ``$XDG_CACHE_HOME/migrate1to2/journals/`` (``~/.cache/…`` when the
+variable is unset), named from a hash of the URL (without its query string or credentials) and the
+object's base name, and locked as a local one is. A resumed run on the same machine takes it up;
+the base is the existing rejects object, and at the end the object is written atomically
+(:class:`~.objects.AtomicObject`: it appears whole, or not at all) before the journal is removed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import msgspec
 
 from ..errors import InputError, os_reason
 from .files import AtomicFile, open_input
-from .urls import is_url
+from .urls import is_url, mask, protocol
 
-__all__ = ["JOURNAL", "MAGIC", "MAGIC_BASE", "RejectsJournal", "journal_path"]
+__all__ = ["JOURNAL", "MAGIC", "MAGIC_BASE", "RejectsJournal", "journal_path", "journals_folder"]
 
 MAGIC = b"migrate1to2 rejects journal 1\n"
 #: The first line of a journal that starts from an existing rejects file (its base block must be sealed).
@@ -52,9 +60,31 @@ _COMMITTED = b"#committed\n"
 
 
 def journal_path(rejects: str | os.PathLike[str]) -> Path:
-    """Where the journal of the rejects file ``rejects`` is kept (beside the file it points to)."""
+    """Where the journal of the rejects file ``rejects`` is kept (beside the file it points to; for an
+    object in a store, in this machine's cache: see the module docstring)."""
+    if isinstance(rejects, str) and is_url(rejects):
+        return journals_folder() / _object_journal_name(rejects)
     real = Path(os.path.realpath(rejects))
     return real.with_name(f".{real.name}.migrate1to2-journal")
+
+
+def journals_folder() -> Path:
+    """The local folder of the journals of rejects objects: ``$XDG_CACHE_HOME/migrate1to2/journals``."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"  # (the XDG rule: a relative one is ignored)
+    return base / "migrate1to2" / "journals"
+
+
+def _object_journal_name(url: str) -> str:
+    """The journal's name of a rejects object: the same for the same object, whatever credentials or query
+    string the URL carries (``s3://key:secret@bucket/r.ndjson?versionId=1`` is ``s3://bucket/r.ndjson``)."""
+    rest = url.split("://", 1)[1]
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    host, slash, path = rest.partition("/")
+    canonical = f"{protocol(url)}://{host.rsplit('@', 1)[-1]}{slash}{path}"
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    name = path.rstrip("/").rsplit("/", 1)[-1] or "rejects"
+    return f"{digest}-{name}.migrate1to2-journal"
 
 
 def _identity(facts: os.stat_result) -> dict[str, int]:
@@ -99,6 +129,12 @@ class _Source(msgspec.Struct):
 _decode_source = msgspec.json.Decoder(_Source).decode
 
 
+class _Output(Protocol):
+    """Where the rejects are written at the end: an :class:`AtomicFile` or an ``AtomicObject``."""
+
+    def write(self, data: bytes) -> None: ...
+
+
 @dataclass
 class _Block:
     offset: int
@@ -123,7 +159,11 @@ class RejectsJournal:
         self._blocks: list[_Block] = []
         #: How many of the blocks are decided (see :meth:`_check_committed`).
         self._decided = 0
+        #: A rejects object in a store (its journal is local, in the cache: see the module docstring).
+        self.url = is_url(rejects)
         try:
+            if self.url:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: BinaryIO = open(self.path, "a+b")  # noqa: SIM115 - closed by finish or close
         except OSError as error:
             raise self._error(error) from None
@@ -131,7 +171,7 @@ class RejectsJournal:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._file.close()
-            raise InputError(f"cannot write {rejects}: another run is writing it (its journal {self.path} is "
+            raise InputError(f"cannot write {mask(rejects)}: another run is writing it (its journal {self.path} is "
                              "locked); wait for it, or give another --rejects file") from None
         except OSError:
             pass  # no locks on this file system
@@ -150,7 +190,17 @@ class RejectsJournal:
             raise
 
     def _error(self, error: OSError) -> InputError:
+        if self.url:  # the journal could not be written (the object is not written before the end)
+            return InputError(f"cannot write the journal {self.path} of {mask(self.rejects)}: {os_reason(error)}")
         return InputError(f"cannot write {self.rejects}: {os_reason(error)}")
+
+    def _has_base(self) -> bool:
+        """Whether there are rejects of earlier runs (the rejects file or object, not empty)."""
+        if self.url:
+            from .objects import exists, size
+
+            return exists(self.rejects) and size(self.rejects) > 0
+        return os.path.isfile(self.rejects) and os.path.getsize(self.rejects) > 0
 
     def _start(self, resume: bool) -> None:
         """A new journal, from the rejects file of earlier runs when resuming (decompressed if it is compressed).
@@ -159,7 +209,7 @@ class RejectsJournal:
         follow): the rejects file it was copied from is still there, untouched.
         """
         self._file.truncate(0)
-        base = resume and os.path.isfile(self.rejects) and os.path.getsize(self.rejects) > 0
+        base = resume and self._has_base()
         self._file.write(MAGIC_BASE if base else MAGIC)
         if not base:
             self._file.flush()
@@ -230,7 +280,8 @@ class RejectsJournal:
         """
         if not self.pending and in_place:
             return
-        seal = _Seal(self.pending, input=source, output=os.path.realpath(output), in_place=in_place)
+        seal = _Seal(self.pending, input=source, output=output if is_url(output) else os.path.realpath(output),
+                     in_place=in_place)
         if facts is not None:
             seal.dev, seal.ino, seal.size, seal.mtime_ns = (facts.st_dev, facts.st_ino, facts.st_size,
                                                             facts.st_mtime_ns)
@@ -292,20 +343,34 @@ class RejectsJournal:
         self._check_committed()
         self._file.flush()
         blocks, again = self.counted()
-        with AtomicFile(self.rejects, sync=self.sync) as out:
-            for block in blocks:
-                self._file.seek(block.offset)
-                if block.seal.base and again:
-                    self._copy_lines(out, block.seal.bytes, again)
-                    continue
-                left = block.seal.bytes
-                while left > 0 and (data := self._file.read(min(left, 1 << 20))):
-                    out.write(data)
-                    left -= len(data)
+        if self.url:
+            from .objects import AtomicObject
+
+            target = AtomicObject(self.rejects)
+            try:
+                self._copy(target, blocks, again)
+            except BaseException:
+                target.discard()
+                raise
+            target.commit()  # (discarded if it fails)
+        else:
+            with AtomicFile(self.rejects, sync=self.sync) as out:
+                self._copy(out, blocks, again)
         self.path.unlink(missing_ok=True)
         self._file.close()
 
-    def _copy_lines(self, out: AtomicFile, length: int, again: set[str]) -> None:
+    def _copy(self, out: _Output, blocks: list[_Block], again: set[str]) -> None:
+        for block in blocks:
+            self._file.seek(block.offset)
+            if block.seal.base and again:
+                self._copy_lines(out, block.seal.bytes, again)
+                continue
+            left = block.seal.bytes
+            while left > 0 and (data := self._file.read(min(left, 1 << 20))):
+                out.write(data)
+                left -= len(data)
+
+    def _copy_lines(self, out: _Output, length: int, again: set[str]) -> None:
         """Copy ``length`` bytes of rejects lines, leaving out those of the inputs in ``again``."""
         kept: list[bytes] = []
         size = 0
@@ -324,7 +389,7 @@ class RejectsJournal:
         out.write(b"".join(kept))
 
     def close(self) -> None:
-        """Leave the journal as it is (the rejects file could not be written: a rerun takes it up)."""
+        """Leave the journal as it is (the rejects file or object could not be written: a rerun takes it up)."""
         self._file.close()
 
 

@@ -32,7 +32,7 @@ from .compression import Codec, codec_for_name, open_writer
 from .tree import Entry, Kind
 from .urls import StoreError, filesystem, mask, protocol
 
-__all__ = ["PART_BYTES", "READ_AHEAD", "READ_BLOCK", "AtomicObject", "ObjectLister", "ObjectRejects",
+__all__ = ["PART_BYTES", "READ_AHEAD", "READ_BLOCK", "AtomicObject", "ObjectLister",
            "abort_stale_uploads", "exists", "is_prefix", "open_object", "size", "store_error"]
 
 #: Bytes per ranged read of an object.
@@ -561,57 +561,3 @@ def _common_prefix(keys: set[str]) -> str:
     while length < min(len(first), len(last)) and first[length] == last[length]:
         length += 1
     return first[:length]
-
-
-class ObjectRejects:
-    """The rejects object of a job whose inputs each have their own output (an object cannot be appended to).
-
-    The rejects are spooled in a local temporary file, input by input; :meth:`committed` marks the end of
-    an input whose output appeared. :meth:`finish` (at the end of the run, and when it fails) uploads the
-    rejects of every input up to the last mark as one atomic object, so a failed run keeps the rejects of
-    the inputs that finished, as with local files. ``resume``: the existing object's rejects are kept
-    first (a resumed run adds its own). A run killed with ``kill -9`` loses the rejects of its finished
-    inputs (a local ``--rejects`` file is journaled and keeps them).
-    """
-
-    def __init__(self, url: str, *, resume: bool) -> None:
-        import tempfile
-
-        self.url = url
-        self.resume = resume
-        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish/close
-        self._mark = 0
-        if resume and exists(url):  # read now: an unreadable object fails before the work
-            with open_object(url) as existing:
-                while block := existing.read(1 << 20):
-                    self._spool.write(block)
-            self._mark = self._spool.tell()
-
-    def write(self, data: bytes) -> None:
-        self._spool.write(data)
-
-    def seal(self, source: str, output: str, facts: object, *, in_place: bool) -> None:
-        """(The journal's seal: nothing to do here, :meth:`committed` marks the input.)"""
-
-    def committed(self) -> None:
-        self._mark = self._spool.tell()
-
-    def finish(self) -> None:
-        """Upload the rejects of the finished inputs as the rejects object."""
-        try:
-            out = AtomicObject(self.url, Codec.NONE)
-            self._spool.seek(0)
-            left = self._mark
-            try:
-                while left > 0 and (block := self._spool.read(min(left, 1 << 20))):
-                    out.write(block)
-                    left -= len(block)
-            except BaseException:
-                out.discard()
-                raise
-            out.commit()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self._spool.close()
