@@ -297,6 +297,21 @@ def test_rejects_object_survives_kill_9_and_skip_existing(s3: Store, tmp_path: P
     assert list(journals.iterdir()) == []
 
 
+def test_the_journal_of_a_rejects_object_is_named_from_the_object_alone(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from migrate1to2.storage.journal import journal_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = journal_path("s3://bucket/runs/rejects.ndjson")
+    assert path.parent == tmp_path / "migrate1to2" / "journals"
+    assert path.name.endswith("-rejects.ndjson.migrate1to2-journal")
+    assert journal_path("S3://key:secret@bucket/runs/rejects.ndjson?versionId=1") == path  # no credentials in it
+    assert "secret" not in str(path)
+    assert journal_path("s3://bucket/other/rejects.ndjson") != path
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")  # ignored, as the XDG rule says
+    assert journal_path("s3://bucket/runs/rejects.ndjson") == Path.home() / ".cache/migrate1to2/journals" / path.name
+
+
 def test_conditional_create_lets_one_run_win(s3: Store) -> None:
     """With --skip-existing, an output another run made meanwhile is never replaced (If-None-Match: *)."""
     bucket = s3.bucket()
