@@ -21,20 +21,13 @@ from pathlib import Path
 
 import pytest
 import zstandard
-
-from tests.conftest import FIXTURES
-from tests.test_objects_s3 import Store, s3  # noqa: F401 - the S3 server (moto) of the object-store tests
-
-if os.environ.get("CI"):
-    import pyspark  # noqa: F401 - CI must run these tests
-else:
-    pytest.importorskip("pyspark")
-
-from pyspark.sql import SparkSession
+from pyspark.sql import SparkSession  # in the test extra: these tests always run
 
 from migrate1to2 import upgrade_json
 from migrate1to2.spark import CRASH_HOOK, convert_column, convert_files, read_lines
 from migrate1to2.spark.files import main
+from tests.conftest import FIXTURES
+from tests.test_objects_s3 import Store, s3  # noqa: F401 - the S3 server (moto) of the object-store tests
 
 V1 = b'{"event_name":"purchase","properties":{"revenue":12.50,"currency":"EUR","items":[{"id":"a\\u00e9"}]}}'
 V2 = b'{"event_name":"page_view","context":{"page":"/"}}'
