@@ -11,6 +11,7 @@ import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -408,6 +409,75 @@ def test_a_region_that_cannot_be_read_is_an_input_error(tmp_path: Path, giant: b
 
 def test_threads_are_used_where_the_converter_is_compiled() -> None:
     assert pool.THREADS is rawjson.COMPILED
+
+
+def test_jobs_threads_are_the_main_thread_and_jobs_less_one_workers(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-j 3`` converts in three threads, the main one among them: each unit once, in any of them."""
+    monkeypatch.setattr(run, "POOL_BYTES", 0)
+    monkeypatch.setattr(pool, "THREADS", True)
+    seen: dict[str, int] = {}
+    real = pool.convert_region
+
+    def convert_region(region: pool.Region, settings: Settings) -> pool.Converted:
+        name = threading.current_thread().name
+        seen[name] = seen.get(name, 0) + 1
+        time.sleep(0.002)  # long enough for the main thread to find units no worker has taken
+        return real(region, settings)
+
+    monkeypatch.setattr(pool, "convert_region", convert_region)
+    source = tmp_path / "big.ndjson"
+    data = big_archive(source, 4000)
+    monkeypatch.setattr(read, "CHUNK_BYTES", 1 << 16)
+    monkeypatch.setattr(run, "CHUNK_BYTES", 1 << 16)
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(source), "-o", str(out), "-q", "-j", "3"]) == 0
+    assert out.read_bytes() == b"".join(upgrade_json(line) + b"\n" for line in data.splitlines())
+    assert set(seen) == {"MainThread", "migrate1to2-0", "migrate1to2-1"}
+    assert sum(seen.values()) == len(list(pool.regions(str(source), 0, len(data), 1 << 16)))
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("migrate1to2-")]
+
+
+def test_a_unit_runs_once_and_its_error_reaches_the_main_thread() -> None:
+    threads = pool._Threads(2)
+    try:
+        calls: list[int] = []
+        lock = threading.Lock()
+
+        def work(index: int) -> pool.Converted:
+            with lock:
+                calls.append(index)
+            if index == 7:
+                raise InputError("cannot read x.ndjson: it broke")
+            time.sleep(0.0005)
+            return pool.Converted(output=b"%d" % index)
+
+        units = [threads.submit(work, index) for index in range(20)]
+        outputs = [threads.wait(unit).output for unit in units[:7]]
+        assert outputs == [b"%d" % index for index in range(7)]
+        with pytest.raises(InputError, match="it broke"):
+            threads.wait(units[7])
+        assert [threads.wait(unit).output for unit in units[8:]] == [b"%d" % index for index in range(8, 20)]
+        assert sorted(calls) == list(range(20))
+    finally:
+        threads.shutdown()
+
+
+def test_ctrl_c_in_a_unit_the_main_thread_runs_goes_on_at_once() -> None:
+    threads = pool._Threads(1)  # no worker: the main thread runs every unit
+    try:
+        def interrupted() -> pool.Converted:
+            raise KeyboardInterrupt
+
+        first = threads.submit(interrupted)
+        later = threads.submit(pool.Converted)
+        with pytest.raises(KeyboardInterrupt):  # raised while waiting for the unit after it
+            threads.wait(later)
+        assert first.done() and not later.done()
+        with pytest.raises(KeyboardInterrupt):  # and given again to whoever waits for it
+            threads.wait(first)
+    finally:
+        threads.shutdown()
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain-file-regions", "gzip-spooled-chunks"])

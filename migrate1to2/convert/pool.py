@@ -1,6 +1,12 @@
 """The ordered pool (:class:`OrderedPool`): units of work converted here, by threads or by processes,
 their results given back in the order the units came.
 
+With threads, ``--jobs N`` means N threads converting, and the main thread is one of them
+(:class:`_Threads`): while the result it must write next is not ready, it converts a unit that
+no worker has taken yet. So N jobs keep N cores busy with no thread more than the cores (a
+third thread, on two cores, would take turns with the two that convert and hand the GIL back
+and forth for nothing).
+
 Work for a pool of processes has its bytes moving through files rather than pipes.
 
 Sending a megabyte through a pipe to a worker and back costs the main process about as
@@ -21,11 +27,13 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, BinaryIO, Generic, TypeVar
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar
 
 from ..accelerator import COMPILED
 from ..errors import InputError, os_reason
@@ -202,11 +210,94 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+class _Unit:
+    """A unit of work for :class:`_Threads`: run once, by a worker or by the main thread, whichever takes it first."""
+
+    __slots__ = ("_args", "_done", "_error", "_function", "_result", "_taken")
+
+    def __init__(self, function: Callable[..., Converted], args: tuple[Any, ...]) -> None:
+        self._function = function
+        self._args = args
+        self._taken = threading.Lock()
+        self._done = threading.Event()
+        self._result: Converted | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        """Run it, unless another thread has (a unit sits in the queue after the main thread took it)."""
+        if not self._taken.acquire(blocking=False):
+            return
+        try:
+            self._result = self._function(*self._args)
+        except Exception as error:  # given to the main thread by result()
+            self._error = error
+        except BaseException as error:  # Ctrl-C in the main thread: it goes on at once
+            self._error = error
+            raise
+        finally:
+            self._done.set()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self) -> Converted:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+class _Threads:
+    """``jobs - 1`` worker threads, and the main thread converting too while it waits (see the module docstring)."""
+
+    def __init__(self, jobs: int) -> None:
+        self._queue: SimpleQueue[_Unit | None] = SimpleQueue()
+        #: The units not taken yet, oldest first: the main thread takes them from here.
+        self._waiting: deque[_Unit] = deque()
+        self._stopping = False
+        self._threads = [threading.Thread(target=self._work, name=f"migrate1to2-{index}", daemon=True)
+                         for index in range(jobs - 1)]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while (unit := self._queue.get()) is not None:
+            if not self._stopping:
+                unit.run()
+
+    def submit(self, function: Callable[..., Converted], *args: Any) -> _Unit:
+        unit = _Unit(function, args)
+        self._waiting.append(unit)
+        self._queue.put(unit)
+        return unit
+
+    def wait(self, unit: _Unit) -> Converted:
+        """``unit``'s result, converting units no worker has taken yet until it is ready."""
+        waiting = self._waiting
+        while not unit.done():
+            while waiting and waiting[0].done():
+                waiting.popleft()
+            if not waiting:
+                break
+            waiting.popleft().run()  # a unit a worker took meanwhile is not run twice (see _Unit.run)
+        return unit.result()
+
+    def shutdown(self) -> None:
+        """Stop the workers once their current unit is done (the units not started are dropped)."""
+        self._stopping = True
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
 if TYPE_CHECKING:  # the executors are imported when a job needs workers
     from concurrent.futures import Executor, Future
 
-    #: A result to come: converted here, or a worker's (with the spool file of its output, from processes).
-    Item = Future[Converted] | Future[tuple[Converted, str]] | Converted | None  # None: the end of a tag's units
+    #: A result to come: converted here, by a thread, or by a process (with the spool file of its output);
+    #: None: the end of a tag's units.
+    Item = _Unit | Future[Converted] | Future[tuple[Converted, str]] | Converted | None
 
 Tag = TypeVar("Tag")
 
@@ -215,15 +306,16 @@ class OrderedPool(Generic[Tag]):
     """Units of work converted, and their results given back, in the order they were put.
 
     Until :meth:`start` (one job, or a job too small to be worth workers), each unit is converted
-    as it is put. Started, it converts with ``jobs`` workers: threads where the compiled converter
-    lets go of the GIL (:data:`THREADS`), else forked processes, whose data goes through spool
-    files rather than pipes (see the module docstring). Each unit is put with a ``tag`` (the input
-    it belongs to), given back with its result by :meth:`ready`.
+    as it is put. Started, it converts with ``jobs`` threads where the compiled converter lets go
+    of the GIL (:data:`THREADS`; the main thread is one of them), else with ``jobs`` forked
+    processes, whose data goes through spool files rather than pipes (see the module docstring).
+    Each unit is put with a ``tag`` (the input it belongs to), given back with its result by :meth:`ready`.
     """
 
     def __init__(self, jobs: int, settings: Settings) -> None:
         self.jobs = jobs
         self.settings = settings
+        self.threads: _Threads | None = None
         self.executor: Executor | None = None
         #: Where the workers' input and output wait (processes only; a directory of its own, removed at the end).
         self.spool: str | None = None
@@ -233,7 +325,7 @@ class OrderedPool(Generic[Tag]):
 
     @property
     def started(self) -> bool:
-        return self.executor is not None
+        return self.threads is not None or self.executor is not None
 
     def start(self, *, later: bool = False) -> None:
         """Start the workers (threads, or processes), before any input is opened.
@@ -242,12 +334,10 @@ class OrderedPool(Generic[Tag]):
         process has no other thread: every worker is started here, at once, and none later.
         Threads may start ``later`` (stdin that proved large after the start).
         """
-        if self.executor is not None or self.jobs < 2 or (later and not THREADS):
+        if self.started or self.jobs < 2 or (later and not THREADS):
             return
         if THREADS:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.executor = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="migrate1to2")
+            self.threads = _Threads(self.jobs)
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -262,11 +352,14 @@ class OrderedPool(Generic[Tag]):
 
     def put(self, tag: Tag, unit: Work) -> None:
         """Convert a unit of work (here, or in a worker)."""
-        if self.executor is None:
-            item: Item = do_work(unit, self.settings)
-        elif self.spool is None or unit.shape is Shape.ARRAY:  # threads; array elements travel pickled
+        if self.threads is not None:
+            item: Item = self.threads.submit(do_work, unit, self.settings)
+        elif self.executor is None:
+            item = do_work(unit, self.settings)
+        elif unit.shape is Shape.ARRAY:  # array elements travel pickled
             item = self.executor.submit(do_work, unit, self.settings)
         else:
+            assert self.spool is not None  # processes
             try:
                 fd, name = tempfile.mkstemp(dir=self.spool, suffix=".in")
                 with os.fdopen(fd, "wb") as spooled:
@@ -279,11 +372,12 @@ class OrderedPool(Generic[Tag]):
 
     def put_region(self, tag: Tag, region: Region) -> None:
         """Convert a region of a plain file, read by whoever converts it (without workers: no copy into chunks)."""
-        if self.executor is None:
-            item: Item = convert_region(region, self.settings)
-        elif self.spool is None:  # threads
-            item = self.executor.submit(convert_region, region, self.settings)
+        if self.threads is not None:
+            item: Item = self.threads.submit(convert_region, region, self.settings)
+        elif self.executor is None:
+            item = convert_region(region, self.settings)
         else:
+            assert self.spool is not None  # processes
             item = self.executor.submit(run_task, region, self.settings, self.spool)
         self._pending.append((tag, item))
 
@@ -303,7 +397,11 @@ class OrderedPool(Generic[Tag]):
                 yield tag, None
                 continue
             try:
-                converted = unspool(item if isinstance(item, Converted) else item.result())
+                if isinstance(item, _Unit):
+                    assert self.threads is not None
+                    converted = self.threads.wait(item)
+                else:
+                    converted = unspool(item if isinstance(item, Converted) else item.result())
             except OSError as error:  # a worker or this process could not use the spool directory
                 raise self._spool_error(error) from None
             yield tag, converted
@@ -314,6 +412,8 @@ class OrderedPool(Generic[Tag]):
 
     def close(self) -> None:
         """Stop the workers (cancelling what waits) and remove the spool directory."""
+        if self.threads is not None:
+            self.threads.shutdown()
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
         if self.spool is not None:
