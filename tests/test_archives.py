@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -459,6 +460,29 @@ def test_a_unit_runs_once_and_its_error_reaches_the_main_thread() -> None:
             threads.wait(units[7])
         assert [threads.wait(unit).output for unit in units[8:]] == [b"%d" % index for index in range(8, 20)]
         assert sorted(calls) == list(range(20))
+    finally:
+        threads.shutdown()
+
+
+def test_a_result_is_not_kept_once_given_back() -> None:
+    """Whoever converted them, the pool keeps no result (a megabyte each) after giving it back."""
+    threads = pool._Threads(2)
+    try:
+        kept: list[weakref.ref[pool.Converted]] = []
+
+        def work(index: int) -> pool.Converted:
+            result = pool.Converted(output=b"%d" % index)
+            kept.append(weakref.ref(result))
+            if index % 3:
+                time.sleep(0.0005)
+            return result
+
+        for _ in range(3):
+            units = [threads.submit(work, index) for index in range(30)]
+            time.sleep(0.01)
+            assert [threads.wait(unit).output for unit in units] == [b"%d" % index for index in range(30)]
+            del units
+        assert len(kept) == 90 and [ref for ref in kept if ref() is not None] == []
     finally:
         threads.shutdown()
 

@@ -228,7 +228,8 @@ class _Unit:
         if not self._taken.acquire(blocking=False):
             return
         try:
-            self._result = self._function(*self._args)
+            args, self._args = self._args, ()  # its input goes once it is converted
+            self._result = self._function(*args)
         except Exception as error:  # given to the main thread by result()
             self._error = error
         except BaseException as error:  # Ctrl-C in the main thread: it goes on at once
@@ -236,6 +237,10 @@ class _Unit:
             raise
         finally:
             self._done.set()
+
+    def taken(self) -> bool:
+        """Whether a thread runs it, or has."""
+        return self._taken.locked()
 
     def done(self) -> bool:
         return self._done.is_set()
@@ -265,9 +270,11 @@ class _Threads:
         while (unit := self._queue.get()) is not None:
             if not self._stopping:
                 unit.run()
+            del unit  # (not kept, with its result, while waiting for the next)
 
     def submit(self, function: Callable[..., Converted], *args: Any) -> _Unit:
         unit = _Unit(function, args)
+        self._forget_taken()
         self._waiting.append(unit)
         self._queue.put(unit)
         return unit
@@ -276,12 +283,18 @@ class _Threads:
         """``unit``'s result, converting units no worker has taken yet until it is ready."""
         waiting = self._waiting
         while not unit.done():
-            while waiting and waiting[0].done():
-                waiting.popleft()
+            self._forget_taken()
             if not waiting:
                 break
             waiting.popleft().run()  # a unit a worker took meanwhile is not run twice (see _Unit.run)
+        self._forget_taken()  # (so that no result is kept here once given back)
         return unit.result()
+
+    def _forget_taken(self) -> None:
+        """Drop the units workers have taken from the front of those waiting (their results are not kept here)."""
+        waiting = self._waiting
+        while waiting and waiting[0].taken():
+            waiting.popleft()
 
     def shutdown(self) -> None:
         """Stop the workers once their current unit is done (the units not started are dropped)."""
