@@ -436,12 +436,47 @@ static unsigned char *put(unsigned char *out, ptr data, Py_ssize_t length) {
 /* What became of one record. */
 enum { DECLINED = 0, CONVERTED = 1, UNCHANGED = 2 };
 
-/* A member "key":value written at out, its value minified (put_minified) or as it is. */
-static unsigned char *put_member(unsigned char *out, const member *m, int minify) {
-    if (!minify) return put(out, m->key, m->klen + 1 + m->vlen);
+/* A member "key":value written at out, its value minified (put_minified) or as it is: inlined for the
+ * common case (a compact record), which costs what a copy costs. */
+static unsigned char *put_minified_member(unsigned char *out, const member *m) {
     out = put(out, m->key, m->klen);
     *out++ = ':';
     return put_minified(out, m->value, m->vlen);
+}
+
+static inline __attribute__((always_inline)) unsigned char *put_member(unsigned char *out, const member *m, int minify) {
+    return minify ? put_minified_member(out, m) : put(out, m->key, m->klen + 1 + m->vlen);
+}
+
+/* {"event_name":..., <inner members>, "wrapped":{<other root members>}} and a newline at out, the values
+ * of the root or of the container minified as the flags say (constants where it is inlined: the compact
+ * case has no test for them). */
+static inline __attribute__((always_inline)) unsigned char *put_converted(
+        unsigned char *out, const direction *d, const member *root, Py_ssize_t nroot, Py_ssize_t name,
+        Py_ssize_t opened, const member *inner, Py_ssize_t ninner, int minify_root, int minify_inner) {
+    *out++ = '{';
+    if (name >= 0) {
+        out = put_member(out, &root[name], minify_root);
+        *out++ = ',';
+    }
+    for (Py_ssize_t i = 0; i < ninner; i++) {
+        out = put_member(out, &inner[i], minify_inner);
+        *out++ = ',';
+    }
+    out = put(out, (ptr)d->wrapped, d->wrapped_length);
+    *out++ = ':';
+    *out++ = '{';
+    int first = 1;
+    for (Py_ssize_t i = 0; i < nroot; i++) {
+        if (i == opened || i == name) continue;
+        if (!first) *out++ = ',';
+        first = 0;
+        out = put_member(out, &root[i], minify_root);
+    }
+    *out++ = '}';
+    *out++ = '}';
+    *out++ = '\n';
+    return out;
 }
 
 /* Convert, or pass through, one record [p, end) into *out (advanced past what it wrote).
@@ -503,29 +538,8 @@ static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigne
         const member *box = &root[opened];
         minify_inner = minify_root || (rescanned && !compact(box->value, box->value + box->vlen, inner, ninner));
     }
-    /* {"event_name":..., <inner members>, "wrapped":{<other root members>}} */
-    *out++ = '{';
-    if (name >= 0) {
-        out = put_member(out, &root[name], minify_root);
-        *out++ = ',';
-    }
-    for (Py_ssize_t i = 0; i < ninner; i++) {
-        out = put_member(out, &inner[i], minify_inner);
-        *out++ = ',';
-    }
-    out = put(out, (ptr)d->wrapped, d->wrapped_length);
-    *out++ = ':';
-    *out++ = '{';
-    int first = 1;
-    for (Py_ssize_t i = 0; i < nroot; i++) {
-        if (i == opened || i == name) continue;
-        if (!first) *out++ = ',';
-        first = 0;
-        out = put_member(out, &root[i], minify_root);
-    }
-    *out++ = '}';
-    *out++ = '}';
-    *out++ = '\n';
+    if (!rescanned) out = put_converted(out, d, root, nroot, name, opened, inner, ninner, 0, 0);  /* compact */
+    else out = put_converted(out, d, root, nroot, name, opened, inner, ninner, minify_root, minify_inner);
     *out_p = out;
     return CONVERTED;
 }
