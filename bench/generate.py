@@ -20,9 +20,15 @@ can be set on its own, e.g. ``--v2 0.1``):
 - ``--large 0.005``: records over 10 KB (long carts, 10 to 40 KB);
 - ``--crlf``: CRLF line ends for the whole file (``bench/run.py`` gives one file of its tree CRLF).
 
+With ``--spaced FRACTION`` (with or without ``--mixed``; default 0), that fraction of the records is
+written with ``json.dumps``' default separators (``{"event_name": "x", "properties": {"a": 1}}``),
+as archives written by Python scripts are; the records are the same ones, only their whitespace
+differs (the choice is drawn from a generator of its own).
+
     python bench/generate.py --records 1000 --seed 7 > archive.ndjson
     python bench/generate.py --bytes 1G > big.ndjson
     python bench/generate.py --bytes 256M --mixed > mixed.ndjson
+    python bench/generate.py --bytes 64M --spaced 1 > spaced.ndjson
 """
 
 from __future__ import annotations
@@ -183,10 +189,12 @@ def _to_v2(event: dict[str, Any]) -> dict[str, Any]:
     return {**out, **event.get("properties", {}), "context": rest}
 
 
-def events(seed: int, mix: dict[str, float] = CLEAN) -> Iterator[str]:
-    """An endless, deterministic sequence of events as compact JSON lines: 1.0 ones, and with ``mix``
-    (fractions, keys of :data:`MIX`) irregular ones among them."""
+def events(seed: int, mix: dict[str, float] = CLEAN, spaced: float = 0.0) -> Iterator[str]:
+    """An endless, deterministic sequence of events as JSON lines: 1.0 ones, and with ``mix``
+    (fractions, keys of :data:`MIX`) irregular ones among them; compact, but for a fraction ``spaced``
+    of them written with ``json.dumps``' default separators (``", "`` and ``": "``)."""
     rng = random.Random(seed)
+    spacing = random.Random(f"spaced-{seed}")  # its own: the events are the same whatever ``spaced`` is
     ms = 1_672_531_200_000  # 2023-01-01
     bounds, total = [], 0.0
     for kind, share in mix.items():
@@ -205,7 +213,8 @@ def events(seed: int, mix: dict[str, float] = CLEAN) -> Iterator[str]:
             event = {"event_name": event["event_name"]}
         elif kind == "large":
             event["properties"]["items"] = _items(rng, rng.randint(40, 160))
-        text = json.dumps(event, ensure_ascii=rng.random() < 0.2, separators=(",", ":"))
+        separators = (", ", ": ") if spaced and spacing.random() < spaced else (",", ":")
+        text = json.dumps(event, ensure_ascii=rng.random() < 0.2, separators=separators)
         # Numbers whose text matters (16.00, 2.75) were written as marked strings.
         text = _RAW_NUMBER.sub(r"\1", text)
         if kind == "invalid":
@@ -230,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{kind.replace('_', '-')}", type=float, metavar="FRACTION",
                             help=f"with --mixed: the fraction of these records (default {share})")
     parser.add_argument("--crlf", action="store_true", help="CRLF line ends")
+    parser.add_argument("--spaced", type=float, default=0.0, metavar="FRACTION",
+                        help="the fraction of records written with json.dumps' default separators "
+                             "(', ' and ': '), with or without --mixed (default 0)")
     args = parser.parse_args(argv)
     if args.records is None and args.bytes is None:
         parser.error("give --records or --bytes")
@@ -237,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout.buffer
     end = b"\r\n" if args.crlf else b"\n"
     written = 0
-    for count, line in enumerate(events(args.seed, mix if args.mixed else CLEAN)):
+    for count, line in enumerate(events(args.seed, mix if args.mixed else CLEAN, args.spaced)):
         if args.records is not None and count >= args.records:
             break
         if args.bytes is not None and written >= args.bytes:

@@ -7,13 +7,15 @@
  * it does itself, never about why something is wrong:
  *
  * - every byte is validated as strict JSON (RFC 8259) and strict UTF-8, nested values too;
- * - the root, and the container being opened, must be compact (no whitespace between their
- *   tokens), their keys written without escapes and not duplicated;
+ * - the keys of the root, and of the container being opened, must be written without escapes and
+ *   not duplicated; whitespace between the tokens of those two levels, or around the root (records
+ *   written by json.dumps), is read on a second try, when the compact reading fails, and written
+ *   as Python writes it: such a level is minified, all of it (see convert_record);
  * - the spec's version detection decides: a record in the source version (1.0 with or without
  *   ``properties`` when upgrading) is converted, values copied byte for byte; one already in the
  *   target version, or reading the same in both ({} or only ``event_name``), is written as it is;
- *   an ambiguous record, a collision, and anything else (whitespace at those two levels, escapes
- *   in their keys, deep nesting, invalid text, a line over the size limit) is declined;
+ *   an ambiguous record, a collision, and anything else (escapes in the keys of those two levels,
+ *   deep nesting, invalid text, a line over the size limit) is declined;
  * - blank lines are skipped, a CR before a newline dropped (the output has LF line ends).
  *
  * convert_chunk keeps the older all-or-nothing contract (every record converted, or None), used
@@ -312,10 +314,12 @@ typedef struct {
     Py_ssize_t count;
 } nested_object;
 
-/* The one member scanner: scan_members (compact, for the converter) and census_members (whitespace
- * allowed between the tokens, for the audit's census) are this function with ``spaced`` 0 or 1, each
- * compiled on its own (it is always inlined), so the compact one tests for no whitespace at all. */
+/* The one member scanner: scan_members (compact, for the converter) and spaced_members (whitespace
+ * allowed between the tokens: the converter's second try, and the audit's census) are this function
+ * with ``spaced`` 0 or 1, each compiled on its own (it is always inlined), so the compact one tests for
+ * no whitespace at all. The nested container is read by the same variant as the root. */
 static ptr scan_members(ptr p, ptr end, member *members, Py_ssize_t *count, int depth, nested_object *nested);
+static ptr spaced_members(ptr p, ptr end, member *members, Py_ssize_t *count, int depth, nested_object *nested);
 
 static inline __attribute__((always_inline)) ptr members_of(ptr p, ptr end, member *members, Py_ssize_t *count,
                                                               int depth, nested_object *nested, int spaced) {
@@ -341,7 +345,9 @@ static inline __attribute__((always_inline)) ptr members_of(ptr p, ptr end, memb
         if (nested && value < end && *value == '{' && members[n].klen == nested->klen
             && memcmp(key, nested->key, (size_t)nested->klen) == 0) {
             /* its values are nested one level deeper than the root's, as skip_value would count them */
-            if (!(p = scan_members(value, end, nested->members, &nested->count, depth + 1, NULL))) return NULL;
+            p = spaced ? spaced_members(value, end, nested->members, &nested->count, depth + 1, NULL)
+                       : scan_members(value, end, nested->members, &nested->count, depth + 1, NULL);
+            if (!p) return NULL;
         } else if (!(p = skip_value(value, end, depth))) {
             return NULL;
         }
@@ -370,6 +376,42 @@ static ptr scan_members(ptr p, ptr end, member *members, Py_ssize_t *count, int 
     return members_of(p, end, members, count, depth, nested, 0);
 }
 
+static ptr spaced_members(ptr p, ptr end, member *members, Py_ssize_t *count, int depth, nested_object *nested) {
+    return members_of(p, end, members, count, depth, nested, 1);
+}
+
+static int is_ws(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Whether the object [p, end), its n members read by spaced_members, has no whitespace between its own
+ * tokens: its braces, members, colons and commas then account for every byte (a member's value starts
+ * and ends with a token, never with whitespace). Python's test of the same (rawjson._accounts_for). */
+static int compact(ptr p, ptr end, const member *members, Py_ssize_t n) {
+    Py_ssize_t length = n ? 2 + n - 1 : 2;
+    for (Py_ssize_t i = 0; i < n; i++) length += members[i].klen + 1 + members[i].vlen;
+    return length == end - p;
+}
+
+/* Copy the valid JSON value [p, p + length) to out without its whitespace, strings byte for byte: what
+ * msgspec.json.format(value, indent=-1) makes of it (every token keeps its text). */
+static unsigned char *put_minified(unsigned char *out, ptr p, Py_ssize_t length) {
+    ptr end = p + length;
+    while (p < end) {
+        if (*p == '"') {
+            int escaped = 0;
+            ptr string = p;
+            p = scan_string(p, end, &escaped);  /* never NULL: the value was validated */
+            memcpy(out, string, (size_t)(p - string));
+            out += p - string;
+        } else {
+            if (!is_ws(*p)) *out++ = *p;
+            p++;
+        }
+    }
+    return out;
+}
+
 static int is_key(const member *m, const char *quoted, Py_ssize_t length) {
     return m->klen == length && memcmp(m->key, quoted, (size_t)length) == 0;
 }
@@ -394,18 +436,76 @@ static unsigned char *put(unsigned char *out, ptr data, Py_ssize_t length) {
 /* What became of one record. */
 enum { DECLINED = 0, CONVERTED = 1, UNCHANGED = 2 };
 
-/* Convert, or pass through, one compact record [p, end) into *out (advanced past what it wrote).
+/* A member "key":value written at out, its value minified (put_minified) or as it is: inlined for the
+ * common case (a compact record), which costs what a copy costs. */
+static unsigned char *put_minified_member(unsigned char *out, const member *m) {
+    out = put(out, m->key, m->klen);
+    *out++ = ':';
+    return put_minified(out, m->value, m->vlen);
+}
+
+static inline __attribute__((always_inline)) unsigned char *put_member(unsigned char *out, const member *m, int minify) {
+    return minify ? put_minified_member(out, m) : put(out, m->key, m->klen + 1 + m->vlen);
+}
+
+/* {"event_name":..., <inner members>, "wrapped":{<other root members>}} and a newline at out, the values
+ * of the root or of the container minified as the flags say (constants where it is inlined: the compact
+ * case has no test for them). */
+static inline __attribute__((always_inline)) unsigned char *put_converted(
+        unsigned char *out, const direction *d, const member *root, Py_ssize_t nroot, Py_ssize_t name,
+        Py_ssize_t opened, const member *inner, Py_ssize_t ninner, int minify_root, int minify_inner) {
+    *out++ = '{';
+    if (name >= 0) {
+        out = put_member(out, &root[name], minify_root);
+        *out++ = ',';
+    }
+    for (Py_ssize_t i = 0; i < ninner; i++) {
+        out = put_member(out, &inner[i], minify_inner);
+        *out++ = ',';
+    }
+    out = put(out, (ptr)d->wrapped, d->wrapped_length);
+    *out++ = ':';
+    *out++ = '{';
+    int first = 1;
+    for (Py_ssize_t i = 0; i < nroot; i++) {
+        if (i == opened || i == name) continue;
+        if (!first) *out++ = ',';
+        first = 0;
+        out = put_member(out, &root[i], minify_root);
+    }
+    *out++ = '}';
+    *out++ = '}';
+    *out++ = '\n';
+    return out;
+}
+
+/* Convert, or pass through, one record [p, end) into *out (advanced past what it wrote).
  *
  * The spec's version detection, on the root's members: both containers, or a container that is not
  * an object, is left to Python (which rejects it); ``properties`` means 1.0, ``context`` 2.0; with
  * neither, a root holding more than ``event_name`` is 1.0 (it converts with an empty container) and
  * the rest ({} or only ``event_name``) reads the same in both. A record in the source version is
- * converted; any other is written unchanged, byte for byte, as Python does with such a record. */
+ * converted; any other is written unchanged, byte for byte, as Python does with such a record.
+ *
+ * A compact record is read once. With ``spaced``, one that is not (the compact scan failed) is read
+ * again allowing whitespace around the root and between the tokens of the root and of the container
+ * being opened, and written as Python writes it (rawjson._members): less the whitespace around it
+ * when unchanged; when converted, a level with whitespace between its own tokens is minified, all of
+ * it: every value of a spaced root (the container's too), or only the container's values when the
+ * root is compact (the root's other values then keep their bytes, whitespace inside them included). */
 static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigned char **out_p,
-                          member *root, member *inner) {
+                          member *root, member *inner, int spaced) {
     Py_ssize_t nroot, ninner = 0;
     nested_object box_members = {d->opened, d->opened_length, inner, -1};
-    if (scan_members(p, end, root, &nroot, 2, &box_members) != end) return DECLINED;
+    int rescanned = 0, minify_root = 0, minify_inner = 0;
+    if (scan_members(p, end, root, &nroot, 2, &box_members) != end) {
+        if (!spaced) return DECLINED;
+        rescanned = 1;
+        p = skip_ws(p, end);
+        while (end > p && is_ws(end[-1])) end--;
+        if (spaced_members(p, end, root, &nroot, 2, &box_members) != end) return DECLINED;
+        minify_root = !compact(p, end, root, nroot);
+    }
     Py_ssize_t opened = -1, wrapped = -1, name = -1;
     for (Py_ssize_t i = 0; i < nroot; i++) {
         if (is_key(&root[i], d->opened, d->opened_length)) opened = i;
@@ -435,30 +535,11 @@ static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigne
                 || IS_KEY(&inner[i], "\"context\""))
                 return DECLINED;  /* a collision: an error */
         }
+        const member *box = &root[opened];
+        minify_inner = minify_root || (rescanned && !compact(box->value, box->value + box->vlen, inner, ninner));
     }
-    /* {"event_name":..., <inner members>, "wrapped":{<other root members>}} */
-    *out++ = '{';
-    if (name >= 0) {
-        out = put(out, root[name].key, root[name].klen + 1 + root[name].vlen);
-        *out++ = ',';
-    }
-    for (Py_ssize_t i = 0; i < ninner; i++) {
-        out = put(out, inner[i].key, inner[i].klen + 1 + inner[i].vlen);
-        *out++ = ',';
-    }
-    out = put(out, (ptr)d->wrapped, d->wrapped_length);
-    *out++ = ':';
-    *out++ = '{';
-    int first = 1;
-    for (Py_ssize_t i = 0; i < nroot; i++) {
-        if (i == opened || i == name) continue;
-        if (!first) *out++ = ',';
-        first = 0;
-        out = put(out, root[i].key, root[i].klen + 1 + root[i].vlen);
-    }
-    *out++ = '}';
-    *out++ = '}';
-    *out++ = '\n';
+    if (!rescanned) out = put_converted(out, d, root, nroot, name, opened, inner, ninner, 0, 0);  /* compact */
+    else out = put_converted(out, d, root, nroot, name, opened, inner, ninner, minify_root, minify_inner);
     *out_p = out;
     return CONVERTED;
 }
@@ -475,6 +556,7 @@ typedef struct {
     const direction *d;
     int to_v2;
     int mixed;             /* 0: give up at the first record not converted (the all-or-nothing contract) */
+    int spaced;            /* records with whitespace between their tokens are done too (see convert_record) */
     Py_ssize_t limit;      /* a longer line is left to Python (which rejects it as oversized) */
     Py_ssize_t converted, unchanged;
     declined *declined;    /* malloc'd, grown as needed */
@@ -610,8 +692,9 @@ static unsigned char *convert_all(ptr start, ptr end, run *r) {
             return NULL;
         }
         if (text_end - p <= r->limit) {
-            if (*p == '{') kind = convert_record(p, text_end, r->d, r->to_v2, &out, root, inner);
-            else if (r->mixed && blank(p, text_end)) kind = -1;  /* all-or-nothing: not the common case */
+            if (r->mixed && *p != '{' && blank(p, text_end)) kind = -1;  /* all-or-nothing: not the common case */
+            else if (*p == '{' || (r->spaced && is_ws(*p)))
+                kind = convert_record(p, text_end, r->d, r->to_v2, &out, root, inner, r->spaced);
         }
         if (kind == CONVERTED) r->converted++;
         else if (kind == UNCHANGED) r->unchanged++;
@@ -704,13 +787,14 @@ PyDoc_STRVAR(convert_chunk_doc,
 "convert_chunk(chunk, to_v2, /)\n--\n\n"
 "Convert every NDJSON record of ``chunk`` (1.0 to 2.0 when ``to_v2``, else 2.0 to 1.0).\n\n"
 "Returns ``(output, records, newlines)``, the output one line per record, or ``None`` when\n"
-"some record is not the plain, compact, valid common case (then convert record by record).");
+"some record is not the plain, valid common case (then convert record by record).");
 
 static PyObject *convert_chunk(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     if (!arity("convert_chunk", nargs, 2)) return NULL;
     run r = {0};
     r.limit = PY_SSIZE_T_MAX;
+    r.spaced = 1;
     if (!direction_arg(args[1], &r)) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
@@ -732,7 +816,7 @@ PyDoc_STRVAR(convert_mixed_doc,
 "Convert the NDJSON records of ``chunk`` that the C code can (1.0 to 2.0 when ``to_v2``, else\n"
 "2.0 to 1.0), pass through those already in the target version (or reading the same in both),\n"
 "and skip blank lines. Returns ``(output, converted, unchanged, newlines, declined)``: ``declined``\n"
-"lists, in order, the records left to Python (not plain and compact, invalid, an error, longer\n"
+"lists, in order, the records left to Python (not plain, invalid, an error, longer\n"
 "than ``limit``) as ``(line, start, end, at, converted, unchanged)``: the record's line (from 0),\n"
 "its bytes ``chunk[start:end]`` (without the newline), where its output goes in ``output``, and\n"
 "how many records the C code converted and passed through before it.\n\n"
@@ -748,6 +832,7 @@ static PyObject *convert_mixed(PyObject *module, PyObject *const *args, Py_ssize
     }
     run r = {0};
     r.mixed = 1;
+    r.spaced = 1;
     if (nargs == 4 && args[3] != Py_None) {
         /* the callback runs Python code while the chunk is read: it must not be able to change */
         if (!PyBytes_Check(args[0])) {
@@ -782,7 +867,8 @@ static PyObject *convert_mixed(PyObject *module, PyObject *const *args, Py_ssize
 PyDoc_STRVAR(convert_text_doc,
 "convert_text(text, to_v2, /)\n--\n\n"
 "One record (bytes) converted, or ``text`` itself when it is already in the target version (or\n"
-"reads the same in both), or ``None`` when it is not the plain, compact, valid case.");
+"reads the same in both), or ``None`` when it is not the plain, valid case (or would be passed\n"
+"through less the whitespace around it: only Python tells that from a conversion).");
 
 static PyObject *convert_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
@@ -796,7 +882,7 @@ static PyObject *convert_text(PyObject *module, PyObject *const *args, Py_ssize_
     if (!direction_arg(args[1], &r)) return NULL;
     ptr start = (ptr)PyBytes_AS_STRING(text);
     Py_ssize_t length = PyBytes_GET_SIZE(text);
-    if (length == 0 || start[0] != '{') Py_RETURN_NONE;
+    if (length == 0 || (start[0] != '{' && !is_ws(start[0]))) Py_RETURN_NONE;
     /* As convert_buffer sizes it, less the newline; small records are converted on the stack. */
     Py_ssize_t capacity = length + r.d->wrapped_length + 8;
     unsigned char small[4096];
@@ -804,11 +890,11 @@ static PyObject *convert_text(PyObject *module, PyObject *const *args, Py_ssize_
     if (!buffer) return PyErr_NoMemory();
     static member root[MAX_MEMBERS], inner[MAX_MEMBERS];  /* under the GIL: one call at a time */
     unsigned char *out = buffer;
-    int kind = convert_record(start, start + length, r.d, r.to_v2, &out, root, inner);
+    int kind = convert_record(start, start + length, r.d, r.to_v2, &out, root, inner, 1);
     PyObject *result;
     if (kind == CONVERTED) result = PyBytes_FromStringAndSize((const char *)buffer, out - buffer - 1);
-    else if (kind == UNCHANGED) result = Py_NewRef(text);
-    else result = Py_NewRef(Py_None);
+    else if (kind == UNCHANGED && out - buffer - 1 == length) result = Py_NewRef(text);
+    else result = Py_NewRef(Py_None);  /* declined, or unchanged less the whitespace around it: Python says so */
     if (buffer != small) PyMem_Free(buffer);
     return result;
 }
@@ -993,7 +1079,8 @@ static int convert_rows(run *r, ptr data, Py_ssize_t data_len, ptr offsets, int 
             }
             int kind = DECLINED;
             if (e > s && e - s <= r->limit && data[s] == '{') {
-                kind = convert_record(data + s, data + e, r->d, r->to_v2, &out, root, inner);
+                /* compact rows only: Python minifies the whole of a row that spans lines (a document) */
+                kind = convert_record(data + s, data + e, r->d, r->to_v2, &out, root, inner, 0);
                 if (kind != DECLINED) out--;  /* a row has no newline */
             }
             if (kind == CONVERTED) status[i] = ROW_CONVERTED;
@@ -1161,7 +1248,7 @@ typedef struct {
 /* The members of the object at p, whitespace allowed between its tokens, keys without escapes and none
  * twice; the end of the object, or NULL. */
 static ptr census_members(ptr p, ptr end, member *members, Py_ssize_t *count) {
-    return members_of(p, end, members, count, 2, NULL, 1);
+    return spaced_members(p, end, members, count, 2, NULL);
 }
 
 /* An integer of 12 to 14 digits, not starting with 0: epoch milliseconds, no finding. */

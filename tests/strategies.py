@@ -6,6 +6,7 @@ Each strategy is a function with knobs, so tests say what they need.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,9 +254,12 @@ ODD_LINES = [b"", b"   ", b"\t\r", b'{"event_name":"x","properties":{"event_name
 @st.composite
 def record_lines(draw: st.DrawFn) -> bytes:
     """One NDJSON line of any kind users' archives hold (without its newline)."""
-    kind = draw(st.sampled_from(["v1", "v1", "v1 without properties", "v2", "spaced", "odd", "damaged"]))
+    kind = draw(st.sampled_from(["v1", "v1", "v1 without properties", "v2", "spaced", "spaced levels", "odd",
+                                 "damaged"]))
     if kind == "odd":
         return draw(st.sampled_from(ODD_LINES))
+    if kind == "spaced levels":
+        return draw(spaced_texts())
     if kind == "v2":
         text = draw(v2_texts(spaces=False))
     elif kind == "v1 without properties":
@@ -278,3 +282,46 @@ def mixed_chunks(draw: st.DrawFn, *, max_lines: int = 12) -> bytes:
     ends = draw(st.lists(st.sampled_from([b"\n", b"\n", b"\r\n"]), min_size=len(lines), max_size=len(lines)))
     chunk = b"".join(line + end for line, end in zip(lines, ends, strict=True))
     return chunk if draw(st.booleans()) else chunk.removesuffix(b"\n")
+
+
+#: Whitespace between tokens, as archives hold it: json.dumps' single spaces, tabs, CRs inside a line.
+LINE_GAPS = ["", "", " ", " ", "  ", "\t", " \t", "\r", "\r "]
+
+
+@st.composite
+def spaced_texts(draw: st.DrawFn, *, newlines: bool = False, plain_keys: bool = False) -> bytes:
+    """A record (1.0, 2.0, 1.0 without ``properties``, or one reading the same in both) with whitespace
+    of every kind between its tokens: at each level or only some (the root's, its container's, inside
+    values) and around it. LF too with ``newlines`` (else it is one NDJSON line).
+
+    With ``plain_keys`` the keys of the root and its container need no escape and are written without
+    one (the case the C accelerator converts itself); values may hold escapes either way.
+    """
+    payload = draw(st.one_of(v1_payloads(), v1_payloads(with_properties=False), v2_payloads(),
+                             st.fixed_dictionaries({"event_name": st.text(max_size=5)}), st.just({})))
+    event = as_text_value(payload)
+    rnd = random.Random(draw(st.integers(0, 2**32)))
+    escapes = draw(st.sampled_from([0.0, 0.02, 0.3]))
+    root_spaced, box_spaced, values_spaced, around = (draw(st.booleans()) for _ in range(4))
+    gaps = [*LINE_GAPS, "\n", "\r\n ", "\n\t"] if newlines else LINE_GAPS
+    plain = (lambda key: all(char >= " " and char not in '"\\' for char in key)) if plain_keys else (lambda _: True)
+
+    def gap(spaced: bool) -> str:
+        return rnd.choice(gaps) if spaced else ""
+
+    def value(item: Any) -> str:
+        text = render(item, rnd, spaces=values_spaced, escapes=escapes)  # raw newlines only between tokens
+        return text if newlines else re.sub("\r?\n", lambda _: rnd.choice(gaps), text)
+
+    def obj(items: list[tuple[str, Any]], spaced: bool, write: Any) -> str:
+        members = [(f'"{key}"' if plain_keys else render_string(key, rnd, escapes)) + gap(spaced) + ":"
+                   + gap(spaced) + write(key, item) for key, item in items if plain(key)]
+        return "{" + gap(spaced) + ("," + gap(spaced)).join(members) + gap(spaced) + "}"
+
+    def member(key: str, item: Any) -> str:
+        if key in ("properties", "context") and isinstance(item, dict):
+            return obj(list(item.items()), box_spaced, lambda _, inner: value(inner))
+        return value(item)
+
+    text = gap(around) + obj(list(event.items()), root_spaced, member) + gap(around)
+    return text.encode("utf-8")

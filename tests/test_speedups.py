@@ -25,9 +25,13 @@ from migrate1to2 import MigrateError, Version, convert_json, downgrade_json, raw
 from migrate1to2.convert import records
 from migrate1to2.convert.records import Converted, Counts, Reject, Settings
 from migrate1to2.rawjson import JsonResult, fast_converter
-from tests.strategies import ODD_LINES, damage, mixed_chunks, v1_texts, v2_texts
+from tests.strategies import ODD_LINES, damage, mixed_chunks, spaced_texts, v1_texts, v2_texts
 
 BOTH = [Version.V2, Version.V1]
+
+#: What damage inserts into records with whitespace: JSON's, and the bytes that look like it but are not
+#: (vertical tab, form feed, the bytes of a no-break space).
+SPACED_DAMAGE = b',:{}[]"\\ \t\r\n\x0b\x0c\xc2\xa0\xff\x00e-.0u'
 
 
 def can_compile() -> bool:
@@ -52,6 +56,14 @@ def test_the_accelerator_is_compiled() -> None:
     assert rawjson.COMPILED, "migrate1to2/_speedups.c was not compiled although it could be: reinstall"
 
 
+@contextlib.contextmanager
+def python_only() -> Iterator[None]:
+    """The Python converter alone (the reference), as where the accelerator is not compiled."""
+    with mock.patch.object(rawjson, "_compiled", None), mock.patch.object(rawjson, "_text", None), \
+            mock.patch.object(records, "mixed_chunk", None):
+        yield
+
+
 def compiled(chunk: bytes, target: Version) -> tuple[bytes, int, int] | None:
     from migrate1to2 import _speedups
 
@@ -65,7 +77,8 @@ def one_by_one(chunk: bytes, target: Version) -> bytes | None:
         if not line:
             continue
         try:
-            result = convert_json(b" " + line, target)  # the leading space keeps it off every fast path
+            with python_only():
+                result = convert_json(line, target)
         except MigrateError:
             return None
         if not result.converted:
@@ -92,7 +105,10 @@ def one_line(text: str) -> bytes:
        st.sampled_from(BOTH), st.sampled_from([b"\n", b"\r\n", b"\n\n"]))
 def test_what_it_accepts_it_converts_as_the_general_path_does(texts: list[str], target: Version,
                                                               newline: bytes) -> None:
-    check(newline.join(one_line(text) for text in texts) + newline, target)
+    chunk = newline.join(one_line(text) for text in texts) + newline
+    done = check(chunk, target)
+    if b"\\" not in chunk and one_by_one(chunk, target) is not None:  # spaced or not, no escaped key
+        assert done is not None
 
 
 @given(st.lists(v1_texts(spaces=False), min_size=1, max_size=8), st.sampled_from(BOTH))
@@ -117,6 +133,26 @@ def test_damaged_chunks_are_refused_or_converted_exactly(texts: list[str], data:
     for _ in range(data.draw(st.integers(1, 3))):
         damage(raw, data, b',:{}[]"\\ \t\r\n\xff\xc3\x80\x00e-.0u')
     check(bytes(raw), Version.V2)
+
+
+@given(st.lists(spaced_texts(plain_keys=True), min_size=1, max_size=6), st.sampled_from(BOTH),
+       st.sampled_from([b"\n", b"\r\n"]))
+def test_spaced_records_are_converted_as_the_general_path_does(texts: list[bytes], target: Version,
+                                                              newline: bytes) -> None:
+    """Whitespace between the tokens of the root or its container (or around it) is no reason to decline."""
+    chunk = newline.join(texts) + newline
+    done = check(chunk, target)
+    if one_by_one(chunk, target) is not None:  # every record converts: the C code converts them all
+        assert done is not None
+
+
+@given(st.lists(spaced_texts(), min_size=1, max_size=4), st.data())
+def test_damaged_spaced_chunks_are_refused_or_converted_exactly(texts: list[bytes], data: st.DataObject) -> None:
+    raw = bytearray(b"\n".join(texts))
+    for _ in range(data.draw(st.integers(1, 3))):
+        if raw:  # cuts may have emptied it
+            damage(raw, data, SPACED_DAMAGE)
+    check(bytes(raw), data.draw(st.sampled_from(BOTH)))
 
 
 @given(st.binary(max_size=80))
@@ -159,10 +195,20 @@ REFUSED = {
     "unclosed object": b'{"properties":{"a":1}',
     "text after the object": b'{"properties":{}}x',
     "two objects": b'{"properties":{}}{"properties":{}}',
-    "space at the root": b'{"properties": {}}',
-    "space in the container": b'{"properties":{"a": 1}}',
-    "space before the record": b' {"properties":{}}',
     "whitespace only": b"  ",
+    # Whitespace is no reason to decline, but it does not make the rest right either.
+    "space and a duplicate key at the root": b'{"page": 1, "page": 2, "properties": {}}',
+    "space and a duplicate key in the container": b'{"properties": {"a": 1, "a": 2}}',
+    "space and an escaped key": b'{"propert\\u0069es": {}}',
+    "space and an escaped key in the container": b'{"properties": {"\\u0061": 1}}',
+    "space and a collision": b'{"properties": {"event_name": 1}}',
+    "space and a leading zero": b'{"properties": {"a": 01}}',
+    "space and text after the object": b'{"properties": {}} x',
+    "space before an array": b' [{"properties": {}}]',
+    "vertical tab between tokens (not JSON whitespace)": b'{"properties":\x0b{}}',
+    "form feed between tokens (not JSON whitespace)": b'{"properties":\x0c{}}',
+    "no-break space between tokens (not JSON whitespace)": b'{"properties":\xc2\xa0{}}',
+    "no-break space around the record": b'\xc2\xa0{"properties":{}}',
     "escaped key at the root": b'{"propert\\u0069es":{}}',
     "escaped key in the container": b'{"properties":{"\\u0061":1}}',
     "duplicate key at the root": b'{"page":1,"page":2,"properties":{}}',
@@ -203,6 +249,15 @@ ACCEPTED = {
     "no container, no event_name": (b'{"page":1}', b'{"context":{"page":1}}'),
     "deep but not too deep": (b'{"properties":{"a":' + b"[" * 200 + b"]" * 200 + b"}}",
                               b'{"a":' + b"[" * 200 + b"]" * 200 + b',"context":{}}'),
+    # Whitespace at the root or in the container: that level is minified, all of it, as Python does.
+    "json.dumps separators": (b'{"event_name": "e", "properties": {"a": [1, 2]}, "page": {"b": "x y"}}',
+                              b'{"event_name":"e","a":[1,2],"context":{"page":{"b":"x y"}}}'),
+    "space at the root": (b'{"properties": {}}', b'{"context":{}}'),
+    "space in the container only": (b'{"page":{"b": 1},"properties":{"a": [1, 2]}}',
+                                    b'{"a":[1,2],"context":{"page":{"b": 1}}}'),
+    "whitespace around the record": (b' \t{"properties":{"a":[1, 2]}}\t ', b'{"a":[1, 2],"context":{}}'),
+    "tabs and CRs between tokens": (b'{\t"properties"\r:\t{ "a" :\r"x\\t y\\u00e9" } }',
+                                    b'{"a":"x\\t y\\u00e9","context":{}}'),
 }
 
 
@@ -252,14 +307,6 @@ def test_element_end() -> None:
 
 # --- Mixed chunks: the C code does every record it can, Python the others, one by one ---------------
 
-@contextlib.contextmanager
-def python_only() -> Iterator[None]:
-    """The Python converter alone (the reference), as where the accelerator is not compiled."""
-    with mock.patch.object(rawjson, "_compiled", None), mock.patch.object(rawjson, "_text", None), \
-            mock.patch.object(records, "mixed_chunk", None):
-        yield
-
-
 def outcome(done: Converted) -> tuple[bytes, Counts, list[Reject], bool, int]:
     return done.output, done.counts, done.rejects, done.stopped, done.lines
 
@@ -285,6 +332,12 @@ def check_mixed(chunk: bytes, target: Version, *, stop: bool, first_line: int = 
 def test_mixed_chunks_convert_as_the_python_converter_does(chunk: bytes, target: Version, stop: bool,
                                                            first_line: int) -> None:
     check_mixed(chunk, target, stop=stop, first_line=first_line)
+    # What the C code leaves to Python is an error or holds an escape (maybe in a key): never whitespace alone.
+    settings = Settings(target, stop_at_reject=False)
+    for line, start, end, *_ in _speedups.convert_mixed(chunk, target is Version.V2, 1 << 20)[4]:
+        with python_only():
+            alone = records.convert_each(chunk[start:end], line, "x", settings)
+        assert b"\\" in chunk[start:end] or alone.rejects, chunk[start:end]
 
 
 @given(st.lists(st.one_of(v1_texts(spaces=False), v1_texts(spaces=False, with_properties=False),
@@ -293,6 +346,35 @@ def test_damaged_mixed_chunks_convert_as_the_python_converter_does(texts: list[s
     raw = bytearray(b"\n".join(one_line(text) for text in texts))
     for _ in range(data.draw(st.integers(1, 4))):
         damage(raw, data, b',:{}[]"\\ \t\r\n\xff\xc3\x80\x00e-.0u')
+    for target in BOTH:
+        check_mixed(bytes(raw), target, stop=data.draw(st.booleans()))
+
+
+@given(st.lists(spaced_texts(plain_keys=True), min_size=1, max_size=6), st.sampled_from(BOTH),
+       st.lists(st.sampled_from([b"\n", b"\r\n", b"\n \t\n"]), min_size=6, max_size=6))
+def test_spaced_records_stay_in_c(texts: list[bytes], target: Version, ends: list[bytes]) -> None:
+    """Records with whitespace of any kind between the tokens of the root or the container (and around
+    them), keys without escapes: the C code does every one, as Python does."""
+    chunk = b"".join(text + end for text, end in zip(texts, ends, strict=False))
+    declined = _speedups.convert_mixed(chunk, target is Version.V2, 1 << 20)[4]
+    assert declined == []
+    check_mixed(chunk, target, stop=False)
+
+
+@given(st.lists(st.one_of(spaced_texts(), st.sampled_from(ODD_LINES)), min_size=1, max_size=6),
+       st.sampled_from(BOTH), st.booleans())
+def test_spaced_records_convert_as_the_python_converter_does(texts: list[bytes], target: Version,
+                                                             stop: bool) -> None:
+    """Escaped keys too (which the C code leaves to Python), among odd lines."""
+    check_mixed(b"\n".join(texts), target, stop=stop)
+
+
+@given(st.lists(spaced_texts(), min_size=1, max_size=5), st.data())
+def test_damaged_spaced_chunks_convert_as_the_python_converter_does(texts: list[bytes], data: st.DataObject) -> None:
+    raw = bytearray(b"\n".join(texts))
+    for _ in range(data.draw(st.integers(1, 4))):
+        if raw:  # cuts may have emptied it
+            damage(raw, data, SPACED_DAMAGE)
     for target in BOTH:
         check_mixed(bytes(raw), target, stop=data.draw(st.booleans()))
 
@@ -317,6 +399,35 @@ KINDS = {
     "either: empty": (b"{}", b"{}", "unchanged"),
     "escaped unicode in values": (b'{"properties":{"q":"caf\\u00e9 \\ud83c\\udfa7"}}',
                                   b'{"q":"caf\\u00e9 \\ud83c\\udfa7","context":{}}', "converted"),
+    # Written by json.dumps (", " and ": "): the root is minified, all of it.
+    "json.dumps 1.0": (b'{"event_name": "e", "properties": {"a": [1, {"q": "x \\"y\\""}]}, "page": {"b": 2}}',
+                       b'{"event_name":"e","a":[1,{"q":"x \\"y\\""}],"context":{"page":{"b":2}}}', "converted"),
+    "json.dumps 1.0 without properties": (b'{"event_name": "e", "page": {"b": 2}}',
+                                          b'{"event_name":"e","context":{"page":{"b":2}}}', "converted"),
+    "json.dumps 2.0": (b'{"event_name": "e", "a": 1, "context": {"page": {"b": 2}}}',
+                       b'{"event_name": "e", "a": 1, "context": {"page": {"b": 2}}}', "unchanged"),
+    "json.dumps either": (b'{"event_name": "e"}', b'{"event_name": "e"}', "unchanged"),
+    "either, whitespace around it": (b' \t{"event_name": "e"} \t', b'{"event_name": "e"}', "unchanged"),
+    "2.0, whitespace around it": (b'\t{"context":{"a": 1}} ', b'{"context":{"a": 1}}', "unchanged"),
+    "compact root, spaced properties": (b'{"properties":{"a": [1, 2]},"page":{"b": 2}}',
+                                        b'{"a":[1,2],"context":{"page":{"b": 2}}}', "converted"),
+    "tabs and CRs between tokens": (b'{\t"properties":\r{"a":1}\t}\r', b'{"a":1,"context":{}}', "converted"),
+    "empty objects with spaces": (b'{ "properties" : { } , "page" : { } }', b'{"context":{"page":{}}}', "converted"),
+}
+
+#: The same, downgrading.
+DOWN_KINDS = {
+    "2.0": (b'{"event_name":"e","a":1,"context":{"page":{"b": 2}}}',
+            b'{"event_name":"e","page":{"b": 2},"properties":{"a":1}}', "converted"),
+    "json.dumps 2.0": (b'{"event_name": "e", "a": [1, 2], "context": {"page": {"b": "x y"}}}',
+                       b'{"event_name":"e","page":{"b":"x y"},"properties":{"a":[1,2]}}', "converted"),
+    "compact root, spaced context": (b'{"a":{"b": 1},"context":{"page": 1}}',
+                                     b'{"page":1,"properties":{"a":{"b": 1}}}', "converted"),
+    "json.dumps 1.0": (b'{"event_name": "e", "properties": {"a": 1}}',
+                       b'{"event_name": "e", "properties": {"a": 1}}', "unchanged"),
+    "json.dumps 1.0 without properties": (b'{"event_name": "e", "page": 1}', b'{"event_name": "e", "page": 1}',
+                                          "unchanged"),
+    "json.dumps either": (b' {"event_name": "e"}', b'{"event_name": "e"}', "unchanged"),
 }
 
 
@@ -329,6 +440,18 @@ def test_every_common_kind_stays_in_c(line: bytes, expected: bytes, kind: str, n
     assert output == (b'{"event_name":"e","a":1,"context":{}}\n' + expected + b"\n") * 3
     assert (converted, unchanged, newlines) == ((6, 0) if kind == "converted" else (3, 3)) + (6,)
     check_mixed(chunk, Version.V2, stop=False)
+
+
+@pytest.mark.parametrize(("line", "expected", "kind"), list(DOWN_KINDS.values()), ids=list(DOWN_KINDS))
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_every_common_kind_stays_in_c_downgrading(line: bytes, expected: bytes, kind: str, newline: bytes) -> None:
+    good = b'{"event_name":"e","a":1,"context":{}}'
+    chunk = (good + newline + line + newline) * 3
+    output, converted, unchanged, newlines, declined = _speedups.convert_mixed(chunk, False, 1 << 20)
+    assert declined == []
+    assert output == (b'{"event_name":"e","properties":{"a":1}}\n' + expected + b"\n") * 3
+    assert (converted, unchanged, newlines) == ((6, 0) if kind == "converted" else (3, 3)) + (6,)
+    check_mixed(chunk, Version.V1, stop=False)
 
 
 @pytest.mark.parametrize("line", list(REFUSED.values()), ids=list(REFUSED))
@@ -348,7 +471,7 @@ def test_what_c_cannot_do_goes_to_python_alone(line: bytes) -> None:
 
 def test_only_odd_records_are_converted_in_python() -> None:
     """On a large mixed chunk, the per-record Python path sees each odd record alone, and nothing else."""
-    odd = [b'{"properties":{"a": 1}}', b'{"a":1,', b'{"properties":{"event_name":1}}']
+    odd = [b'{"properties":{"\\u0061": 1}}', b'{"a":1,', b'{"properties":{"event_name":1}}']
     lines = [GOOD] * 3000
     for index, line in zip((10, 1500, 2999), odd, strict=True):
         lines[index] = line
@@ -390,7 +513,8 @@ def test_a_line_over_the_limit_goes_to_python() -> None:
     assert done.counts.converted == 2
 
 
-@given(st.one_of(v1_texts(), v2_texts(), v1_texts(with_properties=False), st.sampled_from(ODD_LINES)),
+@given(st.one_of(v1_texts(), v2_texts(), v1_texts(with_properties=False), st.sampled_from(ODD_LINES),
+                 spaced_texts(newlines=True)),
        st.sampled_from(BOTH))
 def test_one_record_converts_as_the_python_converter_does(text: str | bytes, target: Version) -> None:
     """convert_text (upgrade_json's one call) answers as the Python converter, or leaves the record to it."""
@@ -408,6 +532,42 @@ def test_one_record_converts_as_the_python_converter_does(text: str | bytes, tar
         assert (upgrade_json if target is Version.V2 else downgrade_json)(data) == expected.output  # type: ignore[union-attr]
     except MigrateError:
         assert expected is None
+
+
+@given(spaced_texts(newlines=True, plain_keys=True), st.sampled_from(BOTH))
+@example(b' {"event_name": "e"}\n', Version.V2)
+@example(b'{\n  "event_name": "e",\n  "properties": {\n    "a": [1, 2]\n  }\n}', Version.V2)
+def test_one_spaced_record_is_converted_in_c(data: bytes, target: Version) -> None:
+    """convert_text converts a record with whitespace (LF too: a pretty-printed text) itself, as Python
+    does, or passes it through; but one to pass through less the whitespace around it, which only Python
+    says is unchanged (convert_json's ``converted`` is whether the output is the input)."""
+    with python_only():
+        expected = convert_json(data, target)
+    done = _speedups.convert_text(data, target is Version.V2)
+    if not expected.converted and expected.output != data:
+        assert done is None
+    else:
+        assert done == expected.output and (done is data) == (not expected.converted)
+    assert (upgrade_json if target is Version.V2 else downgrade_json)(data) == expected.output
+    assert convert_json(data, target) == expected
+
+
+@given(spaced_texts(newlines=True), st.data())
+def test_one_damaged_spaced_record_converts_as_the_python_converter_does(text: bytes, data: st.DataObject) -> None:
+    raw = bytearray(text)
+    for _ in range(data.draw(st.integers(1, 3))):
+        if raw:  # cuts may have emptied it
+            damage(raw, data, SPACED_DAMAGE)
+    damaged = bytes(raw)
+    for target in BOTH:
+        with python_only():
+            try:
+                expected: JsonResult | None = convert_json(damaged, target)
+            except MigrateError:
+                expected = None
+        done = _speedups.convert_text(damaged, target is Version.V2)
+        if done is not None:
+            assert expected is not None and done == expected.output and (done is damaged) == (not expected.converted)
 
 
 def test_the_callback_writes_each_declined_record_in_its_place() -> None:
