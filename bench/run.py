@@ -27,7 +27,8 @@ Markdown table of the README's Performance section, both corpora in one command:
 - converting a 1 GB file, and gzip in and out: peak RSS at most 100 MB;
 - in process, on one core: the compiled path converts mixed 1 MB chunks at 800 MB/s or more, and
   ``upgrade_json`` on a record of about 1 KB takes at most half the time of orjson ``loads`` +
-  the mapping in Python + ``dumps`` (the per-record library row).
+  the mapping in Python + ``dumps`` (the per-record library row). On the mixed corpus, the same
+  chunks row on an archive written by ``json.dumps`` (``generate.py --spaced 1``), with no target.
 - ``migrate1to2.arrow.convert_array`` on the same bytes as rows of Arrow string arrays (one per
   1 MB chunk): at least 0.9x the speed of ``convert_chunk`` (in process, one core);
 - ``migrate1to2 audit`` of plain NDJSON (half 1.0, half 2.0, one core): at least 100 MB/s, with
@@ -420,6 +421,29 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def chunk_rows(corpus: str, main_file: Path, main_size: int, repeat: int) -> list[Row]:
+    """In process, one core: the compiled path on 1 MB chunks of the main file (and, on the mixed corpus, of
+    an archive written by json.dumps, with no target)."""
+    mixed = corpus == "mixed"
+    rows: list[Row] = []
+    done = subprocess.run([sys.executable, "-c", CHUNKS_CODE, str(main_file), str(min(main_size, 256 << 20)),
+                           str(max(5, repeat))], check=True, capture_output=True, text=True)
+    median, low, high = (float(x) for x in done.stdout.split())
+    rows.append(Row(f"{corpus}: in process, one core: 1 MB chunks through convert_lines",
+                    f"{median:.0f} MB/s", f"runs: {low:.0f}-{high:.0f} MB/s", "",
+                    ">= 800 MB/s" if mixed else "(800 on mixed)", median >= 800 if mixed else None))
+    print(f"  {corpus}: in process: {median:.0f} MB/s ({low:.0f}-{high:.0f})", file=sys.stderr)
+    if mixed:  # the same, on an archive written by json.dumps (whitespace between the tokens), no target
+        spaced = generate(DATA / "main-spaced.ndjson", min(main_size, 64 << 20), 1, "--mixed", "--spaced", "1")
+        done = subprocess.run([sys.executable, "-c", CHUNKS_CODE, str(spaced), str(64 << 20), str(max(5, repeat))],
+                              check=True, capture_output=True, text=True)
+        median, low, high = (float(x) for x in done.stdout.split())
+        rows.append(Row(f"{corpus}: the same, every record written by json.dumps ({spaced.stat().st_size >> 20} MB)",
+                        f"{median:.0f} MB/s", f"runs: {low:.0f}-{high:.0f} MB/s", "", "(no target)", None))
+        print(f"  {corpus}: in process, json.dumps records: {median:.0f} MB/s ({low:.0f}-{high:.0f})", file=sys.stderr)
+    return rows
+
+
 def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> list[Row]:
     """Every row on one corpus (targets only on the mixed one)."""
     main_size, big_size, repeat = args.size, args.big, args.repeat
@@ -484,14 +508,7 @@ def measure(corpus: str, args: argparse.Namespace, tool: str, work: Path) -> lis
     rows.append(Row(f"{corpus}: peak RSS, gzip in and out ({text_mb} MB of text), default --jobs",
                     f"{megabytes:.0f} MB", target="<= 100 MB" if mixed else "(100 MB on mixed)",
                     met=megabytes <= 100 if mixed else None))
-    # In process, one core.
-    done = subprocess.run([sys.executable, "-c", CHUNKS_CODE, str(main_file), str(min(main_size, 256 << 20)),
-                           str(max(5, repeat))], check=True, capture_output=True, text=True)
-    median, low, high = (float(x) for x in done.stdout.split())
-    rows.append(Row(f"{corpus}: in process, one core: 1 MB chunks through convert_lines",
-                    f"{median:.0f} MB/s", f"runs: {low:.0f}-{high:.0f} MB/s", "",
-                    ">= 800 MB/s" if mixed else "(800 on mixed)", median >= 800 if mixed else None))
-    print(f"  {corpus}: in process: {median:.0f} MB/s ({low:.0f}-{high:.0f})", file=sys.stderr)
+    rows.extend(chunk_rows(corpus, main_file, main_size, repeat))
     done = subprocess.run([sys.executable, "-c", RECORD_CODE, str(main_file), str(max(3, repeat))], check=True,
                           capture_output=True, text=True)
     length, mine, theirs = (float(x) for x in done.stdout.split())
