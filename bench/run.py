@@ -38,7 +38,8 @@ Markdown table of the README's Performance section, both corpora in one command:
   corpus.
 
 Each run starts from the same state: the previous outputs are deleted and the system's dirty
-pages written out (``sync``) before the clock starts, so no run pays for another's writing.
+pages written out (``sync``) before the clock starts, so no run pays for another's writing; each
+comparison starts with one untimed run of both commands.
 
 Its peers leave their output to the system, so the rows compared with them, and the ``--jobs``
 rows, run ``migrate1to2 convert --no-fsync`` too. Two more rows run the default, which flushes
@@ -133,7 +134,11 @@ def once(command: str | Sequence[str]) -> float:
 
 
 def timed_runs(mine: str | Sequence[str], theirs: str | Sequence[str], repeat: int) -> tuple[list[float], list[float]]:
-    """Wall times of two commands, run alternately (the machine's speed drifts), ``repeat`` times each."""
+    """Wall times of two commands, run alternately (the machine's speed drifts), ``repeat`` times each,
+    after one untimed run of each (so that the first timed one does not start from what the previous
+    comparison left: other files cached, other memory just freed)."""
+    once(mine)
+    once(theirs)
     ours, others = [], []
     for _ in range(repeat):
         ours.append(once(mine))
