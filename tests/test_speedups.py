@@ -146,13 +146,18 @@ def test_spaced_records_are_converted_as_the_general_path_does(texts: list[bytes
         assert done is not None
 
 
-@given(st.lists(spaced_texts(), min_size=1, max_size=4), st.data())
-def test_damaged_spaced_chunks_are_refused_or_converted_exactly(texts: list[bytes], data: st.DataObject) -> None:
+def damaged_lines(texts: list[bytes], data: st.DataObject, most: int) -> bytes:
+    """``texts`` as lines, damaged in 1 to ``most`` places (bytes of JSON and look-alikes of whitespace)."""
     raw = bytearray(b"\n".join(texts))
-    for _ in range(data.draw(st.integers(1, 3))):
+    for _ in range(data.draw(st.integers(1, most))):
         if raw:  # cuts may have emptied it
             damage(raw, data, SPACED_DAMAGE)
-    check(bytes(raw), data.draw(st.sampled_from(BOTH)))
+    return bytes(raw)
+
+
+@given(st.lists(spaced_texts(), min_size=1, max_size=4), st.data())
+def test_damaged_spaced_chunks_are_refused_or_converted_exactly(texts: list[bytes], data: st.DataObject) -> None:
+    check(damaged_lines(texts, data, 3), data.draw(st.sampled_from(BOTH)))
 
 
 @given(st.binary(max_size=80))
@@ -371,12 +376,9 @@ def test_spaced_records_convert_as_the_python_converter_does(texts: list[bytes],
 
 @given(st.lists(spaced_texts(), min_size=1, max_size=5), st.data())
 def test_damaged_spaced_chunks_convert_as_the_python_converter_does(texts: list[bytes], data: st.DataObject) -> None:
-    raw = bytearray(b"\n".join(texts))
-    for _ in range(data.draw(st.integers(1, 4))):
-        if raw:  # cuts may have emptied it
-            damage(raw, data, SPACED_DAMAGE)
+    raw = damaged_lines(texts, data, 4)
     for target in BOTH:
-        check_mixed(bytes(raw), target, stop=data.draw(st.booleans()))
+        check_mixed(raw, target, stop=data.draw(st.booleans()))
 
 
 @given(st.binary(max_size=120))
@@ -513,12 +515,9 @@ def test_a_line_over_the_limit_goes_to_python() -> None:
     assert done.counts.converted == 2
 
 
-@given(st.one_of(v1_texts(), v2_texts(), v1_texts(with_properties=False), st.sampled_from(ODD_LINES),
-                 spaced_texts(newlines=True)),
-       st.sampled_from(BOTH))
-def test_one_record_converts_as_the_python_converter_does(text: str | bytes, target: Version) -> None:
-    """convert_text (upgrade_json's one call) answers as the Python converter, or leaves the record to it."""
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
+def check_text(data: bytes, target: Version) -> JsonResult | None:
+    """convert_text on ``data`` answers as the Python converter does, or leaves the record to it; the
+    Python converter's answer (None: an error)."""
     with python_only():
         try:
             expected: JsonResult | None = convert_json(data, target)
@@ -527,6 +526,16 @@ def test_one_record_converts_as_the_python_converter_does(text: str | bytes, tar
     done = _speedups.convert_text(data, target is Version.V2)
     if done is not None:
         assert expected is not None and done == expected.output and (done is data) == (not expected.converted)
+    return expected
+
+
+@given(st.one_of(v1_texts(), v2_texts(), v1_texts(with_properties=False), st.sampled_from(ODD_LINES),
+                 spaced_texts(newlines=True)),
+       st.sampled_from(BOTH))
+def test_one_record_converts_as_the_python_converter_does(text: str | bytes, target: Version) -> None:
+    """convert_text (upgrade_json's one call) answers as the Python converter, or leaves the record to it."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    expected = check_text(data, target)
     try:
         assert convert_json(data, target) == expected
         assert (upgrade_json if target is Version.V2 else downgrade_json)(data) == expected.output  # type: ignore[union-attr]
@@ -560,14 +569,7 @@ def test_one_damaged_spaced_record_converts_as_the_python_converter_does(text: b
             damage(raw, data, SPACED_DAMAGE)
     damaged = bytes(raw)
     for target in BOTH:
-        with python_only():
-            try:
-                expected: JsonResult | None = convert_json(damaged, target)
-            except MigrateError:
-                expected = None
-        done = _speedups.convert_text(damaged, target is Version.V2)
-        if done is not None:
-            assert expected is not None and done == expected.output and (done is damaged) == (not expected.converted)
+        check_text(damaged, target)
 
 
 def test_the_callback_writes_each_declined_record_in_its_place() -> None:
