@@ -166,14 +166,24 @@ static inline __attribute__((always_inline)) ptr scan_string(ptr p, ptr end, int
     }
 }
 
+static int is_ws(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static ptr skip_ws_slow(ptr p, ptr end) {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    while (p < end && is_ws(*p)) p++;
     return p;
 }
 
 /* Past any whitespace at p; compact text (the common case) costs one comparison. */
 static inline ptr skip_ws(ptr p, ptr end) {
     return (p < end && *p <= ' ') ? skip_ws_slow(p, end) : p;
+}
+
+/* The end of [p, end) less the whitespace it ends with. */
+static ptr trim_ws(ptr p, ptr end) {
+    while (end > p && is_ws(end[-1])) end--;
+    return end;
 }
 
 static ptr scan_digits(ptr p, ptr end) {
@@ -380,10 +390,6 @@ static ptr spaced_members(ptr p, ptr end, member *members, Py_ssize_t *count, in
     return members_of(p, end, members, count, depth, nested, 1);
 }
 
-static int is_ws(unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* Whether the object [p, end), its n members read by spaced_members, has no whitespace between its own
  * tokens: its braces, members, colons and commas then account for every byte (a member's value starts
  * and ends with a token, never with whitespace). Python's test of the same (rawjson._accounts_for). */
@@ -502,7 +508,7 @@ static int convert_record(ptr p, ptr end, const direction *d, int to_v2, unsigne
         if (!spaced) return DECLINED;
         rescanned = 1;
         p = skip_ws(p, end);
-        while (end > p && is_ws(end[-1])) end--;
+        end = trim_ws(p, end);
         if (spaced_members(p, end, root, &nroot, 2, &box_members) != end) return DECLINED;
         minify_root = !compact(p, end, root, nroot);
     }
@@ -1287,7 +1293,7 @@ static int census_record(ptr p, ptr end, member *root, member *inner, member *ke
     ptr start = p;
     line->checks = 0;
     p = skip_ws(p, end);
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n')) end--;
+    end = trim_ws(p, end);
     if (census_members(p, end, root, &nroot) != end) return C_DECLINED;
     Py_ssize_t properties = -1, context = -1, name = -1, user = -1, stamp = -1, device = -1;
     for (Py_ssize_t i = 0; i < nroot; i++) {
